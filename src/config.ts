@@ -1,0 +1,207 @@
+import { createPublicKey, randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { type Static, Type } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+import { DEVELOPMENT_ORIGINS, originEntryError } from './origins.js'
+
+const LogLevel = Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))
+
+/** Every environment variable the gateway reads. Values are strings until this schema coerces them. */
+export const EnvSchema = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: Type.Optional(Type.String({ minLength: 1 })),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
+  ALLOWED_ORIGINS: Type.Optional(Type.String()),
+  WEBSOCKET_MAX_CONNECTIONS: Type.Integer({ minimum: 1, default: 10000 }),
+  MAX_CONNECTIONS_PER_USER: Type.Integer({ minimum: 1, default: 10 }),
+  WEBSOCKET_MAX_SUBSCRIPTIONS: Type.Integer({ minimum: 1, maximum: 10000, default: 100 }),
+  WEBSOCKET_HEARTBEAT_INTERVAL: Type.Integer({ minimum: 10, default: 30000 }),
+  WEBSOCKET_CLEANUP_INTERVAL: Type.Integer({ minimum: 10, default: 60_000 }),
+  WEBSOCKET_MAX_BUFFERED_BYTES: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
+  WEBSOCKET_MAX_PAYLOAD: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 64 * 1024 }),
+  WEBSOCKET_MAX_PATTERN_LENGTH: Type.Integer({ minimum: 1, maximum: 128, default: 128 }),
+  WEBSOCKET_MESSAGE_BURST: Type.Integer({ minimum: 1, default: 100 }),
+  WEBSOCKET_MESSAGE_RATE: Type.Number({ exclusiveMinimum: 0, default: 20 }),
+  WEBSOCKET_MESSAGE_ABUSE_LIMIT: Type.Integer({ minimum: 1, default: 50 }),
+  RATE_LIMIT_UPGRADES: Type.Integer({ minimum: 1, default: 120 }),
+  RATE_LIMIT_PUBLISH: Type.Integer({ minimum: 1, default: 6000 }),
+  AUTH_FAILURE_LIMIT: Type.Integer({ minimum: 1, default: 20 }),
+  AUTH_FAILURE_WINDOW: Type.Integer({ minimum: 100, default: 60_000 }),
+  AUTH_FAILURE_COOLDOWN: Type.Integer({ minimum: 100, default: 300_000 }),
+  TICKET_TTL: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
+  TOKEN_EXPIRY_WARNING: Type.Integer({ minimum: 0, default: 60_000 }),
+  REVOCATION_TTL: Type.Integer({ minimum: 1000, default: 86_400_000 }),
+  EVENT_MAX_DATA_BYTES: Type.Integer({ minimum: 2, maximum: 1024 * 1024, default: 32 * 1024 }),
+  SECURITY_EVENTS_PER_SECOND: Type.Number({ exclusiveMinimum: 0, default: 20 }),
+  HISTORY_MAX_EVENTS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000 }),
+  HISTORY_MAX_AGE: Type.Integer({ minimum: 1000, default: 3_600_000 }),
+  IDEMPOTENCY_TTL: Type.Integer({ minimum: 1000, default: 600_000 }),
+  HEALTH_CANARY_INTERVAL: Type.Integer({ minimum: 50, default: 5000 }),
+  SHUTDOWN_TIMEOUT: Type.Integer({ minimum: 100, default: 10_000 }),
+  TLS_CERT: Type.Optional(Type.String({ minLength: 1 })),
+  TLS_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  TRUST_PROXY: Type.Optional(Type.String({ minLength: 1 })),
+  SERVER_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' })),
+  LOG_LEVEL: Type.Optional(LogLevel)
+})
+export type Env = Static<typeof EnvSchema>
+
+/**
+ * The development key, used only when no key is configured outside production. It is public
+ * on purpose: `npm run token` signs with it, so a fresh clone works without set-up.
+ */
+export const DEV_JWT_SECRET = 'eventgate-development-secret-never-use-in-production'
+
+export class ConfigError extends Error {
+  constructor (readonly variable: string, message: string) {
+    super(`${variable}: ${message}`)
+    this.name = 'ConfigError'
+  }
+}
+
+export function loadConfig (env: Record<string, string | undefined> = process.env) {
+  const values = parseEnv(env)
+  const production = values.NODE_ENV === 'production'
+  return {
+    nodeEnv: values.NODE_ENV,
+    port: values.PORT,
+    host: values.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
+    redisUrl: values.REDIS_URL,
+    jwt: resolveJwt(values),
+    allowedOrigins: resolveOrigins(values),
+    maxConnections: values.WEBSOCKET_MAX_CONNECTIONS,
+    maxConnectionsPerUser: values.MAX_CONNECTIONS_PER_USER,
+    maxSubscriptions: values.WEBSOCKET_MAX_SUBSCRIPTIONS,
+    maxPayloadBytes: values.WEBSOCKET_MAX_PAYLOAD,
+    maxPatternLength: values.WEBSOCKET_MAX_PATTERN_LENGTH,
+    heartbeatIntervalMs: values.WEBSOCKET_HEARTBEAT_INTERVAL,
+    cleanupIntervalMs: values.WEBSOCKET_CLEANUP_INTERVAL,
+    maxBufferedBytes: values.WEBSOCKET_MAX_BUFFERED_BYTES,
+    messages: {
+      burst: values.WEBSOCKET_MESSAGE_BURST,
+      perSecond: values.WEBSOCKET_MESSAGE_RATE,
+      abuseLimit: values.WEBSOCKET_MESSAGE_ABUSE_LIMIT
+    },
+    rateLimits: {
+      upgradesPerMinute: values.RATE_LIMIT_UPGRADES,
+      publishPerMinute: values.RATE_LIMIT_PUBLISH
+    },
+    authFailures: {
+      limit: values.AUTH_FAILURE_LIMIT,
+      windowMs: values.AUTH_FAILURE_WINDOW,
+      cooldownMs: values.AUTH_FAILURE_COOLDOWN
+    },
+    ticketTtlMs: values.TICKET_TTL,
+    tokenExpiryWarningMs: values.TOKEN_EXPIRY_WARNING,
+    revocationTtlMs: values.REVOCATION_TTL,
+    maxDataBytes: values.EVENT_MAX_DATA_BYTES,
+    securityEventsPerSecond: values.SECURITY_EVENTS_PER_SECOND,
+    retention: { maxEvents: values.HISTORY_MAX_EVENTS, maxAgeMs: values.HISTORY_MAX_AGE },
+    idempotencyTtlMs: values.IDEMPOTENCY_TTL,
+    canaryIntervalMs: values.HEALTH_CANARY_INTERVAL,
+    shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT,
+    tls: resolveTls(values),
+    trustProxy: resolveTrustProxy(values.TRUST_PROXY),
+    serverId: values.SERVER_ID ?? `eg-${randomBytes(4).toString('hex')}`,
+    logLevel: values.LOG_LEVEL ?? (values.NODE_ENV === 'test' ? 'silent' : 'info')
+  }
+}
+export type Config = ReturnType<typeof loadConfig>
+
+function parseEnv (env: Record<string, string | undefined>): Env {
+  const picked: Record<string, unknown> = {}
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = env[key]
+    if (value !== undefined && value.trim() !== '') picked[key] = value.trim()
+  }
+  const values = Value.Convert(EnvSchema, Value.Default(EnvSchema, picked))
+  const first = Value.Errors(EnvSchema, values).First()
+  if (first !== undefined) {
+    const variable = first.path.replace(/^\//, '') || 'environment'
+    const got = picked[variable]
+    throw new ConfigError(variable, `${first.message}${got === undefined || variable.startsWith('JWT_') ? '' : ` (got "${String(got)}")`}`)
+  }
+  return values as Env
+}
+
+function resolveTls (values: Env): { cert: string, key: string } | undefined {
+  if (values.TLS_CERT === undefined && values.TLS_KEY === undefined) return undefined
+  if (values.TLS_CERT === undefined) throw new ConfigError('TLS_CERT', 'is required when TLS_KEY is set')
+  if (values.TLS_KEY === undefined) throw new ConfigError('TLS_KEY', 'is required when TLS_CERT is set')
+  return { cert: readPem('TLS_CERT', values.TLS_CERT), key: readPem('TLS_KEY', values.TLS_KEY) }
+}
+
+function readPem (variable: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    throw new ConfigError(variable, `cannot read the file ${path}`)
+  }
+}
+
+/**
+ * `true`, or a comma list of proxy addresses and CIDR ranges. A hop count is refused: it
+ * cannot tell a proxy from a client that sends its own X-Forwarded-For, and Fastify ignores it.
+ */
+function resolveTrustProxy (value: string | undefined): boolean | string[] {
+  if (value === undefined || value === 'false') return false
+  if (value === 'true') return true
+  const entries = value.split(',').map((e) => e.trim()).filter((e) => e !== '')
+  if (entries.some((e) => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(e) || /^\d+$/.test(e))) {
+    throw new ConfigError('TRUST_PROXY', 'must be true, false, or a comma list of proxy addresses and CIDR ranges (not a hop count)')
+  }
+  return entries
+}
+
+function resolveOrigins (values: Env): string[] {
+  const entries = (values.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter((o) => o !== '')
+  for (const entry of entries) {
+    const problem = originEntryError(entry)
+    if (problem !== undefined) throw new ConfigError('ALLOWED_ORIGINS', problem)
+  }
+  if (entries.length === 0 && values.NODE_ENV !== 'production') return DEVELOPMENT_ORIGINS
+  return entries
+}
+
+type JwtAlgorithm = 'HS256' | 'RS256' | 'ES256' | 'ES384'
+
+function resolveJwt (values: Env): { key: string, algorithm: JwtAlgorithm, development: boolean, issuer?: string, audience?: string } {
+  const claims = {
+    ...(values.JWT_ISSUER === undefined ? {} : { issuer: values.JWT_ISSUER }),
+    ...(values.JWT_AUDIENCE === undefined ? {} : { audience: values.JWT_AUDIENCE })
+  }
+  if (values.JWT_SECRET !== undefined && values.JWT_PUBLIC_KEY !== undefined) {
+    throw new ConfigError('JWT_SECRET', 'set either JWT_SECRET or JWT_PUBLIC_KEY, not both')
+  }
+  if (values.JWT_PUBLIC_KEY !== undefined) {
+    const key = values.JWT_PUBLIC_KEY.replace(/\\n/g, '\n')
+    return { key, algorithm: publicKeyAlgorithm(key), development: false, ...claims }
+  }
+  if (values.JWT_SECRET !== undefined) return { key: values.JWT_SECRET, algorithm: 'HS256', development: false, ...claims }
+  if (values.NODE_ENV === 'production') {
+    throw new ConfigError('JWT_SECRET', 'a JWT key is required when NODE_ENV=production (set JWT_SECRET or JWT_PUBLIC_KEY)')
+  }
+  return { key: DEV_JWT_SECRET, algorithm: 'HS256', development: true, ...claims }
+}
+
+/** Pins the algorithm to the key's type, so a token can never pick HS256 against a public key. */
+function publicKeyAlgorithm (pem: string): JwtAlgorithm {
+  // createPublicKey would derive a public key from a private one; a gateway never holds one.
+  if (pem.includes('PRIVATE KEY')) throw new ConfigError('JWT_PUBLIC_KEY', 'must be a public key, not a private key')
+  let key
+  try {
+    key = createPublicKey(pem)
+  } catch {
+    throw new ConfigError('JWT_PUBLIC_KEY', 'is not a PEM public key')
+  }
+  if (key.asymmetricKeyType === 'rsa') return 'RS256'
+  const curve = key.asymmetricKeyDetails?.namedCurve
+  if (key.asymmetricKeyType === 'ec' && curve === 'prime256v1') return 'ES256'
+  if (key.asymmetricKeyType === 'ec' && curve === 'secp384r1') return 'ES384'
+  throw new ConfigError('JWT_PUBLIC_KEY', 'must be an RSA, P-256 or P-384 public key')
+}

@@ -1,0 +1,102 @@
+/** An event as it travels on the bus and reaches subscribers. */
+export interface GatewayEvent {
+  id: string
+  type: string
+  userId?: string
+  sessionId?: string
+  data: Record<string, unknown>
+  timestamp: string
+  /** `admin`: delivered to /ws/admin only. Set by the gateway for its own audit events. */
+  audience?: 'admin'
+  /**
+   * Set by the gateway alone on the events every instance acts on (a revocation closes sockets).
+   * The HTTP schemas have no such field, so no publisher can forge one.
+   */
+  control?: ControlKind
+}
+
+/** An event before the bus gives it its id: ids are assigned in publish order, by the log. */
+export type EventDraft = Omit<GatewayEvent, 'id'>
+
+/** The gateway's own control events. */
+export type ControlKind = 'revocation'
+
+/** What a publisher sends; the gateway assigns `id` and `timestamp`. */
+export interface EventInput {
+  type: string
+  /** A retry with the same key (per publisher) within the idempotency window gets the first id back. */
+  idempotencyKey?: string
+  userId?: string
+  sessionId?: string
+  data?: Record<string, unknown>
+  audience?: 'admin'
+  control?: ControlKind
+}
+
+/**
+ * Event types are dot-separated lower-case segments, `authentication.login.success`.
+ * A segment starts with a letter or digit and may hold `_` and `-` after it.
+ */
+export const SEGMENT_SOURCE = '[a-z0-9][a-z0-9_-]*'
+/** Long enough for any real event name, short enough to keep the trie shallow. */
+export const MAX_TYPE_LENGTH = 128
+export const MAX_SEGMENTS = 8
+export const EVENT_TYPE_SOURCE = `^${SEGMENT_SOURCE}(?:\\.${SEGMENT_SOURCE}){0,${MAX_SEGMENTS - 1}}$`
+const EVENT_TYPE = new RegExp(EVENT_TYPE_SOURCE)
+
+/** The longest user or session id accepted, in events and in tokens. */
+export const MAX_ID_LENGTH = 256
+
+/** Namespaces only `/ws/admin` connections ever receive. */
+const ADMIN_NAMESPACES: ReadonlySet<string> = new Set(['admin'])
+
+export function isEventType (value: string): boolean {
+  return value.length <= MAX_TYPE_LENGTH && EVENT_TYPE.test(value)
+}
+
+export function namespaceOf (type: string): string {
+  const dot = type.indexOf('.')
+  return dot === -1 ? type : type.slice(0, dot)
+}
+
+export function isAdminOnly (type: string): boolean {
+  return ADMIN_NAMESPACES.has(namespaceOf(type))
+}
+
+export function createDraft (input: EventInput, now: Date = new Date()): EventDraft {
+  return {
+    type: input.type,
+    ...(input.userId === undefined ? {} : { userId: input.userId }),
+    ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
+    data: input.data ?? {},
+    timestamp: now.toISOString(),
+    ...(input.audience === undefined ? {} : { audience: input.audience }),
+    ...(input.control === undefined ? {} : { control: input.control })
+  }
+}
+
+/** Checks the shape of an event that arrived from the bus, where another process wrote it. */
+export function isGatewayEvent (value: unknown): value is GatewayEvent {
+  if (typeof value !== 'object' || value === null) return false
+  const e = value as Record<string, unknown>
+  return typeof e.id === 'string' &&
+    typeof e.type === 'string' && isEventType(e.type) &&
+    typeof e.timestamp === 'string' &&
+    typeof e.data === 'object' && e.data !== null && !Array.isArray(e.data) &&
+    (e.userId === undefined || isId(e.userId)) &&
+    (e.sessionId === undefined || isId(e.sessionId)) &&
+    (e.audience === undefined || e.audience === 'admin') &&
+    (e.control === undefined || e.control === 'revocation')
+}
+
+function isId (value: unknown): boolean {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH
+}
+
+/**
+ * The JSON text of the event a draft becomes once it has an id, built from the draft's own
+ * JSON so the event is serialized once: `id` goes first, then the draft's fields.
+ */
+export function eventJson (id: string, draftJson: string): string {
+  return `{"id":${JSON.stringify(id)},${draftJson.slice(1)}`
+}

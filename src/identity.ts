@@ -1,0 +1,51 @@
+import { MAX_ID_LENGTH } from './events.js'
+
+/** Who is on the other end of a request or socket, read from verified JWT claims. */
+export interface Identity {
+  userId: string
+  sessionId: string | undefined
+  roles: readonly string[]
+  permissions: readonly string[]
+  tokenId: string | undefined
+  /** Token expiry in epoch milliseconds, or undefined for a token without `exp`. */
+  expiresAt: number | undefined
+  /** Token issue time (`iat`) in epoch milliseconds; absent, revocation counts it as issued before. */
+  issuedAt?: number
+}
+
+
+/** Returns the identity, or the reason the claims cannot name one. */
+export function identityFromClaims (claims: Record<string, unknown>): Identity | string {
+  const { sub, sid, roles, permissions, jti, exp, iat } = claims
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_ID_LENGTH) return 'token has no valid sub claim'
+  if (sid !== undefined && (typeof sid !== 'string' || sid.length === 0 || sid.length > MAX_ID_LENGTH)) return 'token has an invalid sid claim'
+  if (roles !== undefined && !isStringArray(roles)) return 'token has an invalid roles claim'
+  if (permissions !== undefined && !isStringArray(permissions)) return 'token has an invalid permissions claim'
+  return {
+    userId: sub,
+    sessionId: sid,
+    roles: roles ?? [],
+    permissions: permissions ?? [],
+    tokenId: typeof jti === 'string' ? jti : undefined,
+    expiresAt: typeof exp === 'number' ? exp * 1000 : undefined,
+    ...(typeof iat === 'number' ? { issuedAt: iat * 1000 } : {})
+  }
+}
+
+export function isAdmin (identity: Identity): boolean {
+  return identity.roles.includes('admin')
+}
+
+/** Backend services publish with role `service` or `admin`, or the `events:publish` permission. */
+export function canPublish (identity: Identity): boolean {
+  return isAdmin(identity) || identity.roles.includes('service') || identity.permissions.includes('events:publish')
+}
+
+/** Revoking sessions and users is for administrators and backend services. */
+export function canRevoke (identity: Identity): boolean {
+  return isAdmin(identity) || identity.roles.includes('service')
+}
+
+function isStringArray (value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string')
+}

@@ -1,0 +1,74 @@
+import { ProtocolError, type ProtocolErrorCode } from './errors.js'
+
+/** A request from a client, after validation. Until then a frame is `unknown`. */
+export interface ClientFrame {
+  type: string
+  id: string | number | undefined
+  payload: Record<string, unknown>
+}
+
+export interface Fault {
+  code: ProtocolErrorCode
+  message: string
+  id?: string | number | undefined
+}
+
+const MAX_TYPE_LENGTH = 64
+const MAX_ID_LENGTH = 128
+
+export function isFault (value: unknown): value is Fault {
+  return typeof value === 'object' && value !== null && 'code' in value && 'message' in value
+}
+
+export function parseClientFrame (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): ClientFrame | Fault {
+  if (isBinary) return fault('binary frames are not supported; send JSON text frames')
+  let value: unknown
+  try {
+    value = JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(toBuffers(data)).toString('utf8'))
+  } catch {
+    return fault('frame is not valid JSON')
+  }
+  if (!isPlainObject(value)) return fault('frame must be a JSON object')
+  const { type, id, payload } = value
+  const validId = validRequestId(id)
+  if (validId === null) return fault(`id must be a string of at most ${MAX_ID_LENGTH} characters or a finite number`)
+  if (typeof type !== 'string' || type.length === 0 || type.length > MAX_TYPE_LENGTH) {
+    return fault('type must be a non-empty string', validId)
+  }
+  if (payload !== undefined && !isPlainObject(payload)) return fault('payload must be a JSON object', validId)
+  return { type, id: validId, payload: payload ?? {} }
+}
+
+/** Encodes a server frame. `id` echoes the request it answers, when there is one. */
+export function encodeFrame (type: string, id: string | number | undefined, payload: unknown): string {
+  return JSON.stringify(id === undefined ? { type, payload } : { type, id, payload })
+}
+
+export function encodeFault (f: Fault): string {
+  return encodeFrame('error', f.id, { code: f.code, message: f.message })
+}
+
+/** Wraps an event's JSON into an `event` frame without parsing it again. */
+export function encodeEventFrame (eventJson: string): Buffer {
+  return Buffer.from(`{"type":"event","payload":${eventJson}}`)
+}
+
+function fault (message: string, id?: string | number): Fault {
+  return { code: ProtocolError.INVALID_MESSAGE, message, id }
+}
+
+/** undefined: no id; null: an id that cannot be echoed. */
+function validRequestId (id: unknown): string | number | undefined | null {
+  if (id === undefined) return undefined
+  if (typeof id === 'string' && id.length <= MAX_ID_LENGTH) return id
+  if (typeof id === 'number' && Number.isFinite(id)) return id
+  return null
+}
+
+function isPlainObject (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function toBuffers (data: ArrayBuffer | Buffer[]): Buffer[] {
+  return Array.isArray(data) ? data : [Buffer.from(data)]
+}

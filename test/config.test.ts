@@ -1,0 +1,150 @@
+import { generateKeyPairSync } from 'node:crypto'
+import t from 'tap'
+import { ConfigError, DEV_JWT_SECRET, loadConfig } from '../src/config.js'
+
+const SECRET = 'a-secret-that-is-long-enough-for-hs256-0123456789'
+
+function publicPem (type: 'rsa' | 'ec-256' | 'ec-384' | 'ed25519'): string {
+  const { publicKey } = type === 'rsa'
+    ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+    : type === 'ed25519'
+      ? generateKeyPairSync('ed25519')
+      : generateKeyPairSync('ec', { namedCurve: type === 'ec-256' ? 'P-256' : 'P-384' })
+  return publicKey.export({ type: 'spki', format: 'pem' }).toString()
+}
+
+/** What `loadConfig(env)` throws, or undefined when it does not throw. */
+function thrown (env: Record<string, string>): ConfigError | undefined {
+  try {
+    loadConfig(env)
+  } catch (err) {
+    return err as ConfigError
+  }
+  return undefined
+}
+
+t.test('defaults', async (t) => {
+  const config = loadConfig({})
+  t.match(config, {
+    nodeEnv: 'development',
+    port: 3000,
+    host: '127.0.0.1',
+    redisUrl: undefined,
+    jwt: { key: DEV_JWT_SECRET, algorithm: 'HS256', development: true },
+    allowedOrigins: ['http://localhost:*', 'http://127.0.0.1:*'],
+    maxConnections: 10000,
+    maxConnectionsPerUser: 10,
+    maxSubscriptions: 100,
+    heartbeatIntervalMs: 30000,
+    logLevel: 'info'
+  })
+  t.match(config.serverId, /^eg-[0-9a-f]{8}$/)
+  t.equal(loadConfig({ NODE_ENV: 'test' }).logLevel, 'silent')
+})
+
+t.test('values are read, coerced and trimmed', async (t) => {
+  const config = loadConfig({
+    PORT: ' 8080 ',
+    HOST: '::',
+    REDIS_URL: 'rediss://cache:6380',
+    JWT_SECRET: SECRET,
+    JWT_ISSUER: 'auth',
+    JWT_AUDIENCE: 'gateway',
+    ALLOWED_ORIGINS: 'https://app.example.com, https://*.example.org',
+    WEBSOCKET_MAX_SUBSCRIPTIONS: '5',
+    SERVER_ID: 'node-1',
+    LOG_LEVEL: 'debug',
+    UNRELATED: 'ignored'
+  })
+  t.match(config, {
+    port: 8080,
+    host: '::',
+    redisUrl: 'rediss://cache:6380',
+    jwt: { key: SECRET, algorithm: 'HS256', development: false, issuer: 'auth', audience: 'gateway' },
+    allowedOrigins: ['https://app.example.com', 'https://*.example.org'],
+    maxSubscriptions: 5,
+    serverId: 'node-1',
+    logLevel: 'debug'
+  })
+  t.equal(loadConfig({ PORT: '' }).port, 3000, 'an empty value counts as unset')
+})
+
+t.test('HOST default differs in production', async (t) => {
+  t.equal(loadConfig({ NODE_ENV: 'development' }).host, '127.0.0.1')
+  t.equal(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET }).host, '0.0.0.0')
+  t.same(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET }).allowedOrigins, [], 'no development origins in production')
+})
+
+t.test('each bad value stops with a ConfigError naming the variable', async (t) => {
+  const cases: Array<[Record<string, string>, string, RegExp?]> = [
+    [{ PORT: 'abc' }, 'PORT', /"abc"/],
+    [{ PORT: '70000' }, 'PORT', /"70000"/],
+    [{ PORT: '-1' }, 'PORT'],
+    [{ NODE_ENV: 'staging' }, 'NODE_ENV'],
+    [{ REDIS_URL: 'http://x' }, 'REDIS_URL'],
+    [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
+    [{ JWT_SECRET: SECRET, JWT_PUBLIC_KEY: publicPem('ec-256') }, 'JWT_SECRET', /not both/],
+    [{ JWT_PUBLIC_KEY: 'not a pem' }, 'JWT_PUBLIC_KEY', /PEM/],
+    [{ JWT_PUBLIC_KEY: publicPem('ed25519') }, 'JWT_PUBLIC_KEY', /RSA, P-256 or P-384/],
+    [{ ALLOWED_ORIGINS: 'https://ok.example.com,example.com' }, 'ALLOWED_ORIGINS', /"example\.com"/],
+    [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL'],
+    [{ WEBSOCKET_MAX_SUBSCRIPTIONS: '0' }, 'WEBSOCKET_MAX_SUBSCRIPTIONS'],
+    [{ SERVER_ID: 'has space' }, 'SERVER_ID'],
+    [{ NODE_ENV: 'production' }, 'JWT_SECRET', /required when NODE_ENV=production/]
+  ]
+  for (const [env, variable, message] of cases) {
+    const err = thrown(env)
+    t.type(err, ConfigError, `${JSON.stringify(env).slice(0, 60)} throws a ConfigError`)
+    t.equal(err?.variable, variable, `${JSON.stringify(env).slice(0, 60)} names ${variable}`)
+    t.ok(err?.message.startsWith(`${variable}: `), 'the message starts with the variable')
+    if (message !== undefined) t.match(err?.message, message)
+  }
+})
+
+t.test('the JWT_SECRET value never appears in an error message', async (t) => {
+  const tooShort = 'hunter2-secret'
+  const cases: Array<Record<string, string> & { JWT_SECRET: string }> = [
+    { JWT_SECRET: tooShort },
+    { JWT_SECRET: ` ${tooShort}  ` },
+    { JWT_SECRET: SECRET, JWT_PUBLIC_KEY: 'x' },
+    { JWT_SECRET: SECRET, PORT: 'abc' },
+    { JWT_SECRET: SECRET, ALLOWED_ORIGINS: 'nope' }
+  ]
+  for (const env of cases) {
+    const err = thrown(env)
+    t.type(err, ConfigError)
+    t.notOk(err?.message.includes(env.JWT_SECRET.trim()), `not in "${err?.message}"`)
+    t.notOk(String(err?.stack).includes(env.JWT_SECRET.trim()), 'nor in its stack')
+  }
+})
+
+t.test('a public key pins the algorithm to its type', async (t) => {
+  const rsa = publicPem('rsa')
+  t.match(loadConfig({ JWT_PUBLIC_KEY: rsa }).jwt, { key: rsa.trim(), algorithm: 'RS256', development: false })
+  t.equal(loadConfig({ JWT_PUBLIC_KEY: publicPem('ec-256') }).jwt.algorithm, 'ES256')
+  t.equal(loadConfig({ JWT_PUBLIC_KEY: publicPem('ec-384') }).jwt.algorithm, 'ES384')
+  t.equal(loadConfig({ NODE_ENV: 'production', JWT_PUBLIC_KEY: rsa }).jwt.development, false)
+})
+
+t.test('\\n escapes in JWT_PUBLIC_KEY are accepted', async (t) => {
+  const pem = publicPem('ec-256')
+  const oneLine = pem.trim().replace(/\n/g, '\\n')
+  t.notMatch(oneLine, /\n/)
+  const { jwt } = loadConfig({ JWT_PUBLIC_KEY: oneLine })
+  t.equal(jwt.algorithm, 'ES256')
+  t.equal(jwt.key, pem.trim())
+})
+
+t.test('outside production without a key, the development key is flagged', async (t) => {
+  for (const NODE_ENV of ['development', 'test']) {
+    t.match(loadConfig({ NODE_ENV }).jwt, { key: DEV_JWT_SECRET, algorithm: 'HS256', development: true })
+  }
+  t.equal(loadConfig({ JWT_SECRET: SECRET }).jwt.development, false)
+})
+
+t.test('JWT_PUBLIC_KEY refuses a private key', async (t) => {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const error = thrown({ JWT_PUBLIC_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() })
+  t.equal(error?.variable, 'JWT_PUBLIC_KEY')
+  t.match(error?.message, /must be a public key, not a private key/)
+})
