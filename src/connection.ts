@@ -1,0 +1,62 @@
+import type { Log } from './logging.js'
+import type { Identity } from './identity.js'
+
+/** The part of a `ws` WebSocket the core uses, so the core does not depend on a server. */
+export interface Socket {
+  readonly readyState: number
+  /** Bytes queued for the client and not yet handed to the kernel: what a slow reader costs us. */
+  readonly bufferedAmount: number
+  send: (data: string | Buffer, options: { binary: boolean }) => void
+  close: (code: number, reason: string) => void
+  terminate: () => void
+  ping: () => void
+}
+
+/** `user` streams see their own events and broadcasts; `admin` streams see everything. */
+export type Stream = 'user' | 'admin'
+
+/** `ws` ready states (the WebSocket standard's). */
+export const ReadyState = { OPEN: 1, CLOSING: 2, CLOSED: 3 } as const
+
+const OPEN = ReadyState.OPEN
+const TEXT = { binary: false }
+
+export class Connection {
+  readonly patterns = new Set<string>()
+  /** Cleared at each heartbeat, set again by the pong. */
+  alive = true
+  /** The delivery sequence this connection last received, so overlapping patterns deliver once. */
+  lastDelivery = 0
+  /** Live event frames held back while a resume replays history; undefined otherwise. */
+  held: Array<{ id: string, frame: Buffer }> | undefined
+  /**
+   * After a resume, the newest id the client already has (its `since`, or the last event the
+   * history held): this instance's bus may lag behind it. Cleared by the first newer event.
+   */
+  floor: string | undefined
+  /** The id of the last event written to the socket: where the client resumes if it is cut off. */
+  lastEventId = ''
+  /** Set by the cleanup sweep that finds the socket closing; the next sweep terminates it. */
+  closingSwept = false
+
+  constructor (
+    readonly id: string,
+    readonly socket: Socket,
+    /** Replaced by a successful `reauthenticate`, always for the same user. */
+    public identity: Identity,
+    readonly stream: Stream,
+    readonly log: Log
+  ) {}
+
+  get open (): boolean {
+    return this.socket.readyState === OPEN
+  }
+
+  send (data: string | Buffer): void {
+    if (this.socket.readyState === OPEN) this.socket.send(data, TEXT)
+  }
+
+  close (code: number, reason: string): void {
+    this.socket.close(code, reason)
+  }
+}

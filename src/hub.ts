@@ -1,0 +1,241 @@
+import type { BusMessage } from './bus/bus.js'
+import { type Connection, ReadyState } from './connection.js'
+import { CloseCode } from './errors.js'
+import { compareIds } from './event-id.js'
+import { type GatewayEvent, isAdminOnly } from './events.js'
+import { encodeEventFrame } from './protocol.js'
+import { PatternTrie } from './topics.js'
+
+/**
+ * This instance's connections and their subscriptions, indexed so that delivering an event
+ * touches only connections that may receive it:
+ * - `admin` holds the patterns of admin streams, which see every event;
+ * - `broadcast` holds the patterns of user streams, for events without a `userId`;
+ * - `byUser` holds one trie per user, for events addressed to that user.
+ */
+export class Hub {
+  private readonly connections = new Set<Connection>()
+  private readonly userConnections = new Map<string, Set<Connection>>()
+  private readonly byUser = new Map<string, PatternTrie<Connection>>()
+  private readonly broadcast = new PatternTrie<Connection>()
+  private readonly admin = new PatternTrie<Connection>()
+  private readonly counters = { eventsReceived: 0, deliveries: 0 }
+  private slowConsumers = 0
+  private sequence = 0
+  private frame: Buffer = Buffer.alloc(0)
+  private eventId = ''
+  private control: ((event: GatewayEvent) => void) | undefined
+  /** WEBSOCKET_MAX_BUFFERED_BYTES: a socket holding more unsent bytes is a slow consumer. */
+  private readonly maxBufferedBytes: number
+
+  constructor (options: { maxBufferedBytes?: number } = {}) {
+    this.maxBufferedBytes = options.maxBufferedBytes ?? Number.POSITIVE_INFINITY
+  }
+
+  /** Slow consumers closed 4009 so far. */
+  get slowConsumerCloses (): number {
+    return this.slowConsumers
+  }
+
+  get size (): number {
+    return this.connections.size
+  }
+
+  each (): IterableIterator<Connection> {
+    return this.connections.values()
+  }
+
+  connectionsOf (userId: string): number {
+    return this.userConnections.get(userId)?.size ?? 0
+  }
+
+  add (connection: Connection): void {
+    this.connections.add(connection)
+    const { userId } = connection.identity
+    let own = this.userConnections.get(userId)
+    if (own === undefined) this.userConnections.set(userId, own = new Set())
+    own.add(connection)
+  }
+
+  remove (connection: Connection): void {
+    if (!this.connections.delete(connection)) return
+    this.unsubscribe(connection, [...connection.patterns])
+    const { userId } = connection.identity
+    const own = this.userConnections.get(userId)
+    own?.delete(connection)
+    if (own?.size === 0) this.userConnections.delete(userId)
+  }
+
+  subscribe (connection: Connection, patterns: readonly string[]): void {
+    for (const pattern of patterns) {
+      if (connection.patterns.has(pattern)) continue
+      connection.patterns.add(pattern)
+      if (connection.stream === 'admin') {
+        this.admin.add(pattern, connection)
+        continue
+      }
+      this.broadcast.add(pattern, connection)
+      const { userId } = connection.identity
+      let trie = this.byUser.get(userId)
+      if (trie === undefined) this.byUser.set(userId, trie = new PatternTrie())
+      trie.add(pattern, connection)
+    }
+  }
+
+  unsubscribe (connection: Connection, patterns: readonly string[]): void {
+    for (const pattern of patterns) {
+      if (!connection.patterns.delete(pattern)) continue
+      if (connection.stream === 'admin') {
+        this.admin.remove(pattern, connection)
+        continue
+      }
+      this.broadcast.remove(pattern, connection)
+      const { userId } = connection.identity
+      const trie = this.byUser.get(userId)
+      trie?.remove(pattern, connection)
+      if (trie?.size === 0) this.byUser.delete(userId)
+    }
+  }
+
+  /** Sends one event to every entitled, subscribed connection; the frame is built once. */
+  deliver ({ event, json }: BusMessage): void {
+    this.counters.eventsReceived++
+    this.sequence++
+    this.eventId = event.id
+    this.frame = encodeEventFrame(json)
+    this.admin.match(event.type, this.visit)
+    if (event.audience !== 'admin' && !isAdminOnly(event.type)) {
+      if (event.userId === undefined) this.broadcast.match(event.type, this.visit)
+      else this.byUser.get(event.userId)?.match(event.type, this.visit)
+    }
+    // After delivery, so the dashboards of a revoked session see the event that closes them.
+    if (event.control !== undefined) this.control?.(event)
+  }
+
+  /** Whether `connection` may receive `event`: the rules `deliver` applies through its indexes. */
+  visible (connection: Connection, event: GatewayEvent): boolean {
+    if (connection.stream === 'admin') return true
+    if (event.audience === 'admin' || isAdminOnly(event.type)) return false
+    return event.userId === undefined || event.userId === connection.identity.userId
+  }
+
+  /** Receives the gateway's own control events (`event.control`), on every instance. */
+  onControl (handler: (event: GatewayEvent) => void): void {
+    this.control = handler
+  }
+
+  /**
+   * Closes the connections `matches` selects, among `userId`'s alone when given, and returns
+   * them. For revocations: rare enough that scanning every connection for a session is fine.
+   */
+  closeWhere (matches: (connection: Connection) => boolean, code: number, reason: string, userId?: string): Connection[] {
+    const candidates = userId === undefined ? this.connections : this.userConnections.get(userId) ?? []
+    const closed = [...candidates].filter((c) => c.open && matches(c))
+    for (const connection of closed) connection.close(code, reason)
+    return closed
+  }
+
+  /** One bound visitor for all deliveries: no closure is allocated per event or per socket. */
+  private readonly visit = (connection: Connection): void => {
+    if (connection.lastDelivery === this.sequence) return
+    connection.lastDelivery = this.sequence
+    // The bus delivers in id order, so once past the floor it never comes back below it.
+    if (connection.floor !== undefined) {
+      if (compareIds(this.eventId, connection.floor) <= 0) return
+      connection.floor = undefined
+    }
+    // While a resume replays history, live events wait behind it, in order.
+    if (connection.held !== undefined) {
+      connection.held.push({ id: this.eventId, frame: this.frame })
+      return
+    }
+    this.sendEvent(connection, this.eventId, this.frame)
+  }
+
+  /**
+   * Writes one event frame to a connection, live or replayed. A client that stops reading would
+   * have every later event queued in this process: past the bound it is cut off instead, told
+   * the last event it was sent so it resumes there.
+   */
+  sendEvent (connection: Connection, id: string, frame: Buffer): void {
+    if (!connection.open) return
+    if (connection.socket.bufferedAmount > this.maxBufferedBytes) {
+      this.cutOff(connection)
+      return
+    }
+    connection.lastEventId = id
+    connection.send(frame)
+    this.counters.deliveries++
+  }
+
+  /** Closes a slow consumer 4009, once: after the close its socket is no longer open. */
+  private cutOff (connection: Connection): void {
+    if (!connection.open) return
+    this.slowConsumers++
+    const { lastEventId } = connection
+    connection.log.warn({ bufferedAmount: connection.socket.bufferedAmount, lastEventId }, 'slow consumer, closing')
+    const reason = `slow_consumer:${lastEventId}`
+    // A close reason is at most 123 bytes (RFC 6455); ws throws on a longer one.
+    connection.close(CloseCode.SLOW_CONSUMER, lastEventId === '' || Buffer.byteLength(reason) > 123 ? 'slow_consumer' : reason)
+  }
+
+  /**
+   * The cleanup sweep (every WEBSOCKET_CLEANUP_INTERVAL), a safety net behind each socket's
+   * close listener and ws's own close timer: drops connections whose socket is CLOSED but are
+   * still indexed (their close listener never ran), releasing their subscriptions, and
+   * terminates sockets found CLOSING by the previous sweep too, so closing for at least one
+   * interval. Returns how many connections it dropped.
+   */
+  sweep (): number {
+    let dropped = 0
+    for (const connection of this.connections) {
+      const state = connection.socket.readyState
+      if (state === ReadyState.CLOSING && !connection.closingSwept) {
+        connection.closingSwept = true
+        continue
+      }
+      if (state === ReadyState.CLOSING) {
+        connection.log.warn('socket stuck closing, terminating')
+        connection.socket.terminate()
+      } else if (state === ReadyState.CLOSED) {
+        connection.log.warn('closed socket still indexed, dropping')
+      } else {
+        continue
+      }
+      this.remove(connection)
+      dropped++
+    }
+    return dropped
+  }
+
+  /** Terminates connections that missed the previous ping's pong, then pings the rest. */
+  heartbeat (): void {
+    for (const connection of this.connections) {
+      if (!connection.alive) {
+        connection.log.info('missed heartbeat, terminating')
+        connection.socket.terminate()
+        this.remove(connection)
+        continue
+      }
+      connection.alive = false
+      connection.socket.ping()
+    }
+  }
+
+  /** Closes every connection with the given code, as on shutdown. */
+  closeAll (code: number, reason: string): void {
+    for (const connection of this.connections) connection.close(code, reason)
+  }
+
+  stats () {
+    let subscriptions = 0
+    for (const connection of this.connections) subscriptions += connection.patterns.size
+    return {
+      connections: this.connections.size,
+      users: this.userConnections.size,
+      subscriptions,
+      eventsReceived: this.counters.eventsReceived,
+      deliveries: this.counters.deliveries
+    }
+  }
+}

@@ -1,0 +1,101 @@
+import type { Connection } from './connection.js'
+import { ProtocolError } from './errors.js'
+import { isAdminOnly } from './events.js'
+import { isEventId } from './event-id.js'
+import type { Hub } from './hub.js'
+import type { Fault } from './protocol.js'
+import { resume, type ResumeContext } from './resume.js'
+import { patternError } from './topics.js'
+
+export interface RequestContext extends ResumeContext {
+  hub: Hub
+  maxSubscriptions: number
+  /** WEBSOCKET_MAX_PATTERN_LENGTH */
+  maxPatternLength: number
+}
+
+export interface Reply {
+  type: string
+  payload: Record<string, unknown>
+  /** Runs right after the reply is sent (a resume's replayed events follow its reply). */
+  after?: () => void
+}
+
+type RequestHandler = (ctx: RequestContext, connection: Connection, payload: Record<string, unknown>) => Reply | Fault | Promise<Reply | Fault>
+
+/** Longest pattern quoted back in an error, so a hostile pattern is not echoed whole. */
+const QUOTE_LIMIT = 64
+
+/** Client request types and their handlers; each reply echoes the request's `id`. */
+export const requestHandlers: Record<string, RequestHandler> = {
+  subscribe (ctx, connection, payload) {
+    const patterns = readPatterns(payload, ctx.maxPatternLength)
+    if (!Array.isArray(patterns)) return patterns
+    const refused = patterns.map((p) => refusal(connection, p)).find((f) => f !== undefined)
+    if (refused !== undefined) return refused
+    const added = patterns.filter((p) => !connection.patterns.has(p)).length
+    if (connection.patterns.size + added > ctx.maxSubscriptions) {
+      return { code: ProtocolError.TOO_MANY_SUBSCRIPTIONS, message: `a connection holds at most ${ctx.maxSubscriptions} subscriptions` }
+    }
+    const { since } = payload
+    if (since !== undefined) {
+      if (!isEventId(since)) return { code: ProtocolError.INVALID_MESSAGE, message: 'payload.since must be an event id such as "1732380000000-0"' }
+      return resume(ctx, connection, patterns, since)
+    }
+    ctx.hub.subscribe(connection, patterns)
+    return { type: 'subscribed', payload: { eventTypes: patterns } }
+  },
+
+  unsubscribe (ctx, connection, payload) {
+    const patterns = readPatterns(payload, ctx.maxPatternLength)
+    if (!Array.isArray(patterns)) return patterns
+    ctx.hub.unsubscribe(connection, patterns)
+    return { type: 'unsubscribed', payload: { eventTypes: patterns } }
+  },
+
+  get_subscriptions (_ctx, connection) {
+    return { type: 'subscriptions', payload: { eventTypes: [...connection.patterns] } }
+  },
+
+  ping () {
+    return { type: 'pong', payload: { serverTime: new Date().toISOString() } }
+  }
+}
+
+/** The distinct strings of `payload.eventTypes`, or the fault that says what is wrong with it. */
+function readPatterns (payload: Record<string, unknown>, maxLength: number): string[] | Fault {
+  const { eventTypes } = payload
+  if (!Array.isArray(eventTypes) || eventTypes.length === 0) {
+    return { code: ProtocolError.INVALID_MESSAGE, message: 'payload.eventTypes must be a non-empty array of patterns' }
+  }
+  for (const pattern of eventTypes) {
+    const problem = patternError(pattern, maxLength)
+    if (problem !== undefined) {
+      return { code: ProtocolError.INVALID_PATTERN, message: `${quote(pattern)}: ${problem}` }
+    }
+  }
+  return [...new Set(eventTypes as string[])]
+}
+
+/** Admin-only namespaces are delivered only on /ws/admin, so a user stream may not ask for them. */
+function refusal (connection: Connection, pattern: string): Fault | undefined {
+  if (connection.stream === 'admin' || !isAdminOnly(pattern)) return undefined
+  return { code: ProtocolError.FORBIDDEN, message: `"${pattern}": admin.* events are only delivered on /ws/admin` }
+}
+
+function quote (value: unknown): string {
+  const text = typeof value === 'string' ? value : jsonText(value)
+  return JSON.stringify(text.length > QUOTE_LIMIT ? `${text.slice(0, QUOTE_LIMIT)}…` : text)
+}
+
+/**
+ * A client's value as JSON text. JSON.parse accepts nesting far deeper than JSON.stringify
+ * can recurse (20,000 `[` fit in one frame), so a too-deep value is named, not serialized.
+ */
+function jsonText (value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return Array.isArray(value) ? '[…]' : '{…}'
+  }
+}

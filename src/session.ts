@@ -1,0 +1,116 @@
+import type { RawData, WebSocket } from 'ws'
+import { Connection, type Stream } from './connection.js'
+import { CloseCode, ProtocolError } from './errors.js'
+import { FrameQueue } from './frame-queue.js'
+import type { Identity } from './identity.js'
+import type { Log } from './logging.js'
+import { type MessageLimits, MessageLimiter } from './message-limiter.js'
+import { encodeFault, encodeFrame, type Fault, isFault, parseClientFrame } from './protocol.js'
+import { type Reply, type RequestContext, requestHandlers } from './requests.js'
+import type { SecurityReporter } from './security.js'
+import { isoOrNull, type TokenContext, TokenLifetime } from './token-lifecycle.js'
+
+export interface SessionContext extends RequestContext {
+  serverId: string
+  heartbeatIntervalMs: number
+  messageLimits: MessageLimits
+  security: SecurityReporter
+  tokens: TokenContext
+  /** Called for each frame refused `RATE_LIMITED` (metrics count them). */
+  onFrameRefused?: () => void
+}
+
+/**
+ * Takes an authenticated socket into the hub: listeners first (a frame that arrives while
+ * anything awaits would otherwise be lost), then the `connected` frame.
+ */
+export function openSession (ctx: SessionContext, socket: WebSocket, id: string, identity: Identity, stream: Stream, parentLog: Log): Connection | undefined {
+  // An upgrade can pass its revocation check just before a revocation is written and get here
+  // just after this instance closed the sockets it covers; it would otherwise live to its `exp`.
+  if (ctx.tokens.revoked(identity)) {
+    ctx.security.report('security.connection.revoked', { reason: 'session_revoked', userId: identity.userId, sessionId: identity.sessionId, connectionId: id })
+    socket.close(CloseCode.UNAUTHORIZED, 'session_revoked')
+    return undefined
+  }
+  const log = parentLog.child({ connectionId: id, userId: identity.userId })
+  const connection = new Connection(id, socket, identity, stream, log)
+  ctx.hub.add(connection)
+  const limiter = new MessageLimiter(ctx.messageLimits)
+  const lifetime = new TokenLifetime(ctx.tokens, ctx.security, connection)
+  const frames = new FrameQueue((err) => log.error({ err }, 'request failed'))
+  socket.on('message', (data: RawData, isBinary: boolean) => {
+    const verdict = limiter.check()
+    if (verdict === 'accept') frames.run(() => handleFrame(ctx, connection, lifetime, data, isBinary))
+    else refuseFrame(ctx, connection, verdict)
+  })
+  socket.on('pong', () => { connection.alive = true })
+  socket.on('error', (err) => log.warn({ err }, 'socket error'))
+  socket.on('close', (code: number) => {
+    lifetime.stop()
+    ctx.hub.remove(connection)
+    log.info({ code }, 'connection closed')
+  })
+  connection.send(encodeFrame('connected', undefined, {
+    connectionId: connection.id,
+    serverId: ctx.serverId,
+    userId: identity.userId,
+    expiresAt: isoOrNull(identity.expiresAt),
+    heartbeatIntervalMs: ctx.heartbeatIntervalMs
+  }))
+  lifetime.start()
+  log.info({ stream }, 'connection opened')
+  return connection
+}
+
+function refuseFrame (ctx: SessionContext, connection: Connection, verdict: 'refuse' | 'close'): void {
+  if (verdict === 'refuse') {
+    ctx.onFrameRefused?.()
+    connection.send(encodeFault({ code: ProtocolError.RATE_LIMITED, message: `at most ${ctx.messageLimits.perSecond} messages per second` }))
+    return
+  }
+  const { userId, sessionId } = connection.identity
+  ctx.security.report('security.rate_limit.exceeded', { reason: 'message_rate', userId, sessionId, connectionId: connection.id })
+  connection.close(CloseCode.POLICY_VIOLATION, 'rate_limited')
+}
+
+function handleFrame (ctx: SessionContext, connection: Connection, lifetime: TokenLifetime, data: RawData, isBinary: boolean): void | Promise<void> {
+  // A frame queued behind a reauthentication may run after the socket closed and the hub let
+  // go of the connection: a late subscribe would put it back into a trie for good.
+  if (!connection.open) return
+  const frame = parseClientFrame(data, isBinary)
+  if (isFault(frame)) {
+    connection.send(encodeFault(frame))
+    return
+  }
+  // Asynchronous (the store is asked about revocations), so not one of the request table's.
+  if (frame.type === 'reauthenticate') return lifetime.reauthenticate(frame)
+  const handler = Object.hasOwn(requestHandlers, frame.type) ? requestHandlers[frame.type] : undefined
+  if (handler === undefined) {
+    connection.send(encodeFault({ code: ProtocolError.UNKNOWN_TYPE, message: `unknown request type "${frame.type}"`, id: frame.id }))
+    return
+  }
+  const fail = (err: unknown): void => {
+    connection.log.error({ err, request: frame.type }, 'request failed')
+    connection.send(encodeFault({ code: ProtocolError.INTERNAL_ERROR, message: 'the request failed', id: frame.id }))
+  }
+  try {
+    const reply = handler(ctx, connection, frame.payload)
+    // Asynchronous replies (a resume reads the history) hold the frames after them back.
+    if (reply instanceof Promise) return reply.then((r) => answer(ctx, connection, frame.id, r), fail)
+    answer(ctx, connection, frame.id, reply)
+  } catch (err) {
+    fail(err)
+  }
+}
+
+function answer (ctx: SessionContext, connection: Connection, id: string | number | undefined, reply: Reply | Fault): void {
+  if (isFault(reply)) {
+    if (reply.code === ProtocolError.FORBIDDEN) {
+      ctx.security.report('security.subscription.forbidden', { reason: reply.message, userId: connection.identity.userId, connectionId: connection.id })
+    }
+    connection.send(encodeFault({ ...reply, id }))
+    return
+  }
+  connection.send(encodeFrame(reply.type, id, reply.payload))
+  reply.after?.()
+}
