@@ -1,0 +1,54 @@
+import type { EventDraft, GatewayEvent } from '../events.js'
+import type { History } from '../history.js'
+
+/**
+ * What the bus hands to subscribers: the event and its JSON text. The text travels with the
+ * event so an instance serializes each event once, not once per subscriber.
+ */
+export interface BusMessage {
+  event: GatewayEvent
+  json: string
+}
+
+export type BusHandler = (message: BusMessage) => void
+
+/**
+ * Keys that make a publish safe to retry: a key already used within `ttlMs` returns the ids
+ * it got the first time instead of publishing again. Keys come namespaced by publisher.
+ */
+export interface Idempotency {
+  ttlMs: number
+  /** For the whole request (the `Idempotency-Key` header). */
+  requestKey?: string | undefined
+  /** Per event, in the order of the drafts (`idempotencyKey`). */
+  eventKeys?: ReadonlyArray<string | undefined>
+}
+
+/**
+ * The event log and its fan-out: `publish` gives each draft its ordered id, keeps it in the
+ * history and delivers it to every instance once, all or nothing. Implementations:
+ * `MemoryBus` (one process) and `RedisBus` (a Redis stream and pub/sub, every instance).
+ */
+export interface Bus {
+  readonly kind: 'memory' | 'redis'
+  /** True while events can be published and received. */
+  readonly connected: boolean
+  readonly history: History
+  /** Resolves with the ids, in draft order, once the events are in the history. */
+  publish: (drafts: readonly EventDraft[], idempotency?: Idempotency) => Promise<string[]>
+  /** Registers the one handler that receives every event, in id order; call before publishing. */
+  subscribe: (handler: BusHandler) => Promise<void>
+  /**
+   * Sends a canary through the fan-out and resolves with its round trip in ms; rejects when it
+   * does not come back within `timeoutMs`, after starting to re-establish the subscription.
+   */
+  probe: (timeoutMs: number) => Promise<number>
+  close: () => Promise<void>
+}
+
+export class BusUnavailableError extends Error {
+  constructor (message = 'the event bus is unreachable') {
+    super(message)
+    this.name = 'BusUnavailableError'
+  }
+}

@@ -1,0 +1,149 @@
+import type { Redis } from 'ioredis'
+import { compareIds } from '../event-id.js'
+import type { EventDraft } from '../events.js'
+import type { Retention } from '../history.js'
+import type { Log } from '../logging.js'
+import { connectRedis } from '../redis-connection.js'
+import { type Bus, type BusHandler, type BusMessage, BusUnavailableError, type Idempotency } from './bus.js'
+import { EVENTS_CHANNEL, parseMessage, RedisEventLog } from './redis-log.js'
+
+/** Canaries share the events channel, so they prove the very subscription events use. */
+const CANARY_PREFIX = 'eventgate-canary:'
+/** Events read back per history request while refilling a gap. */
+const FILL_PAGE = 500
+/** Wait before retrying a refill that failed (Redis half back). */
+const FILL_RETRY_MS = 250
+
+/**
+ * Events through Redis: published by a script into a stream and onto a channel (RedisEventLog);
+ * received on a second, subscribe-only connection. Whenever that subscription is (re)made, the
+ * events published meanwhile are read back from the stream, so the handler sees every event
+ * once, in id order, across Redis outages. Live messages wait while the gap is filled.
+ */
+export class RedisBus implements Bus {
+  readonly kind = 'redis'
+  readonly history: RedisEventLog
+  private readonly subscriber: Redis
+  private handler: BusHandler | undefined
+  private lastId: string | undefined
+  private filling: BusMessage[] | undefined = []
+  /** A refill is running; `again` asks it to run once more for a reconnect that came meanwhile. */
+  private resyncing = false
+  private again = false
+  private readonly canaries = new Map<string, () => void>()
+  private canarySequence = 0
+  private closed = false
+
+  constructor (url: string, private readonly publisher: Redis, private readonly log: Log, retention: Retention, private readonly serverId: string) {
+    this.history = new RedisEventLog(publisher, retention)
+    this.subscriber = connectRedis(url, 'subscriber', log)
+  }
+
+  get connected (): boolean {
+    return !this.closed && this.publisher.status === 'ready' && this.subscriber.status === 'ready' && this.filling === undefined
+  }
+
+  async subscribe (handler: BusHandler): Promise<void> {
+    this.handler = handler
+    this.subscriber.on('message', (channel: string, text: string) => {
+      // disconnect() only half-closes the socket: Redis can still send what it published
+      // before it read the FIN, and a closed bus must not hand that to its handler.
+      if (this.closed || channel !== EVENTS_CHANNEL) return
+      if (text.startsWith(CANARY_PREFIX)) {
+        this.canaries.get(text)?.()
+        return
+      }
+      const message = parseMessage(text)
+      if (message === undefined) this.log.warn({ channel }, 'dropped a malformed message from the bus')
+      else if (this.filling !== undefined) this.filling.push(message)
+      else this.deliver(message)
+    })
+    this.subscriber.on('ready', () => { void this.resync() })
+    if (this.subscriber.status === 'ready') void this.resync()
+  }
+
+  async publish (drafts: readonly EventDraft[], idempotency?: Idempotency): Promise<string[]> {
+    // The publisher connection is shared and outlives this bus, so being closed is checked apart.
+    if (this.closed) throw new BusUnavailableError('the bus is closed')
+    if (this.publisher.status !== 'ready') throw new BusUnavailableError()
+    try {
+      return await this.history.publish(drafts, idempotency)
+    } catch (err) {
+      throw new BusUnavailableError((err as Error).message)
+    }
+  }
+
+  async probe (timeoutMs: number): Promise<number> {
+    if (!this.connected) throw new BusUnavailableError()
+    const canary = `${CANARY_PREFIX}${this.serverId}:${++this.canarySequence}`
+    const started = performance.now()
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new BusUnavailableError('the canary did not come back')), timeoutMs)
+        this.canaries.set(canary, () => { clearTimeout(timer); resolve() })
+        this.publisher.publish(EVENTS_CHANNEL, canary).catch((err: unknown) => { clearTimeout(timer); reject(err) })
+      })
+    } catch (err) {
+      // A lost canary means a subscription that no longer delivers: make it again.
+      this.resubscribe()
+      throw err
+    } finally {
+      this.canaries.delete(canary)
+    }
+    return performance.now() - started
+  }
+
+  /** Drops the subscription and makes it again, refilling whatever it missed. */
+  private resubscribe (): void {
+    if (!this.closed) this.subscriber.disconnect(true)
+  }
+
+  async close (): Promise<void> {
+    this.closed = true
+    this.subscriber.disconnect()
+  }
+
+  private deliver (message: BusMessage): void {
+    // Refills overlap live messages; only what comes after the last delivered id is new.
+    if (this.lastId !== undefined && compareIds(message.event.id, this.lastId) <= 0) return
+    this.lastId = message.event.id
+    this.handler?.(message)
+  }
+
+  /**
+   * Reads the events after the last delivered id back from the stream once the subscription is
+   * confirmed: anything published before the confirmation is in the stream, anything after it
+   * arrives live. On the first subscription the starting point is the stream's newest id, read
+   * before subscribing so nothing slips between the two.
+   */
+  private async resync (): Promise<void> {
+    this.filling ??= []
+    if (this.resyncing) {
+      this.again = true
+      return
+    }
+    this.resyncing = true
+    try {
+      this.lastId ??= await this.history.lastId()
+      await this.subscriber.subscribe(EVENTS_CHANNEL)
+      for (let page = await this.history.after(this.lastId, FILL_PAGE); ; page = await this.history.after(this.lastId, FILL_PAGE)) {
+        for (const message of page.messages) this.deliver(message)
+        if (page.messages.length < FILL_PAGE) break
+      }
+      if (this.again) {
+        this.again = false
+        this.resyncing = false
+        return await this.resync()
+      }
+      const waiting = this.filling
+      this.filling = undefined
+      for (const message of waiting) this.deliver(message)
+    } catch (err) {
+      if (this.closed) return
+      this.log.warn({ err }, 'could not refill events from the history; retrying')
+      setTimeout(() => { void this.resync() }, FILL_RETRY_MS).unref()
+    } finally {
+      this.resyncing = false
+    }
+  }
+}
