@@ -1,0 +1,78 @@
+import type { Redis } from 'ioredis'
+
+export interface InstanceFigures {
+  serverId: string
+  connections: number
+  users: number
+  subscriptions: number
+  eventsPublished: number
+  eventsReceived: number
+  deliveries: number
+  /** The last canary's publish→receive time through the bus; null before the first. */
+  busRoundTripMs: number | null
+}
+
+export interface ClusterFigures {
+  totalServers: number
+  totalConnections: number
+  servers: InstanceFigures[]
+}
+
+const SERVERS_KEY = 'eventgate:servers'
+const serverKey = (serverId: string): string => `eventgate:server:${serverId}`
+
+/**
+ * Each instance's figures, kept in Redis under a key with a TTL and in a sorted set scored by
+ * expiry, so an instance that dies stops being counted once its entry expires.
+ */
+export class InstanceRegistry {
+  private timer: NodeJS.Timeout | undefined
+  private onReady: (() => void) | undefined
+
+  constructor (
+    private readonly redis: Redis,
+    private readonly serverId: string,
+    private readonly figures: () => InstanceFigures,
+    private readonly ttlMs: number
+  ) {}
+
+  /** Refreshes the entry at a third of its TTL, so two missed refreshes still keep it alive. */
+  start (onError: (err: unknown) => void): void {
+    const refresh = (): void => { this.refresh().catch(onError) }
+    // Also on every (re)connect: commands fail fast rather than queue while the connection is
+    // not ready (src/redis-connection.ts), so the first refresh at boot usually fails, and a
+    // restarted Redis may have lost the entry; either way the instance would go uncounted
+    // until the next interval.
+    this.onReady = refresh
+    this.redis.on('ready', refresh)
+    refresh()
+    this.timer = setInterval(refresh, Math.floor(this.ttlMs / 3))
+    this.timer.unref()
+  }
+
+  async refresh (): Promise<void> {
+    await this.redis.multi()
+      .set(serverKey(this.serverId), JSON.stringify(this.figures()), 'PX', this.ttlMs)
+      .zadd(SERVERS_KEY, Date.now() + this.ttlMs, this.serverId)
+      .exec()
+  }
+
+  /** Every live instance's figures; this instance's are read live, the others' are up to a refresh old. */
+  async cluster (): Promise<ClusterFigures> {
+    await this.redis.zremrangebyscore(SERVERS_KEY, '-inf', Date.now())
+    const others = (await this.redis.zrange(SERVERS_KEY, 0, -1)).filter((id) => id !== this.serverId)
+    const entries = others.length === 0 ? [] : await this.redis.mget(others.map(serverKey))
+    const servers = [this.figures(), ...entries.flatMap((entry) => entry === null ? [] : [JSON.parse(entry) as InstanceFigures])]
+    return {
+      totalServers: servers.length,
+      totalConnections: servers.reduce((sum, s) => sum + s.connections, 0),
+      servers
+    }
+  }
+
+  async stop (): Promise<void> {
+    clearInterval(this.timer)
+    if (this.onReady !== undefined) this.redis.off('ready', this.onReady)
+    await this.redis.multi().del(serverKey(this.serverId)).zrem(SERVERS_KEY, this.serverId).exec()
+  }
+}

@@ -1,0 +1,89 @@
+import type { Store } from './store.js'
+
+interface Entry { value: string, expiresAt: number }
+
+/** How often expired entries are swept, so keys from many clients do not pile up. */
+const SWEEP_INTERVAL_MS = 10_000
+
+export class MemoryStore implements Store {
+  private readonly values = new Map<string, Entry>()
+  private readonly slots = new Map<string, Map<string, number>>()
+  private readonly timer: NodeJS.Timeout
+
+  constructor (private readonly now: () => number = Date.now) {
+    this.timer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS)
+    this.timer.unref()
+  }
+
+  async increment (key: string, ttlMs: number): Promise<number> {
+    const entry = this.live(key)
+    const count = entry === undefined ? 1 : Number(entry.value) + 1
+    this.values.set(key, { value: String(count), expiresAt: entry?.expiresAt ?? this.now() + ttlMs })
+    return count
+  }
+
+  async put (key: string, value: string, ttlMs: number): Promise<void> {
+    this.values.set(key, { value, expiresAt: this.now() + ttlMs })
+  }
+
+  async get (key: string): Promise<string | null> {
+    return this.live(key)?.value ?? null
+  }
+
+  async take (key: string): Promise<string | null> {
+    const value = this.live(key)?.value ?? null
+    this.values.delete(key)
+    return value
+  }
+
+  async ttl (key: string): Promise<number> {
+    const entry = this.live(key)
+    return entry === undefined ? 0 : entry.expiresAt - this.now()
+  }
+
+  async acquireSlot (key: string, member: string, limit: number, ttlMs: number): Promise<boolean> {
+    const members = this.liveSlots(key)
+    if (!members.has(member) && members.size >= limit) return false
+    members.set(member, this.now() + ttlMs)
+    this.slots.set(key, members)
+    return true
+  }
+
+  async refreshSlots (slots: ReadonlyArray<{ key: string, member: string }>, ttlMs: number): Promise<void> {
+    for (const { key, member } of slots) {
+      const members = this.liveSlots(key)
+      members.set(member, this.now() + ttlMs)
+      this.slots.set(key, members)
+    }
+  }
+
+  async releaseSlot (key: string, member: string): Promise<void> {
+    const members = this.slots.get(key)
+    members?.delete(member)
+    if (members?.size === 0) this.slots.delete(key)
+  }
+
+  async close (): Promise<void> {
+    clearInterval(this.timer)
+  }
+
+  private live (key: string): Entry | undefined {
+    const entry = this.values.get(key)
+    if (entry === undefined || entry.expiresAt > this.now()) return entry
+    this.values.delete(key)
+    return undefined
+  }
+
+  private liveSlots (key: string): Map<string, number> {
+    const members = this.slots.get(key) ?? new Map<string, number>()
+    const now = this.now()
+    for (const [member, expiresAt] of members) if (expiresAt <= now) members.delete(member)
+    return members
+  }
+
+  private sweep (): void {
+    const now = this.now()
+    for (const [key, entry] of this.values) if (entry.expiresAt <= now) this.values.delete(key)
+    for (const key of this.slots.keys()) if (this.liveSlots(key).size === 0) this.slots.delete(key)
+  }
+}

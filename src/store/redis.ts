@@ -1,0 +1,69 @@
+import type { Redis } from 'ioredis'
+import type { Store } from './store.js'
+
+const PREFIX = 'eventgate:'
+
+/** INCR that starts the key's window on the first hit only (a fixed window, not a sliding one). */
+const INCREMENT = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return count`
+
+/**
+ * A slot set is a sorted set of members scored by their expiry. Expired members are dropped,
+ * then the member is added if it already holds a slot or one is free. One script, so two
+ * instances cannot both take the last slot.
+ */
+const ACQUIRE_SLOT = `
+local now = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1`
+
+export class RedisStore implements Store {
+  constructor (private readonly redis: Redis) {}
+
+  async increment (key: string, ttlMs: number): Promise<number> {
+    return Number(await this.redis.eval(INCREMENT, 1, PREFIX + key, ttlMs))
+  }
+
+  async put (key: string, value: string, ttlMs: number): Promise<void> {
+    await this.redis.set(PREFIX + key, value, 'PX', ttlMs)
+  }
+
+  async get (key: string): Promise<string | null> {
+    return await this.redis.get(PREFIX + key)
+  }
+
+  async take (key: string): Promise<string | null> {
+    return await this.redis.getdel(PREFIX + key)
+  }
+
+  async ttl (key: string): Promise<number> {
+    return Math.max(0, await this.redis.pttl(PREFIX + key))
+  }
+
+  async acquireSlot (key: string, member: string, limit: number, ttlMs: number): Promise<boolean> {
+    return Number(await this.redis.eval(ACQUIRE_SLOT, 1, PREFIX + key, member, limit, Date.now(), ttlMs)) === 1
+  }
+
+  async refreshSlots (slots: ReadonlyArray<{ key: string, member: string }>, ttlMs: number): Promise<void> {
+    if (slots.length === 0) return
+    const expiry = Date.now() + ttlMs
+    const pipeline = this.redis.pipeline()
+    for (const { key, member } of slots) pipeline.zadd(PREFIX + key, expiry, member).pexpire(PREFIX + key, ttlMs)
+    // exec() resolves even when commands failed (Redis away, a wrong type): each result holds its error.
+    const failure = (await pipeline.exec())?.find(([err]) => err !== null)?.[0]
+    if (failure != null) throw failure
+  }
+
+  async releaseSlot (key: string, member: string): Promise<void> {
+    await this.redis.zrem(PREFIX + key, member)
+  }
+
+  async close (): Promise<void> {}
+}

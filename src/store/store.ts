@@ -1,0 +1,25 @@
+/**
+ * State that must hold identically on every instance: counters with a window, single-use
+ * values, flags with a lifetime, and per-user connection slots. `MemoryStore` keeps it in the
+ * process (the embedded default); `RedisStore` keeps it in Redis. Keys are plain names; each
+ * implementation adds its own prefix.
+ */
+export interface Store {
+  /** Adds one to `key` and returns the new count; the count starts a window of `ttlMs`. */
+  increment: (key: string, ttlMs: number) => Promise<number>
+  put: (key: string, value: string, ttlMs: number) => Promise<void>
+  get: (key: string) => Promise<string | null>
+  /** Returns the value and deletes it, atomically: a second take gets null. */
+  take: (key: string) => Promise<string | null>
+  /** Milliseconds until `key` expires; 0 when it does not exist. */
+  ttl: (key: string) => Promise<number>
+  /**
+   * Takes one of at most `limit` slots in `key` for `member`, for `ttlMs` unless refreshed.
+   * False when all slots are taken. Holding a slot already counts as taking it.
+   */
+  acquireSlot: (key: string, member: string, limit: number, ttlMs: number) => Promise<boolean>
+  /** Keeps the given members' slots (re-adding them if lost) for another `ttlMs`. */
+  refreshSlots: (slots: ReadonlyArray<{ key: string, member: string }>, ttlMs: number) => Promise<void>
+  releaseSlot: (key: string, member: string) => Promise<void>
+  close: () => Promise<void>
+}
