@@ -1,0 +1,27 @@
+import cors from '@fastify/cors'
+import type {} from '@fastify/websocket'
+import fp from 'fastify-plugin'
+import { GatewayError } from '../src/errors.js'
+import { originMatcher } from '../src/origins.js'
+
+/**
+ * One origin list for both doors: CORS on the HTTP API, and a check before any WebSocket
+ * upgrade, since browsers send cookies cross-site on upgrades (cross-site WebSocket hijacking).
+ * Requests without Origin come from servers, not browsers, and pass.
+ */
+export default fp(async function originsPlugin (app) {
+  const allowed = originMatcher(app.config.allowedOrigins)
+  await app.register(cors, {
+    origin: (origin, callback) => { callback(null, origin === undefined || allowed(origin)) },
+    credentials: true,
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key']
+  })
+  // Runs after @fastify/websocket's own onRequest hook, which marks upgrade requests.
+  app.addHook('onRequest', async (request) => {
+    const { origin } = request.headers
+    if (!request.ws || origin === undefined || allowed(origin)) return
+    app.security.report('security.origin.rejected', { reason: 'origin_not_allowed', origin, ip: request.ip, userAgent: request.headers['user-agent'] })
+    throw new GatewayError('EVENTGATE_ORIGIN_REJECTED', `origin ${origin} is not allowed`)
+  })
+}, { name: 'origins', dependencies: ['config', 'websocket', 'security'] })

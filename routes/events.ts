@@ -1,0 +1,26 @@
+import type { Static } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import { canPublish } from '../src/identity.js'
+import { Accepted, assertDataSize, BODY_LIMIT_BYTES, type EventBatch, idempotencyKey, PublishBody, PublishHeaders } from './schemas.js'
+
+/**
+ * POST /events: backend services publish one event or a batch. The gateway assigns `id`
+ * and `timestamp` and answers 202 with the ids, in the order given, once the events are in the
+ * history. A retry with the same `Idempotency-Key` header (or per-event `idempotencyKey`)
+ * within IDEMPOTENCY_TTL gets the same ids and publishes nothing again.
+ */
+export default async function eventsRoutes (app: FastifyInstance) {
+  app.post<{ Body: Static<typeof PublishBody> }>('/events', {
+    bodyLimit: BODY_LIMIT_BYTES,
+    schema: { body: PublishBody, headers: PublishHeaders, response: { 202: Accepted } },
+    config: { rateLimit: app.rateLimits.publish },
+    preValidation: [app.authenticate, app.authorize(canPublish, 'publishing needs role service or admin, or permission events:publish')]
+  }, async (request, reply) => {
+    const { body } = request
+    const batch = 'events' in body
+    const inputs = batch ? (body as Static<typeof EventBatch>).events : [body]
+    inputs.forEach((input, i) => { assertDataSize(input.data, batch ? `events.${i}.data` : 'data', app.config.maxDataBytes) })
+    const ids = await app.publisher.publish(inputs, { publisher: request.user.userId, requestKey: idempotencyKey(request.headers) })
+    return await reply.code(202).send({ ids })
+  })
+}

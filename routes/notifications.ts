@@ -1,0 +1,24 @@
+import type { Static } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import { canPublish } from '../src/identity.js'
+import { Accepted, assertDataSize, idempotencyKey, Notification, PublishHeaders } from './schemas.js'
+
+/**
+ * POST /notifications: a `notification.user` event for one user, or `notification.broadcast`
+ * for everyone when `userId` is absent.
+ */
+export default async function notificationsRoutes (app: FastifyInstance) {
+  app.post<{ Body: Static<typeof Notification> }>('/notifications', {
+    schema: { body: Notification, headers: PublishHeaders, response: { 202: Accepted } },
+    config: { rateLimit: app.rateLimits.publish },
+    preValidation: [app.authenticate, app.authorize(canPublish, 'notifying needs role service or admin, or permission events:publish')]
+  }, async (request, reply) => {
+    assertDataSize(request.body.data, 'data', app.config.maxDataBytes)
+    const { userId, ...data } = request.body
+    const input = userId === undefined
+      ? { type: 'notification.broadcast', data }
+      : { type: 'notification.user', userId, data }
+    const ids = await app.publisher.publish([input], { publisher: request.user.userId, requestKey: idempotencyKey(request.headers) })
+    return await reply.code(202).send({ ids })
+  })
+}

@@ -1,0 +1,65 @@
+import { type Static, Type } from '@sinclair/typebox'
+import { GatewayError } from '../src/errors.js'
+import { EVENT_TYPE_SOURCE, MAX_ID_LENGTH, MAX_TYPE_LENGTH } from '../src/events.js'
+
+/** Publishing limits: a batch carries at most this many events, a body at most this many bytes. */
+export const MAX_BATCH = 100
+export const BODY_LIMIT_BYTES = 1024 * 1024
+
+export const Id = Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH })
+const Data = Type.Object({}, { additionalProperties: true })
+
+const IdempotencyKey = Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' })
+
+export const EventInput = Type.Object({
+  idempotencyKey: Type.Optional(IdempotencyKey),
+  type: Type.String({ pattern: EVENT_TYPE_SOURCE, maxLength: MAX_TYPE_LENGTH }),
+  userId: Type.Optional(Id),
+  sessionId: Type.Optional(Id),
+  data: Type.Optional(Data)
+}, { additionalProperties: false })
+
+export const EventBatch = Type.Object({
+  events: Type.Array(EventInput, { minItems: 1, maxItems: MAX_BATCH })
+}, { additionalProperties: false })
+
+/**
+ * One event or `{ events: [...] }`. Written as if/then/else rather than a union so a bad body
+ * is reported against the shape it was meant to have, not as "must match a schema in anyOf".
+ */
+export const PublishBody = Type.Unsafe<Static<typeof EventInput> | Static<typeof EventBatch>>({
+  type: 'object',
+  if: { type: 'object', required: ['events'] },
+  then: EventBatch,
+  else: EventInput
+})
+
+export const Notification = Type.Object({
+  userId: Type.Optional(Id),
+  level: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')]),
+  title: Type.String({ minLength: 1, maxLength: 200 }),
+  message: Type.String({ minLength: 1, maxLength: 4000 }),
+  data: Type.Optional(Data)
+}, { additionalProperties: false })
+
+export const Accepted = Type.Object({ ids: Type.Array(Type.String()) })
+
+/** The optional `Idempotency-Key` header of the publishing routes. */
+export const PublishHeaders = Type.Object({ 'idempotency-key': Type.Optional(IdempotencyKey) })
+
+export function idempotencyKey (headers: Record<string, unknown>): string | undefined {
+  const key = headers['idempotency-key']
+  return typeof key === 'string' ? key : undefined
+}
+
+/**
+ * EVENT_MAX_DATA_BYTES: refuses a `data` whose JSON text is longer than `maxBytes` (UTF-8).
+ * The body limit alone would let one 1 MiB `data` be written to every subscriber's socket.
+ * Measured as the gateway will serialize it, not as the client sent it: escapes and spacing
+ * in the request do not count.
+ */
+export function assertDataSize (data: object | undefined, field: string, maxBytes: number): void {
+  if (data === undefined) return
+  const bytes = Buffer.byteLength(JSON.stringify(data))
+  if (bytes > maxBytes) throw new GatewayError('EVENTGATE_INVALID_BODY', `${field} must be at most ${maxBytes} bytes of JSON (got ${bytes})`, field)
+}

@@ -1,0 +1,50 @@
+import { type Static, Type } from '@sinclair/typebox'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import { BusUnavailableError } from '../src/bus/bus.js'
+import { canRevoke } from '../src/identity.js'
+import { type RevocationTarget, revocationEvent } from '../src/revocations.js'
+import { Id } from './schemas.js'
+
+const SessionParams = Type.Object({ sessionId: Id })
+const UserParams = Type.Object({ userId: Id })
+/** Optional: whose session it is, so the `session.revoked` event reaches their own dashboards. */
+const SessionBody = Type.Unsafe<{ userId?: string } | null>({
+  type: ['object', 'null'],
+  properties: { userId: Id },
+  additionalProperties: false
+})
+const Revoked = Type.Object({
+  revoked: Type.Object({ sessionId: Type.Optional(Type.String()), userId: Type.Optional(Type.String()), revokedAt: Type.String() })
+})
+
+/**
+ * POST /sessions/:sessionId/revoke and POST /users/:userId/revoke, for roles admin and service.
+ * Every instance closes the sockets the revocation covers (4001 `session_revoked`), and what it
+ * covers cannot authenticate again for REVOCATION_TTL: the session, or the user's tokens issued
+ * before the revocation. Answers 202 `{revoked: {sessionId | userId, revokedAt}}`.
+ */
+export default async function sessionsRoutes (app: FastifyInstance) {
+  const preValidation = [app.authenticate, app.authorize(canRevoke, 'revoking needs role admin or service')]
+
+  app.post<{ Params: Static<typeof SessionParams>, Body: Static<typeof SessionBody> }>('/sessions/:sessionId/revoke', {
+    schema: { params: SessionParams, body: SessionBody, response: { 202: Revoked } },
+    preValidation
+  }, async (request, reply) => await revoke({ sessionId: request.params.sessionId, userId: request.body?.userId }, request.user.userId, reply))
+
+  app.post<{ Params: Static<typeof UserParams> }>('/users/:userId/revoke', {
+    schema: { params: UserParams, response: { 202: Revoked } },
+    preValidation
+  }, async (request, reply) => await revoke({ userId: request.params.userId }, request.user.userId, reply))
+
+  async function revoke (target: RevocationTarget, by: string, reply: FastifyReply): Promise<FastifyReply> {
+    // Written before the event goes out, so a socket the event misses cannot authenticate again.
+    const revocation = await app.revocations.revoke(target, by).catch((err: unknown) => {
+      throw new BusUnavailableError(`the shared store is unreachable: ${(err as Error).message}`)
+    })
+    const { sessionId, userId } = revocation
+    const revokedAt = new Date(revocation.revokedAt).toISOString()
+    app.security.report('security.session.revoked', { reason: sessionId === undefined ? 'user_revoked' : 'session_revoked', sessionId, userId, revokedAt, by })
+    await app.publisher.publish([revocationEvent(revocation)])
+    return await reply.code(202).send({ revoked: { ...(sessionId === undefined ? {} : { sessionId }), ...(userId === undefined ? {} : { userId }), revokedAt } })
+  }
+}

@@ -1,0 +1,91 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { DestinationStream } from 'pino'
+import authFailuresPlugin from '../plugins/auth-failures.js'
+import authPlugin from '../plugins/auth.js'
+import busPlugin from '../plugins/bus.js'
+import canaryPlugin from '../plugins/canary.js'
+import configPlugin from '../plugins/config.js'
+import drainPlugin from '../plugins/drain.js'
+import errorsPlugin from '../plugins/errors.js'
+import hubPlugin from '../plugins/hub.js'
+import originsPlugin from '../plugins/origins.js'
+import publisherPlugin from '../plugins/publisher.js'
+import rateLimitPlugin from '../plugins/rate-limit.js'
+import redisPlugin from '../plugins/redis.js'
+import registryPlugin from '../plugins/registry.js'
+import revocationEnforcementPlugin from '../plugins/revocation-enforcement.js'
+import revocationsPlugin from '../plugins/revocations.js'
+import securityPlugin from '../plugins/security.js'
+import storePlugin from '../plugins/store.js'
+import ticketsPlugin from '../plugins/tickets.js'
+import websocketPlugin from '../plugins/websocket.js'
+import eventsRoutes from '../routes/events.js'
+import notificationsRoutes from '../routes/notifications.js'
+import sessionsRoutes from '../routes/sessions.js'
+import statsRoute from '../routes/stats.js'
+import adminStream from '../routes/ws/admin.js'
+import eventsStream from '../routes/ws/events.js'
+import healthRoute from '../routes/ws/health.js'
+import ticketRoute from '../routes/ws/ticket.js'
+import type { Config } from './config.js'
+import { MAX_ID_LENGTH } from './events.js'
+import { loggerOptions } from './logging.js'
+
+export interface BuildOptions {
+  /** Where log lines go (default: stdout). */
+  logStream?: DestinationStream
+}
+
+/** The one way to build the gateway: `npm start`, the tests and the scripts all come here. */
+export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { ...loggerOptions(config.logLevel), ...(options.logStream === undefined ? {} : { stream: options.logStream }) },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    // Path ids (`/sessions/:sessionId/revoke`) are checked by their schema, up to MAX_ID_LENGTH
+    // characters; the router measures them percent-encoded: up to 12 bytes a character.
+    routerOptions: { maxParamLength: 12 * MAX_ID_LENGTH },
+    trustProxy: config.trustProxy,
+    // Shutdown is answered by plugins/drain.ts: health keeps answering (503, `draining`), and
+    // refusals carry the catalogue's body and Retry-After.
+    return503OnClosing: false,
+    // TLS_CERT/TLS_KEY: HTTPS and WSS on the same port. The https server hands Fastify the same
+    // request and response objects as http's, so the instance keeps its default type.
+    ...(config.tls === undefined ? {} : { https: config.tls })
+  })
+  warnAboutTransport(app, config)
+  await app.register(configPlugin, { config })
+  await app.register(errorsPlugin)
+  await app.register(drainPlugin)
+  await app.register(redisPlugin)
+  await app.register(busPlugin)
+  await app.register(publisherPlugin)
+  await app.register(storePlugin)
+  await app.register(securityPlugin)
+  await app.register(authFailuresPlugin)
+  await app.register(ticketsPlugin)
+  await app.register(revocationsPlugin)
+  await app.register(authPlugin)
+  await app.register(hubPlugin)
+  await app.register(revocationEnforcementPlugin)
+  await app.register(canaryPlugin)
+  await app.register(registryPlugin)
+  await app.register(websocketPlugin)
+  await app.register(originsPlugin)
+  await app.register(rateLimitPlugin)
+
+  await app.register(eventsStream)
+  await app.register(adminStream)
+  await app.register(healthRoute)
+  await app.register(eventsRoutes)
+  await app.register(notificationsRoutes)
+  await app.register(statsRoute)
+  await app.register(ticketRoute)
+  await app.register(sessionsRoutes)
+  return app
+}
+
+function warnAboutTransport (app: FastifyInstance, config: Config): void {
+  if (config.nodeEnv === 'production' && config.tls === undefined && config.trustProxy === false) {
+    app.log.warn('no TLS_CERT/TLS_KEY and no TRUST_PROXY: HTTP and WebSocket traffic, tokens included, travel in clear text unless a TLS proxy is in front')
+  }
+}

@@ -1,0 +1,77 @@
+import t from 'tap'
+import WebSocket from 'ws'
+import { connect, connectAs } from './helpers/client.js'
+import { startGateway } from './helpers/gateway.js'
+import { userToken } from './helpers/tokens.js'
+
+t.test('MAX_CONNECTIONS_PER_USER: the extra socket is closed 4008, a slot frees on close', async (t) => {
+  const gw = await startGateway(t, { MAX_CONNECTIONS_PER_USER: '2' })
+  const url = `${gw.wsUrl}/ws/events`
+  const first = await connectAs(t, url, userToken('alice'))
+  await connectAs(t, url, userToken('alice'))
+  const third = await connect(t, url, { headers: { authorization: `Bearer ${userToken('alice')}` } })
+  t.same(await third.closed, { code: 4008, reason: 'too_many_connections' })
+  await connectAs(t, url, userToken('bob'))
+  first.close()
+  await first.closed
+  const again = await connect(t, url, { headers: { authorization: `Bearer ${userToken('alice')}` } })
+  t.equal((await again.next('connected')).type, 'connected', 'the closed socket released its slot')
+})
+
+t.test('WEBSOCKET_MAX_CONNECTIONS: a full instance closes new sockets 1013', async (t) => {
+  const gw = await startGateway(t, { WEBSOCKET_MAX_CONNECTIONS: '2' })
+  const url = `${gw.wsUrl}/ws/events`
+  await connectAs(t, url, userToken('alice'))
+  await connectAs(t, url, userToken('bob'))
+  const third = await connect(t, url, { headers: { authorization: `Bearer ${userToken('carol')}` } })
+  t.same(await third.closed, { code: 1013, reason: 'server_full' })
+})
+
+t.test('a WebSocket upgrade from a foreign origin is refused with 403 before any socket exists', async (t) => {
+  const gw = await startGateway(t, { ALLOWED_ORIGINS: 'https://app.example.com,https://*.example.org' })
+  const url = `${gw.wsUrl}/ws/events`
+  const auth = { authorization: `Bearer ${userToken('alice')}` }
+  for (const origin of ['https://evil.example', 'https://example.org', 'https://example.org.evil.io', 'http://app.example.com']) {
+    t.equal(await upgradeStatus(url, { ...auth, origin }), 403, origin)
+  }
+  for (const origin of ['https://app.example.com', 'https://eu.example.org', undefined]) {
+    const client = await connect(t, url, { headers: origin === undefined ? auth : { ...auth, origin } })
+    t.equal((await client.next('connected')).type, 'connected', origin ?? 'no Origin header')
+  }
+  const preflight = await fetch(`${gw.url}/events`, { method: 'OPTIONS', headers: { origin: 'https://eu.example.org', 'access-control-request-method': 'POST' } })
+  t.equal(preflight.headers.get('access-control-allow-origin'), 'https://eu.example.org', 'CORS uses the same list')
+  const foreign = await fetch(`${gw.url}/events`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } })
+  t.equal(foreign.headers.get('access-control-allow-origin'), null)
+})
+
+t.test('a connection that misses its pong is terminated', async (t) => {
+  const gw = await startGateway(t, { WEBSOCKET_HEARTBEAT_INTERVAL: '50' })
+  const silent = await connect(t, `${gw.wsUrl}/ws/events`, { headers: { authorization: `Bearer ${userToken('alice')}` }, autoPong: false })
+  const healthy = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('bob'))
+  t.equal((await silent.closed).code, 1006, 'terminated without a close frame')
+  t.equal(gw.app.hub.size, 1, 'its resources are released')
+  t.equal((await healthy.request('ping')).type, 'pong', 'a client that answers pings stays')
+})
+
+t.test('closing the gateway closes sockets with 1001', async (t) => {
+  const gw = await startGateway(t)
+  const client = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('alice'))
+  await gw.close()
+  t.same(await client.closed, { code: 1001, reason: 'server_shutting_down' })
+})
+
+/** The HTTP status of a refused upgrade. */
+async function upgradeStatus (url: string, headers: Record<string, string>): Promise<number> {
+  const socket = new WebSocket(url, { headers })
+  socket.on('error', () => {})
+  return await new Promise((resolve, reject) => {
+    socket.on('unexpected-response', (_request, response) => {
+      resolve(response.statusCode ?? 0)
+      response.destroy()
+    })
+    socket.on('open', () => {
+      socket.terminate()
+      reject(new Error('the upgrade was accepted'))
+    })
+  })
+}
