@@ -205,6 +205,8 @@ export function busContract (name: string, makeBus: BusFactory): void {
     t.same(kept, ids.slice(ids.length - kept.length), 'what is kept is the newest, in order')
     const from = await bus.history.after(kept[0] as string, 1000)
     t.same([from.messages.map((m) => m.event.id), from.truncated], [kept.slice(1), false], 'nothing after the oldest kept event was trimmed')
+    const fromStart = await bus.history.after('0-0', 1000)
+    t.same([fromStart.messages.map((m) => m.event.id), fromStart.truncated], [kept, true], 'from the start: the first events were trimmed')
   })
 
   t.test(`${name}: trimmed by age: events older than HISTORY_MAX_AGE go, and since among them is truncated`, async (t) => {

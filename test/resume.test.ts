@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net'
 import t, { type Test } from 'tap'
 import { compareIds } from '../src/event-id.js'
 import { connectAs, type EventPayload, type Frame, type TestClient } from './helpers/client.js'
@@ -253,4 +254,27 @@ t.test('Redis: a resume after Redis lost its data is truncated; while Redis is d
   const reply = await alice.request('subscribe', { eventTypes: ['order.*'], since })
   t.same(reply.payload, { eventTypes: ['order.*'], replayed: 1, truncated: true }, 'the events between since and the restart are lost')
   t.same(ids(await alice.events(1)), [fresh])
+})
+
+t.test('a replay obeys the outbound bound: a client that does not read is closed 4009 at the last event it was sent', async (t) => {
+  const gw = await startGateway(t, { ...LENIENT_LIMITS, WEBSOCKET_MAX_BUFFERED_BYTES: String(64 * 1024) })
+  // More than the kernel's socket buffers hold, so the replay must queue in the gateway.
+  const blob = 'x'.repeat(20_000)
+  const published: string[] = []
+  for (let batch = 0; batch < 20; batch++) {
+    published.push(...await publish(gw, Array.from({ length: 50 }, (_, n) => ({ type: 'replay.big', data: { blob, n } }))))
+  }
+  const client = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('reader'))
+  // Stops reading its TCP socket: what the gateway sends piles up in the kernel, then in the gateway.
+  const raw = (client.socket as unknown as { _socket: Socket })._socket
+  raw.pause()
+  client.send({ type: 'subscribe', id: 'r', payload: { eventTypes: ['replay.*'], since: '0-0' } })
+  await until(() => [...gw.app.hub.each()].every((c) => !c.open), 10_000, 'the gateway to cut the reader off')
+  raw.resume()
+  const { code, reason } = await client.closed
+  const received = client.frames.filter((f) => f.type === 'event').map((f) => (f.payload as unknown as EventPayload).id)
+  t.equal(code, 4009)
+  t.ok(received.length > 0 && received.length < published.length, `cut off after ${received.length} of ${published.length}`)
+  t.same(received, published.slice(0, received.length), 'what it got is the start of the history, in order')
+  t.equal(reason, `slow_consumer:${received.at(-1) ?? ''}`, 'the close names the last event sent, to resume from')
 })

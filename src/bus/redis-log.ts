@@ -68,11 +68,12 @@ export class RedisEventLog implements History {
       const message = toMessage(id, fields[1])
       return message === undefined ? [] : [message]
     })
-    // Trimming only ever removes the oldest entries, so an id past the last trimmed one that
-    // the stream does not hold was never in it: it comes from a history Redis lost (restarted
-    // without persistence), and the events after it there are gone, even when newer ones exist.
-    const unknown = since !== '0-0' && compareIds(since, info.maxDeleted) > 0 && itself.length === 0
-    const truncated = compareIds(since, info.maxDeleted) < 0 || compareIds(since, info.lastGenerated) > 0 || unknown
+    // Trimming by MAXLEN or MINID does not advance max-deleted-entry-id on every Redis version,
+    // so an id the stream does not hold counts as lost: trimmed, or from a history Redis lost
+    // (restarted without persistence). From the start ('0-0'), what was ever added and is no
+    // longer held was trimmed.
+    const lost = since === '0-0' ? info.entriesAdded > info.length : itself.length === 0
+    const truncated = lost || compareIds(since, info.maxDeleted) < 0 || compareIds(since, info.lastGenerated) > 0
     return { messages, truncated }
   }
 
@@ -81,17 +82,30 @@ export class RedisEventLog implements History {
     return (await this.streamInfo()).lastGenerated
   }
 
-  private async streamInfo (): Promise<{ maxDeleted: string, lastGenerated: string }> {
+  private async streamInfo (): Promise<StreamInfo> {
     let info: unknown[]
     try {
       info = await this.redis.xinfo('STREAM', HISTORY_KEY) as unknown[]
     } catch (err) {
-      if (/no such key/i.test((err as Error).message)) return { maxDeleted: '0-0', lastGenerated: '0-0' }
+      if (/no such key/i.test((err as Error).message)) return { maxDeleted: '0-0', lastGenerated: '0-0', entriesAdded: 0, length: 0 }
       throw err
     }
-    const field = (name: string): string => String(info[info.indexOf(name) + 1] ?? '0-0')
-    return { maxDeleted: field('max-deleted-entry-id'), lastGenerated: field('last-generated-id') }
+    const field = (name: string): unknown => info[info.indexOf(name) + 1]
+    return {
+      maxDeleted: String(field('max-deleted-entry-id') ?? '0-0'),
+      lastGenerated: String(field('last-generated-id') ?? '0-0'),
+      entriesAdded: Number(field('entries-added') ?? 0),
+      length: Number(field('length') ?? 0)
+    }
   }
+}
+
+interface StreamInfo {
+  maxDeleted: string
+  lastGenerated: string
+  /** Every entry ever added, trimmed ones included. */
+  entriesAdded: number
+  length: number
 }
 
 /** An event read back from the stream or the channel; undefined when another writer left junk. */
