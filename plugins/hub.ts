@@ -123,9 +123,15 @@ export default fp(async function hubPlugin (app) {
     hub.closeAll(CloseCode.GOING_AWAY, 'server_shutting_down')
     // The listener stays open (Fastify closes it after the preClose hooks) until the clients
     // have answered: meanwhile health checks and reconnects get a 503 saying `draining`
-    // rather than a refused connection. A client that never answers holds this up to ws's
-    // close timeout (30 s), or SHUTDOWN_TIMEOUT.
+    // rather than a refused connection. A client that never answers (asleep, or not reading)
+    // would hold this for ws's close timeout (30 s), past SHUTDOWN_TIMEOUT: half of it is
+    // its grace, the other half is left for the rest of the shutdown.
+    const grace = setTimeout(() => {
+      app.log.warn({ connections: open.size }, 'sockets did not answer the close in time, terminating')
+      for (const socket of open) socket.terminate()
+    }, config.shutdownTimeoutMs / 2)
     await Promise.all(closed)
+    clearTimeout(grace)
   })
   app.addHook('onClose', async () => {
     clearInterval(heartbeat)

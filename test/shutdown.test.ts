@@ -171,11 +171,34 @@ t.test('with Redis, the registry entry is gone by the time the process has exite
   t.same(after.global.servers.map((s) => s.serverId), ['eg-staying'])
 })
 
-t.test('a shutdown that hangs past SHUTDOWN_TIMEOUT exits 1', async (t) => {
-  const gw = await startGatewayProcess(t, { SHUTDOWN_TIMEOUT: '500' })
+t.test('a client that never answers its close is terminated after half of SHUTDOWN_TIMEOUT, and the exit is clean', async (t) => {
+  const gw = await startGatewayProcess(t, { SHUTDOWN_TIMEOUT: '2000' })
   // Never answers its close frame: ws would wait 30 s for it before dropping the connection.
   const silent = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('alice'))
   stopReading(silent)
+  const signalledAt = performance.now()
+  const code = await within(gw.kill('SIGTERM'), 5000, 'the exit')
+  const elapsed = performance.now() - signalledAt
+  t.equal(code, 0)
+  t.ok(elapsed >= 1000 && elapsed < 2000, `after the grace, within SHUTDOWN_TIMEOUT (${Math.round(elapsed)} ms)`)
+  t.match(gw.output(), /"connections":1,"msg":"sockets did not answer the close in time, terminating"/)
+})
+
+t.test('a shutdown that hangs past SHUTDOWN_TIMEOUT exits 1', async (t) => {
+  const gw = await startGatewayProcess(t, { SHUTDOWN_TIMEOUT: '500' })
+  // A publish whose body never finishes arriving: the server cannot close until it ends.
+  const { port } = new URL(gw.url)
+  const request = httpRequest({
+    host: '127.0.0.1',
+    port,
+    method: 'POST',
+    path: '/events',
+    headers: { authorization: `Bearer ${serviceToken()}`, 'content-type': 'application/json', 'content-length': 1000 }
+  })
+  request.on('error', () => {})
+  t.teardown(() => { request.destroy() })
+  request.write('{"type":')
+  await until(() => /"url":"\/events"/.test(gw.output()), 5000, 'the request to arrive')
   const signalledAt = performance.now()
   const code = await within(gw.kill('SIGTERM'), 5000, 'the exit')
   const elapsed = performance.now() - signalledAt
