@@ -3,6 +3,7 @@ import WebSocket from 'ws'
 import { connect, connectAs } from './helpers/client.js'
 import { startGateway } from './helpers/gateway.js'
 import { userToken } from './helpers/tokens.js'
+import { within } from './helpers/within.js'
 
 t.test('MAX_CONNECTIONS_PER_USER: the extra socket is closed 4008, a slot frees on close', async (t) => {
   const gw = await startGateway(t, { MAX_CONNECTIONS_PER_USER: '2' })
@@ -44,13 +45,18 @@ t.test('a WebSocket upgrade from a foreign origin is refused with 403 before any
   t.equal(foreign.headers.get('access-control-allow-origin'), null)
 })
 
-t.test('a connection that misses its pong is terminated', async (t) => {
-  const gw = await startGateway(t, { WEBSOCKET_HEARTBEAT_INTERVAL: '50' })
+t.test('a connection that misses its pong is terminated, its slot and subscriptions released', async (t) => {
+  // Long enough that a loaded machine still answers in time; the silent client goes within two.
+  const gw = await startGateway(t, { WEBSOCKET_HEARTBEAT_INTERVAL: '300', MAX_CONNECTIONS_PER_USER: '1' })
   const silent = await connect(t, `${gw.wsUrl}/ws/events`, { headers: { authorization: `Bearer ${userToken('alice')}` }, autoPong: false })
+  await silent.next('connected')
+  await silent.subscribe('authentication.*')
   const healthy = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('bob'))
-  t.equal((await silent.closed).code, 1006, 'terminated without a close frame')
-  t.equal(gw.app.hub.size, 1, 'its resources are released')
+  t.equal((await within(silent.closed, 5000, 'the silent client to be dropped')).code, 1006, 'terminated without a close frame')
+  t.match(gw.app.hub.stats(), { connections: 1, subscriptions: 0 }, 'its resources are released')
   t.equal((await healthy.request('ping')).type, 'pong', 'a client that answers pings stays')
+  const again = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('alice'))
+  t.equal((await again.request('ping')).type, 'pong', 'alice\'s one slot is free again')
 })
 
 t.test('closing the gateway closes sockets with 1001', async (t) => {
