@@ -20,8 +20,20 @@ export default fp(async function originsPlugin (app) {
   // Runs after @fastify/websocket's own onRequest hook, which marks upgrade requests.
   app.addHook('onRequest', async (request) => {
     const { origin } = request.headers
-    if (!request.ws || origin === undefined || allowed(origin)) return
+    if (!request.ws || origin === undefined || allowed(origin) || sameOrigin(origin, request.host)) return
     app.security.report('security.origin.rejected', { reason: 'origin_not_allowed', origin, ip: request.ip, userAgent: request.headers['user-agent'] })
     throw new GatewayError('EVENTGATE_ORIGIN_REJECTED', `origin ${origin} is not allowed`)
   })
 }, { name: 'origins', dependencies: ['config', 'websocket', 'security'] })
+
+/**
+ * A page served by the gateway itself (the dashboard) connects from the gateway's own origin:
+ * the host the browser addressed, which a page on another site cannot make its Origin.
+ */
+function sameOrigin (origin: string, host: string): boolean {
+  try {
+    return new URL(origin).host === host.toLowerCase()
+  } catch {
+    return false
+  }
+}

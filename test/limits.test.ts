@@ -45,6 +45,18 @@ t.test('a WebSocket upgrade from a foreign origin is refused with 403 before any
   t.equal(foreign.headers.get('access-control-allow-origin'), null)
 })
 
+t.test('an upgrade from the gateway\'s own origin is allowed whatever the list, as for its dashboard', async (t) => {
+  const gw = await startGateway(t, { ALLOWED_ORIGINS: 'https://app.example.com' })
+  const url = `${gw.wsUrl}/ws/events`
+  const auth = { authorization: `Bearer ${userToken('alice')}` }
+  const own = await connect(t, url, { headers: { ...auth, origin: gw.url } })
+  t.equal((await own.next('connected')).type, 'connected', gw.url)
+  const { port } = new URL(gw.url)
+  for (const origin of [`http://127.0.0.1:${Number(port) + 1}`, `http://localhost:${port}`, 'null']) {
+    t.equal(await upgradeStatus(url, { ...auth, origin }), 403, `${origin}: another origin`)
+  }
+})
+
 t.test('a connection that misses its pong is terminated, its slot and subscriptions released', async (t) => {
   // Long enough that a loaded machine still answers in time; the silent client goes within two.
   const gw = await startGateway(t, { WEBSOCKET_HEARTBEAT_INTERVAL: '300', MAX_CONNECTIONS_PER_USER: '1' })
