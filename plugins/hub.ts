@@ -42,6 +42,7 @@ export default fp(async function hubPlugin (app) {
     maxPatternLength: config.maxPatternLength,
     history: app.bus.history,
     maxReplay: config.retention.maxEvents,
+    position: () => app.bus.position,
     messageLimits: config.messages,
     security: app.security,
     tokens: {

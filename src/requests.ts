@@ -43,7 +43,10 @@ export const requestHandlers: Record<string, RequestHandler> = {
       return resume(ctx, connection, patterns, since)
     }
     ctx.hub.subscribe(connection, patterns)
-    return { type: 'subscribed', payload: { eventTypes: patterns } }
+    // Where a client that has received no event yet resumes from: every event after it is
+    // delivered to the connection live, from now on.
+    const position = ctx.position()
+    return { type: 'subscribed', payload: position === undefined ? { eventTypes: patterns } : { eventTypes: patterns, position } }
   },
 
   unsubscribe (ctx, connection, payload) {

@@ -11,12 +11,14 @@ export interface ResumeContext {
   history: History
   /** The most events one resume replays: the history holds no more than this. */
   maxReplay: number
+  /** The bus's position: every event after it reaches the hub from now on. */
+  position: () => string | undefined
 }
 
 /** A reply whose `after` runs once the reply is sent: the replayed events follow it. */
 export interface ResumeReply {
   type: 'subscribed'
-  payload: { eventTypes: string[], replayed: number, truncated: boolean }
+  payload: { eventTypes: string[], replayed: number, truncated: boolean, position?: string }
   after: () => void
 }
 
@@ -54,9 +56,10 @@ export async function resume (ctx: ResumeContext, connection: Connection, patter
   // with patterns held before: their events come live and cannot be told apart here.
   const floor = heldBefore.size === 0 && !page.truncated ? page.messages.at(-1)?.event.id ?? since : undefined
   connection.floor = floor
+  const position = ctx.position()
   return {
     type: 'subscribed',
-    payload: { eventTypes: patterns, replayed: replay.length, truncated: page.truncated },
+    payload: { eventTypes: patterns, replayed: replay.length, truncated: page.truncated, ...(position === undefined ? {} : { position }) },
     after: () => {
       for (const { event, json } of replay) ctx.hub.sendEvent(connection, event.id, encodeEventFrame(json))
       release(ctx.hub, connection, (id) => !replayed.has(id) && (floor === undefined || compareIds(id, floor) > 0))

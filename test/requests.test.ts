@@ -27,7 +27,7 @@ class RecordingSocket implements Socket {
 interface Options { stream?: Stream, maxSubscriptions?: number, history?: History, maxReplay?: number }
 
 function setup ({ stream = 'user', maxSubscriptions = 3, history = new RingHistory(RETENTION), maxReplay = 100 }: Options = {}) {
-  const ctx: RequestContext = { hub: new Hub(), history, maxReplay, maxSubscriptions, maxPatternLength: 128 }
+  const ctx: RequestContext = { hub: new Hub(), history, maxReplay, maxSubscriptions, maxPatternLength: 128, position: () => '1-0' }
   const identity = { userId: 'alice', sessionId: undefined, roles: [], permissions: [], tokenId: undefined, expiresAt: undefined }
   const socket = new RecordingSocket()
   const connection = new Connection('c1', socket, identity, stream, log)
@@ -77,7 +77,7 @@ async function resumed (result: unknown): Promise<Reply> {
 
 t.test('subscribe, get_subscriptions, unsubscribe', async (t) => {
   const { ctx, connection, call } = setup()
-  t.same(call('subscribe', { eventTypes: ['a.*', 'b.c', 'a.*'] }), { type: 'subscribed', payload: { eventTypes: ['a.*', 'b.c'] } }, 'duplicates collapse')
+  t.same(call('subscribe', { eventTypes: ['a.*', 'b.c', 'a.*'] }), { type: 'subscribed', payload: { eventTypes: ['a.*', 'b.c'], position: '1-0' } }, 'duplicates collapse, and the reply says the bus position')
   t.same([...connection.patterns], ['a.*', 'b.c'])
   t.equal(ctx.hub.stats().subscriptions, 2, 'the hub indexes them')
   t.same(call('get_subscriptions'), { type: 'subscriptions', payload: { eventTypes: ['a.*', 'b.c'] } })
@@ -162,7 +162,7 @@ t.test('subscribe with since replays the retained events that match and that the
   ]
   for (const m of [seen, ...later]) history.append(m)
   const reply = await resumed(call('subscribe', { eventTypes: ['a.*', 'a.*'], since: seen.event.id }))
-  t.same({ type: reply.type, payload: reply.payload }, { type: 'subscribed', payload: { eventTypes: ['a.*'], replayed: 3, truncated: false } })
+  t.same({ type: reply.type, payload: reply.payload }, { type: 'subscribed', payload: { eventTypes: ['a.*'], replayed: 3, truncated: false, position: '1-0' } })
   t.same([...connection.patterns], ['a.*'], 'subscribed at once')
   t.same(socket.sent, [], 'nothing is sent before the reply')
   reply.after?.()

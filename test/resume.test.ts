@@ -135,7 +135,7 @@ t.test('the replay keeps to what the stream may see: not other users\' events, n
 
   const alice = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('alice'))
   const reply = await resume(alice, ['*'], since)
-  t.same(reply.payload, { eventTypes: ['*'], replayed: 3, truncated: false })
+  t.match(reply.payload, { eventTypes: ['*'], replayed: 3, truncated: false })
   t.same(ids(await alice.events(3)), [mine, broadcast, afterRevoke])
   t.same(await beforeMarker(alice, gw, 'alice'), [], 'nothing else of the history')
 
@@ -162,12 +162,12 @@ t.test('truncated when the history was trimmed past since, or cannot place it', 
   const published = await publish(gw, Array.from({ length: 10 }, (_, n) => ({ type: 'order.created', userId: 'alice', data: { n } })))
   const alice = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('alice'))
   const reply = await resume(alice, ['order.*'], since)
-  t.same(reply.payload, { eventTypes: ['order.*'], replayed: 5, truncated: true }, 'trimmed by HISTORY_MAX_EVENTS')
+  t.match(reply.payload, { eventTypes: ['order.*'], replayed: 5, truncated: true }, 'trimmed by HISTORY_MAX_EVENTS')
   t.same(ids(await alice.events(5)), published.slice(5), 'what is left is still replayed')
 
   const newer = `${Number(published[9]?.split('-')[0]) + 3_600_000}-0`
   const late = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('alice'))
-  t.same((await resume(late, ['order.*'], newer)).payload, { eventTypes: ['order.*'], replayed: 0, truncated: true }, 'since newer than the history')
+  t.match((await resume(late, ['order.*'], newer)).payload, { eventTypes: ['order.*'], replayed: 0, truncated: true }, 'since newer than the history')
   const [live] = await publish(gw, [{ type: 'order.shipped', userId: 'alice' }])
   t.same(ids(await late.events(1)), [live], 'and live events follow')
 })
@@ -180,7 +180,7 @@ t.test('truncated after a restart of the embedded gateway lost its history, even
   const [fresh] = await publish(second, [{ type: 'order.created', userId: 'alice', data: { after: 'restart' } }])
   t.ok(compareIds(since, fresh as string) < 0, 'the new history is newer than since')
   const alice = await connectAs(t, `${second.wsUrl}/ws/events`, userToken('alice'))
-  t.same((await resume(alice, ['order.*'], since)).payload, { eventTypes: ['order.*'], replayed: 1, truncated: true })
+  t.match((await resume(alice, ['order.*'], since)).payload, { eventTypes: ['order.*'], replayed: 1, truncated: true })
   t.same(ids(await alice.events(1)), [fresh], 'what the new history holds is replayed')
 })
 
@@ -252,7 +252,7 @@ t.test('Redis: a resume after Redis lost its data is truncated; while Redis is d
   await until(() => gw.app.bus.connected, 10_000, 'the bus to reconnect')
   const [fresh] = await publish(gw, [{ type: 'order.created', userId: 'alice', data: { after: 'restart' } }])
   const reply = await alice.request('subscribe', { eventTypes: ['order.*'], since })
-  t.same(reply.payload, { eventTypes: ['order.*'], replayed: 1, truncated: true }, 'the events between since and the restart are lost')
+  t.match(reply.payload, { eventTypes: ['order.*'], replayed: 1, truncated: true }, 'the events between since and the restart are lost')
   t.same(ids(await alice.events(1)), [fresh])
 })
 
@@ -278,3 +278,22 @@ t.test('a replay obeys the outbound bound: a client that does not read is closed
   t.same(received, published.slice(0, received.length), 'what it got is the start of the history, in order')
   t.equal(reason, `slow_consumer:${received.at(-1) ?? ''}`, 'the close names the last event sent, to resume from')
 })
+
+for (const backend of ['embedded', 'Redis']) {
+  t.test(`${backend}: a client that has received no event resumes from the position its subscribe reply gave`, async (t) => {
+    const env: Record<string, string> = backend === 'Redis' ? { REDIS_URL: (await RedisServer.start(t)).url } : {}
+    const gw = await startGateway(t, { ...LENIENT_LIMITS, ...env })
+    const [before] = await publish(gw, [{ type: 'quiet.before', userId: 'alice' }])
+    const first = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('alice'))
+    await until(() => compareIds(gw.app.bus.position ?? '0-0', before as string) >= 0, 5000, 'the bus to hand on the event before')
+    const { payload } = await first.subscribe('quiet.*')
+    t.ok(typeof payload.position === 'string' && compareIds(payload.position, before as string) >= 0, 'at or past the newest event handed on before the subscription')
+    first.close()
+    await first.closed
+    const missed = await publish(gw, [{ type: 'quiet.missed', userId: 'alice' }, { type: 'quiet.missed', userId: 'alice' }])
+    const again = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('alice'))
+    const reply = await again.request('subscribe', { eventTypes: ['quiet.*'], since: payload.position })
+    t.match(reply.payload, { replayed: 2, truncated: false })
+    t.same((await again.events(2)).map((e) => e.id), missed, 'what was published while it was away, nothing before')
+  })
+}

@@ -28,6 +28,7 @@ function context (revoked: (identity: Identity) => boolean): SessionContext {
     hub: new Hub(),
     history: bus.history,
     maxReplay: 100,
+    position: () => '1-0',
     serverId: 'test',
     heartbeatIntervalMs: 30_000,
     maxSubscriptions: 100,

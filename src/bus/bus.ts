@@ -34,6 +34,11 @@ export interface Bus {
   /** True while events can be published and received. */
   readonly connected: boolean
   readonly history: History
+  /**
+   * The newest id this instance has handed to its handler, or the one its subscription began
+   * after: every later event reaches the handler. Undefined until the subscription is made.
+   */
+  readonly position: string | undefined
   /** Resolves with the ids, in draft order, once the events are in the history. */
   publish: (drafts: readonly EventDraft[], idempotency?: Idempotency) => Promise<string[]>
   /** Registers the one handler that receives every event, in id order; call before publishing. */

@@ -12,6 +12,8 @@ export class MemoryBus implements Bus {
   private readonly remembered = new IdempotencyMemory()
   private handler: BusHandler | undefined
   private closed = false
+  /** Its history begins with this bus: from the start, every event comes. */
+  private delivered = '0-0'
 
   constructor (retention: Retention) {
     this.history = new RingHistory(retention)
@@ -19,6 +21,10 @@ export class MemoryBus implements Bus {
 
   get connected (): boolean {
     return !this.closed
+  }
+
+  get position (): string {
+    return this.delivered
   }
 
   async subscribe (handler: BusHandler): Promise<void> {
@@ -43,7 +49,12 @@ export class MemoryBus implements Bus {
       return id
     })
     this.remembered.set(idempotency?.requestKey, ids, ttlMs)
-    queueMicrotask(() => { for (const message of fresh) this.handler?.(message) })
+    queueMicrotask(() => {
+      for (const message of fresh) {
+        this.delivered = message.event.id
+        this.handler?.(message)
+      }
+    })
     return ids
   }
 

@@ -39,6 +39,10 @@ export class RedisBus implements Bus {
     this.subscriber = connectRedis(url, 'subscriber', log)
   }
 
+  get position (): string | undefined {
+    return this.lastId
+  }
+
   get connected (): boolean {
     return !this.closed && this.publisher.status === 'ready' && this.subscriber.status === 'ready' && this.filling === undefined
   }
