@@ -1,0 +1,321 @@
+import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js'
+import { closePolicy } from './close-policy.js'
+import { Emitter } from './emitter.js'
+import { type Endpoint, endpointOf, isRoutineFailure, socketUrl } from './endpoint.js'
+import { EventgateError } from './errors.js'
+import { compareEventIds } from './event-id.js'
+import { parseServerFrame, readEvent, readFault, readTime } from './frames.js'
+import { Link } from './link.js'
+import { type Resumption, resubscribe, subscribeOn } from './resume.js'
+import { Subscriptions } from './subscriptions.js'
+import { messageOf, TokenRefresher } from './token-refresh.js'
+import type { ClientEvents, ClientOptions, ClientState, CloseInfo, EventgateClient, EventHandler, Logger, Subscription, WebSocketConstructor } from './types.js'
+import { Watchdog } from './watchdog.js'
+
+type Timer = ReturnType<typeof setTimeout>
+
+/** Used until a `connected` frame announces the gateway's WEBSOCKET_HEARTBEAT_INTERVAL. */
+const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000
+const DEFAULT_HEARTBEAT_GRACE_MS = 10_000
+
+type PushHandler = (client: Client, link: Link, payload: Record<string, unknown>) => void
+
+/** Frames the gateway sends unasked; replies are matched to their request by `id`. */
+const pushHandlers: Record<string, PushHandler> = {
+  connected: (client, link, payload) => { client.connected(link, payload) },
+  event: (client, _link, payload) => { client.deliver(payload) },
+  token_expiring: (_client, link, payload) => { link.refresher.expiring(readTime(payload.expiresAt)) },
+  error: (client, _link, payload) => {
+    const fault = readFault(payload)
+    client.report(new EventgateError(fault.code, fault.message))
+  }
+}
+
+export class Client implements EventgateClient {
+  private readonly emitter = new Emitter<ClientEvents>((err, name) => { this.listenerThrew(err, name) })
+  private readonly subscriptions = new Subscriptions()
+  private readonly endpoint: Endpoint
+  private readonly WebSocket: WebSocketConstructor
+  private readonly backoff: BackoffOptions
+  private readonly graceMs: number
+  private readonly logger: Logger | undefined
+  private current: ClientState = 'connecting'
+  private everOpen = false
+  private link: Link | undefined
+  private attempt = 0
+  private retryTimer: Timer | undefined
+  private readonly resumption: Resumption
+  /** Bumped when a connect under way must be abandoned (by `close()`). */
+  private generation = 0
+  private intervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS
+  private lastId: string | undefined
+  /**
+   * Until an event arrives, where a reconnect resumes from: the gateway's position when the
+   * first pattern was accepted, so events published while the socket is down are not lost.
+   */
+  private position: string | undefined
+  private closing: Promise<void> = Promise.resolve()
+
+  constructor (private readonly options: ClientOptions) {
+    const WebSocketClass = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
+    if (WebSocketClass === undefined) throw new TypeError('no global WebSocket: pass the WebSocket option (in Node, the ws package\'s class)')
+    this.WebSocket = WebSocketClass
+    this.endpoint = endpointOf(options.url, options.stream ?? 'events')
+    this.backoff = { ...DEFAULT_BACKOFF, ...options.reconnect }
+    this.resumption = {
+      subscriptions: this.subscriptions,
+      backoff: this.backoff,
+      report: (err) => { this.report(err) },
+      truncated: (info) => {
+        // The gateway cannot place `since`: what it sends from here on is taken as it comes.
+        this.lastId = undefined
+        this.position = undefined
+        this.emitter.emit('truncated', info)
+      },
+      positioned: (position) => {
+        if (typeof position === 'string' && this.lastId === undefined) this.position ??= position
+      }
+    }
+    this.graceMs = options.heartbeatGraceMs ?? DEFAULT_HEARTBEAT_GRACE_MS
+    this.logger = options.logger
+    void this.connect()
+  }
+
+  get state (): ClientState {
+    return this.current
+  }
+
+  /** The id of the last event delivered: where the next reconnect resumes. */
+  get lastEventId (): string | undefined {
+    return this.lastId
+  }
+
+  on<K extends keyof ClientEvents> (name: K, listener: ClientEvents[K]): () => void {
+    return this.emitter.on(name, listener)
+  }
+
+  off<K extends keyof ClientEvents> (name: K, listener: ClientEvents[K]): void {
+    this.emitter.off(name, listener)
+  }
+
+  /**
+   * Resolves once the gateway has accepted the pattern (at once when it already had); rejects
+   * with the gateway's code (INVALID_PATTERN, FORBIDDEN, …). Kept across reconnects.
+   */
+  async subscribe<Data extends Record<string, unknown> = Record<string, unknown>> (pattern: string, handler: EventHandler<Data>): Promise<Subscription> {
+    if (this.current === 'closed') throw new EventgateError('CLIENT_CLOSED', 'the client is closed')
+    if (this.subscriptions.add(pattern, handler as unknown as EventHandler)) {
+      const link = this.link
+      if (link?.resumed === true) void subscribeOn(this.resumption, link, pattern)
+    }
+    await this.subscriptions.accepted(pattern)
+    return { pattern, unsubscribe: async () => { await this.unsubscribe(pattern, handler) } }
+  }
+
+  /** Removes `handler` (or every handler) from `pattern`; the last one out unsubscribes it. */
+  async unsubscribe<Data extends Record<string, unknown> = Record<string, unknown>> (pattern: string, handler?: EventHandler<Data>): Promise<void> {
+    if (!this.subscriptions.remove(pattern, handler as unknown as EventHandler | undefined)) return
+    const link = this.link
+    if (link?.ready === true) await link.request('unsubscribe', { eventTypes: [pattern] })
+  }
+
+  /** Closes the socket for good; resolves once it is closed. */
+  async close (): Promise<void> {
+    if (this.current !== 'closed') this.shutDown()
+    await this.closing
+  }
+
+  /** The `connected` frame: the gateway accepted the socket. */
+  connected (link: Link, payload: Record<string, unknown>): void {
+    link.ready = true
+    this.attempt = 0
+    this.everOpen = true
+    const { heartbeatIntervalMs } = payload
+    if (typeof heartbeatIntervalMs === 'number' && heartbeatIntervalMs > 0) this.intervalMs = heartbeatIntervalMs
+    link.watchdog.stop()
+    link.watchdog = this.watch(link)
+    link.refresher.deadline(readTime(payload.expiresAt) ?? null)
+    this.setState('open')
+    void this.resume(link)
+  }
+
+  /**
+   * An `event` frame. An id at or below the last one delivered is a replay the
+   * application has seen (a resume overlaps what arrived before the socket dropped): dropped.
+   */
+  deliver (payload: Record<string, unknown>): void {
+    const event = readEvent(payload)
+    if (event === undefined) {
+      this.report(new EventgateError('INVALID_FRAME', 'an event frame without a valid id, type, timestamp or data'))
+      return
+    }
+    if (this.lastId !== undefined && compareEventIds(event.id, this.lastId) <= 0) return
+    this.lastId = event.id
+    this.emitter.emit('event', event)
+    this.subscriptions.dispatch(event, (err) => { this.handlerThrew(err) })
+  }
+
+  /** Hands an error to the `error` listeners, or to the logger when there are none. */
+  report (err: EventgateError): void {
+    if (this.emitter.has('error')) this.emitter.emit('error', err)
+    else this.logger?.warn(err.message, { code: err.code })
+  }
+
+  private async connect (): Promise<void> {
+    const generation = ++this.generation
+    let url: string
+    try {
+      url = await socketUrl(this.endpoint, this.options, this.intervalMs + this.graceMs)
+    } catch (err) {
+      if (generation !== this.generation) return
+      const failure = err instanceof EventgateError ? err : new EventgateError('TOKEN_UNAVAILABLE', messageOf(err), { cause: err })
+      if (isRoutineFailure(failure)) this.logger?.debug(failure.message, { status: failure.status })
+      else this.report(failure)
+      this.retry('backoff')
+      return
+    }
+    if (generation !== this.generation) return
+    try {
+      this.open(url)
+    } catch (err) {
+      // A URL or a mixed-content refusal the constructor throws synchronously.
+      this.report(new EventgateError('CONNECTION_CLOSED', `cannot open a WebSocket: ${messageOf(err)}`, { cause: err }))
+      this.retry('backoff')
+    }
+  }
+
+  private open (url: string): void {
+    const socket = new this.WebSocket(url)
+    // Until `connected`, the silence allowed covers the handshake: a stopped instance accepts TCP and answers nothing.
+    const link = new Link(socket, (l) => this.watch(l), (l) => this.refresherFor(l))
+    this.link = link
+    socket.addEventListener('message', (event) => { this.receive(link, event.data) })
+    socket.addEventListener('close', (event) => { this.closed(link, { code: event.code, reason: event.reason }) })
+    // The close event that follows says what happened; without a listener `ws` would throw.
+    socket.addEventListener('error', () => {})
+  }
+
+  private watch (link: Link): Watchdog {
+    return new Watchdog(this.intervalMs, this.graceMs, () => { void link.request('ping') }, () => { this.dead(link) })
+  }
+
+  private refresherFor (link: Link): TokenRefresher {
+    return new TokenRefresher({
+      getToken: async () => await this.options.getToken(),
+      report: (err) => { this.report(err) },
+      reauthenticate: async (token) => {
+        const reply = await link.request('reauthenticate', { token })
+        if (reply === undefined) return undefined
+        if (reply.type === 'reauthenticated') return { expiresAt: readTime(reply.payload.expiresAt) ?? null }
+        const fault = readFault(reply.payload)
+        return new EventgateError(fault.code, `reauthenticate refused: ${fault.message}`)
+      }
+    })
+  }
+
+  private receive (link: Link, data: unknown): void {
+    if (this.link !== link) return
+    link.watchdog.seen()
+    const frame = parseServerFrame(data)
+    if (frame === undefined) {
+      this.report(new EventgateError('INVALID_FRAME', 'a frame that is not a JSON object with a type'))
+      return
+    }
+    if (link.answer(frame)) return
+    // Push types this client does not know (a newer gateway's) are ignored.
+    const handler = Object.hasOwn(pushHandlers, frame.type) ? pushHandlers[frame.type] : undefined
+    handler?.(this, link, frame.payload)
+  }
+
+  /**
+   * Subscribes the patterns held before again, in one request with `since`, so the gateway
+   * replays what the client missed and the seam to live events has no gap. Patterns new since
+   * go after it: their live events must not overtake the replay, or the replay would look old.
+   */
+  private async resume (link: Link): Promise<void> {
+    const patterns = this.subscriptions.patterns(true)
+    if (patterns.length > 0) await resubscribe(this.resumption, link, patterns, this.lastId ?? this.position)
+    if (this.link !== link) return
+    link.resumed = true
+    for (const pattern of this.subscriptions.patterns(false)) void subscribeOn(this.resumption, link, pattern)
+  }
+
+  private closed (link: Link, cause: CloseInfo): void {
+    if (this.link !== link) return
+    this.release(link)
+    const policy = closePolicy(cause.code)
+    this.logger?.debug('socket closed', { ...cause })
+    if (policy.report) {
+      this.report(new EventgateError('CONNECTION_CLOSED', `the gateway closed the socket: ${cause.code} ${cause.reason}`.trim(), { closeCode: cause.code, reason: cause.reason }))
+    }
+    if (policy.retry === 'never') this.shutDown(cause)
+    else this.retry(policy.retry, cause)
+  }
+
+  /** No traffic for the heartbeat interval and the grace: the peer is gone without a close. */
+  private dead (link: Link): void {
+    if (this.link !== link) return
+    this.logger?.warn('no traffic from the gateway within the heartbeat interval and grace; reconnecting', { silentMs: this.intervalMs + this.graceMs })
+    this.release(link)
+    link.close(true)
+    this.retry('backoff', { code: 1006, reason: 'heartbeat_timeout' })
+  }
+
+  private release (link: Link): void {
+    this.link = undefined
+    link.release()
+  }
+
+  private retry (mode: 'at-once' | 'backoff', cause?: CloseInfo): void {
+    const { maxAttempts } = this.backoff
+    if (maxAttempts !== undefined && this.attempt >= maxAttempts) {
+      this.report(new EventgateError('RECONNECT_EXHAUSTED', `no connection after ${this.attempt} reconnects`, { closeCode: cause?.code, reason: cause?.reason }))
+      this.shutDown(cause)
+      return
+    }
+    const delay = mode === 'at-once' && this.attempt === 0 ? 0 : backoffDelay(this.attempt, this.backoff)
+    this.attempt++
+    this.setState(this.everOpen ? 'reconnecting' : 'connecting', cause)
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      void this.connect()
+    }, delay)
+  }
+
+  private shutDown (cause?: CloseInfo): void {
+    clearTimeout(this.retryTimer)
+    this.generation++
+    const link = this.link
+    if (link !== undefined) {
+      this.release(link)
+      link.close()
+      this.closing = this.settle(link)
+    }
+    this.subscriptions.abandon(new EventgateError('CLIENT_CLOSED', 'the client is closed'))
+    this.setState('closed', cause)
+  }
+
+  /** Waits for the close handshake, at most the grace; a peer that never answers is dropped. */
+  private async settle (link: Link): Promise<void> {
+    let timer: Timer | undefined
+    await Promise.race([link.closed, new Promise((resolve) => { timer = setTimeout(resolve, this.graceMs) })])
+    clearTimeout(timer)
+    link.socket.terminate?.()
+  }
+
+  private setState (state: ClientState, cause?: CloseInfo): void {
+    if (state === this.current) return
+    this.current = state
+    this.logger?.debug(`state ${state}`, cause === undefined ? undefined : { ...cause })
+    this.emitter.emit('state', state, cause)
+  }
+
+  private handlerThrew (err: unknown): void {
+    this.report(new EventgateError('HANDLER_FAILED', `a subscription handler threw: ${messageOf(err)}`, { cause: err }))
+  }
+
+  private listenerThrew (err: unknown, name: keyof ClientEvents): void {
+    if (name === 'error') this.logger?.warn(`an error listener threw: ${messageOf(err)}`)
+    else this.handlerThrew(err)
+  }
+}
