@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createClient, type GatewayEvent } from '../src/client/index.js'
+import { createClient, type GatewayEvent, type ReconnectInfo } from '../src/client/index.js'
 import { LENIENT_LIMITS } from './helpers/cluster.js'
 import { startGateway } from './helpers/gateway.js'
 import { until } from './helpers/ports.js'
@@ -176,6 +176,8 @@ t.test('a client that has received no event yet gets what was published while it
   const client = createClient({ url: gw.url, getToken, WebSocket, reconnect: FAST })
   t.teardown(async () => { await client.close() })
   const seen = record(client)
+  const reconnects: ReconnectInfo[] = []
+  client.on('reconnect', (info) => { reconnects.push(info) })
   await client.subscribe('orders.*', () => {})
   gate = new Promise((resolve) => { open = resolve })
   for (const connection of gw.app.hub.each()) connection.socket.terminate()
@@ -184,6 +186,8 @@ t.test('a client that has received no event yet gets what was published while it
   open()
   await until(() => seen.events.length === 2, 5000, 'the events published while it was away')
   t.same(seen.events.map((e) => e.id), missed, 'both, once, in order')
+  t.match(reconnects, [{ attempt: 1, cause: { code: 1006 } }], 'one reconnect announced, with its cause')
+  t.ok((reconnects[0]?.delayMs ?? -1) >= 0 && (reconnects[0]?.delayMs ?? Infinity) <= FAST.capMs, 'and its delay, within the cap')
   const [live] = await publish(gw.url, [{ type: 'orders.created', userId: 'alice' }])
   await until(() => seen.events.length === 3, 5000, 'the next live event')
   t.equal(seen.events[2]?.id, live)

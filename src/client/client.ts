@@ -276,6 +276,7 @@ export class Client implements EventgateClient {
     const delay = mode === 'at-once' && this.attempt === 0 ? 0 : backoffDelay(this.attempt, this.backoff)
     this.attempt++
     this.setState(this.everOpen ? 'reconnecting' : 'connecting', cause)
+    this.emitter.emit('reconnect', { attempt: this.attempt, delayMs: delay, cause })
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined
       void this.connect()

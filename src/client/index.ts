@@ -10,7 +10,7 @@ export type { BackoffOptions } from './backoff.js'
 export { EventgateError, type ClientErrorCode, type ErrorCode, type ProtocolErrorCode } from './errors.js'
 export type {
   ClientEvents, ClientOptions, ClientState, CloseInfo, EventgateClient, EventHandler, GatewayEvent, Logger,
-  Subscription, TruncatedInfo, WebSocketConstructor, WebSocketLike
+  ReconnectInfo, Subscription, TruncatedInfo, WebSocketConstructor, WebSocketLike
 } from './types.js'
 
 /** Creates a client and starts connecting at once. */

@@ -32,6 +32,13 @@ export interface CloseInfo {
   reason: string
 }
 
+/** A reconnect is scheduled: which attempt, the wait before it, and the close that caused it. */
+export interface ReconnectInfo {
+  attempt: number
+  delayMs: number
+  cause: CloseInfo | undefined
+}
+
 /** The gateway answered a resume with `truncated: true`: events after `since` may be lost. */
 export interface TruncatedInfo {
   /** The last event id delivered before the resume. */
@@ -66,6 +73,8 @@ export interface EventgateClient {
 
 export interface ClientEvents {
   state: (state: ClientState, cause?: CloseInfo) => void
+  /** Every attempt to come, with its delay: for a countdown (the state stays `reconnecting`). */
+  reconnect: (info: ReconnectInfo) => void
   error: (error: EventgateError) => void
   /** Every event delivered, whichever pattern matched it, in id order. */
   event: (event: GatewayEvent) => void
