@@ -19,6 +19,7 @@ import securityPlugin from '../plugins/security.js'
 import storePlugin from '../plugins/store.js'
 import ticketsPlugin from '../plugins/tickets.js'
 import websocketPlugin from '../plugins/websocket.js'
+import dashboardRoutes from '../routes/dashboard.js'
 import eventsRoutes from '../routes/events.js'
 import notificationsRoutes from '../routes/notifications.js'
 import sessionsRoutes from '../routes/sessions.js'
@@ -81,6 +82,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(statsRoute)
   await app.register(ticketRoute)
   await app.register(sessionsRoutes)
+  await app.register(dashboardRoutes)
   return app
 }
 

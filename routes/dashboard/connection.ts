@@ -1,0 +1,55 @@
+/// <reference lib="dom" />
+import { createClient } from '../../src/client/index.js'
+import type { ClientState, CloseInfo, EventgateClient, EventgateError, EventHandler, ReconnectInfo, Subscription } from '../../src/client/index.js'
+
+export type Stream = 'events' | 'admin'
+
+export interface ConnectionHandlers {
+  event: EventHandler
+  state: (state: ClientState, cause?: CloseInfo) => void
+  reconnect: (info: ReconnectInfo) => void
+  error: (error: EventgateError) => void
+}
+
+/**
+ * The page's one connection: an SDK client on this gateway, and the patterns it holds.
+ * Reconnecting, tickets and resuming are the SDK's; this only keeps the patterns in step with
+ * the filter.
+ */
+export class Connection {
+  private readonly client: EventgateClient
+  private readonly held = new Map<string, Subscription>()
+  /** Filter changes apply one after the other: a quick second Apply must not interleave with the first. */
+  private applying: Promise<unknown> = Promise.resolve()
+
+  constructor (token: string, stream: Stream, private readonly handlers: ConnectionHandlers) {
+    this.client = createClient({ url: location.origin, getToken: () => token, stream })
+    this.client.on('state', handlers.state)
+    this.client.on('reconnect', handlers.reconnect)
+    this.client.on('error', handlers.error)
+  }
+
+  /** Holds exactly `patterns`; resolves with the messages of those the gateway refused. */
+  async setPatterns (patterns: readonly string[]): Promise<string[]> {
+    const applied = this.applying.then(async () => await this.apply(patterns))
+    this.applying = applied.catch(() => {})
+    return await applied
+  }
+
+  close (): void {
+    void this.client.close()
+  }
+
+  private async apply (patterns: readonly string[]): Promise<string[]> {
+    const wanted = new Set(patterns)
+    // Dropped first: events of a pattern left behind stop reaching the list before new ones come.
+    await Promise.all([...this.held].filter(([pattern]) => !wanted.has(pattern)).map(async ([pattern, subscription]) => {
+      this.held.delete(pattern)
+      await subscription.unsubscribe()
+    }))
+    const results = await Promise.allSettled([...wanted].filter((p) => !this.held.has(p)).map(async (pattern) => {
+      this.held.set(pattern, await this.client.subscribe(pattern, this.handlers.event))
+    }))
+    return results.flatMap((r) => r.status === 'rejected' ? [(r.reason as Error).message] : [])
+  }
+}

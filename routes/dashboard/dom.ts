@@ -1,0 +1,41 @@
+/// <reference lib="dom" />
+
+/** The element with `id`, or a clear failure when the page and the script disagree. */
+export function byId<T extends HTMLElement> (id: string, type: new () => T): T {
+  const element = document.getElementById(id)
+  if (!(element instanceof type)) throw new Error(`#${id} is missing or not a ${type.name}`)
+  return element
+}
+
+/**
+ * An element whose text is set with `textContent`: event fields come from publishers and must
+ * never be parsed as markup.
+ */
+export function el<K extends keyof HTMLElementTagNameMap> (tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag)
+  if (className !== undefined) element.className = className
+  if (text !== undefined) element.textContent = text
+  return element
+}
+
+/** Replaces a table body's rows in one DOM write; every column but the first holds figures. */
+export function fillRows (body: HTMLTableSectionElement, rows: ReadonlyArray<ReadonlyArray<string | number>>): void {
+  const fragment = document.createDocumentFragment()
+  for (const cells of rows) {
+    const row = el('tr')
+    cells.forEach((cell, i) => {
+      const td = el('td', i === 0 ? undefined : 'num', String(cell))
+      if (i === 0) td.title = String(cell)
+      row.append(td)
+    })
+    fragment.append(row)
+  }
+  body.replaceChildren(fragment)
+}
+
+/** `12:03:04.567` in local time, or the text as given when it is not a date. */
+export function clock (timestamp: string): string {
+  const date = new Date(timestamp)
+  if (Number.isNaN(date.getTime())) return timestamp
+  return `${date.toLocaleTimeString([], { hour12: false })}.${String(date.getMilliseconds()).padStart(3, '0')}`
+}
