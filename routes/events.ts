@@ -1,7 +1,7 @@
 import type { Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { canPublish } from '../src/identity.js'
-import { Accepted, assertDataSize, BODY_LIMIT_BYTES, type EventBatch, idempotencyKey, PublishBody, PublishHeaders } from './schemas.js'
+import { Accepted, assertDataSize, BODY_LIMIT_BYTES, errorResponses, type EventBatch, idempotencyKey, PublishBody, PublishHeaders } from './schemas.js'
 
 /**
  * POST /events: backend services publish one event or a batch. The gateway assigns `id`
@@ -12,7 +12,14 @@ import { Accepted, assertDataSize, BODY_LIMIT_BYTES, type EventBatch, idempotenc
 export default async function eventsRoutes (app: FastifyInstance) {
   app.post<{ Body: Static<typeof PublishBody> }>('/events', {
     bodyLimit: BODY_LIMIT_BYTES,
-    schema: { body: PublishBody, headers: PublishHeaders, response: { 202: Accepted } },
+    schema: {
+      tags: ['publishing'],
+      summary: 'Publish one event, or a batch of 1 to 100',
+      description: 'Role `service` or `admin`, or permission `events:publish`. Without `userId` an event is a broadcast. The gateway assigns `id` and `timestamp`; a batch is written whole or not at all. A retry with the same `Idempotency-Key` (or per-event `idempotencyKey`) within IDEMPOTENCY_TTL gets the same ids and publishes nothing again.',
+      body: PublishBody,
+      headers: PublishHeaders,
+      response: { 202: { ...Accepted, description: 'The events are in the history: their ids, in the order given' }, ...errorResponses(400, 401, 403, 413, 429, 503) }
+    },
     config: { rateLimit: app.rateLimits.publish },
     preValidation: [app.authenticate, app.authorize(canPublish, 'publishing needs role service or admin, or permission events:publish')]
   }, async (request, reply) => {

@@ -1,7 +1,7 @@
 import type { Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { canPublish } from '../src/identity.js'
-import { Accepted, assertDataSize, idempotencyKey, Notification, PublishHeaders } from './schemas.js'
+import { Accepted, assertDataSize, errorResponses, idempotencyKey, Notification, PublishHeaders } from './schemas.js'
 
 /**
  * POST /notifications: a `notification.user` event for one user, or `notification.broadcast`
@@ -9,7 +9,14 @@ import { Accepted, assertDataSize, idempotencyKey, Notification, PublishHeaders 
  */
 export default async function notificationsRoutes (app: FastifyInstance) {
   app.post<{ Body: Static<typeof Notification> }>('/notifications', {
-    schema: { body: Notification, headers: PublishHeaders, response: { 202: Accepted } },
+    schema: {
+      tags: ['publishing'],
+      summary: 'Notify one user, or everyone',
+      description: 'Same rights as POST /events. Becomes a `notification.user` event for `userId`, or `notification.broadcast` without it, with `data: {level, title, message, data?}`.',
+      body: Notification,
+      headers: PublishHeaders,
+      response: { 202: { ...Accepted, description: 'The notification event is in the history: its id' }, ...errorResponses(400, 401, 403, 413, 429, 503) }
+    },
     config: { rateLimit: app.rateLimits.publish },
     preValidation: [app.authenticate, app.authorize(canPublish, 'notifying needs role service or admin, or permission events:publish')]
   }, async (request, reply) => {

@@ -63,3 +63,26 @@ export function assertDataSize (data: object | undefined, field: string, maxByte
   const bytes = Buffer.byteLength(JSON.stringify(data))
   if (bytes > maxBytes) throw new GatewayError('EVENTGATE_INVALID_BODY', `${field} must be at most ${maxBytes} bytes of JSON (got ${bytes})`, field)
 }
+
+/** Every HTTP error's body (plugins/errors.ts), in the order it is written. */
+export const ErrorBody = Type.Object({
+  statusCode: Type.Integer(),
+  code: Type.String({ description: 'EVENTGATE_*: see the README\'s HTTP API table' }),
+  error: Type.String(),
+  message: Type.String(),
+  field: Type.Optional(Type.String({ description: 'the offending field, as a dotted path (`events.1.type`)' }))
+})
+
+const ERRORS = {
+  400: 'EVENTGATE_INVALID_BODY: the body breaks the schema, or a `data` is over EVENT_MAX_DATA_BYTES',
+  401: 'EVENTGATE_UNAUTHORIZED: no valid token (`token_missing`, `token_invalid`, `token_expired`, `session_revoked`)',
+  403: 'EVENTGATE_FORBIDDEN: the token lacks the right',
+  413: 'EVENTGATE_PAYLOAD_TOO_LARGE: the body is over 1 MiB',
+  429: 'EVENTGATE_RATE_LIMITED or EVENTGATE_TOO_MANY_AUTH_FAILURES: retry after `Retry-After` seconds',
+  503: 'EVENTGATE_BUS_UNAVAILABLE (Redis unreachable) or EVENTGATE_DRAINING (shutting down): retry after `Retry-After` seconds'
+} as const
+
+/** Response schemas for the given error statuses: they document the errors, and serialize them. */
+export function errorResponses (...statuses: Array<keyof typeof ERRORS>): Record<number, typeof ErrorBody> {
+  return Object.fromEntries(statuses.map((status) => [status, { ...ErrorBody, description: ERRORS[status] }]))
+}

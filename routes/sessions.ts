@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import { BusUnavailableError } from '../src/bus/bus.js'
 import { canRevoke } from '../src/identity.js'
 import { type RevocationTarget, revocationEvent } from '../src/revocations.js'
-import { Id } from './schemas.js'
+import { errorResponses, Id } from './schemas.js'
 
 const SessionParams = Type.Object({ sessionId: Id })
 const UserParams = Type.Object({ userId: Id })
@@ -27,12 +27,25 @@ export default async function sessionsRoutes (app: FastifyInstance) {
   const preValidation = [app.authenticate, app.authorize(canRevoke, 'revoking needs role admin or service')]
 
   app.post<{ Params: Static<typeof SessionParams>, Body: Static<typeof SessionBody> }>('/sessions/:sessionId/revoke', {
-    schema: { params: SessionParams, body: SessionBody, response: { 202: Revoked } },
+    schema: {
+      tags: ['sessions'],
+      summary: 'Revoke one session',
+      description: 'Role `service` or `admin`. Every instance closes the session\'s sockets `4001 session_revoked`, and its tokens are refused for REVOCATION_TTL. The optional `userId` names whose session it is, so the `session.revoked` event reaches that user\'s own streams.',
+      params: SessionParams,
+      body: SessionBody,
+      response: { 202: { ...Revoked, description: 'Revoked' }, ...errorResponses(400, 401, 403, 429, 503) }
+    },
     preValidation
   }, async (request, reply) => await revoke({ sessionId: request.params.sessionId, userId: request.body?.userId }, request.user.userId, reply))
 
   app.post<{ Params: Static<typeof UserParams> }>('/users/:userId/revoke', {
-    schema: { params: UserParams, response: { 202: Revoked } },
+    schema: {
+      tags: ['sessions'],
+      summary: 'Revoke every token of a user issued before now',
+      description: 'Role `service` or `admin`. Every instance closes the user\'s sockets `4001 session_revoked`; tokens issued before `revokedAt` are refused for REVOCATION_TTL.',
+      params: UserParams,
+      response: { 202: { ...Revoked, description: 'Revoked' }, ...errorResponses(400, 401, 403, 429, 503) }
+    },
     preValidation
   }, async (request, reply) => await revoke({ userId: request.params.userId }, request.user.userId, reply))
 

@@ -1,8 +1,5 @@
-import { createPrivateKey } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { createSigner } from 'fast-jwt'
-import { DEV_JWT_SECRET } from '../src/config.js'
+import { signToken } from './sign-token.js'
 
 const HELP = `Mint a JWT for eventgate.
 
@@ -44,22 +41,12 @@ if (!Number.isInteger(ttl) || ttl <= 0) {
   process.exit(1)
 }
 
-function signingKey (): { key: string, algorithm: 'HS256' | 'RS256' | 'ES256' } {
-  const file = values['private-key']
-  if (file === undefined) return { key: process.env.JWT_SECRET ?? DEV_JWT_SECRET, algorithm: 'HS256' }
-  const key = readFileSync(file, 'utf8')
-  return { key, algorithm: createPrivateKey(key).asymmetricKeyType === 'rsa' ? 'RS256' : 'ES256' }
-}
-
-const now = Math.floor(Date.now() / 1000)
-const claims = {
+process.stdout.write(`${signToken({
   sub: values.sub,
-  ...(values.sid === undefined ? {} : { sid: values.sid }),
-  ...(values.role.length === 0 ? {} : { roles: values.role }),
-  ...(values.permission.length === 0 ? {} : { permissions: values.permission }),
-  ...(values.iss === undefined ? {} : { iss: values.iss }),
-  ...(values.aud === undefined ? {} : { aud: values.aud }),
-  iat: now,
-  exp: now + ttl
-}
-process.stdout.write(`${createSigner(signingKey())(claims)}\n`)
+  sid: values.sid,
+  roles: values.role,
+  permissions: values.permission,
+  iss: values.iss,
+  aud: values.aud,
+  ttl
+}, values['private-key'])}\n`)

@@ -8,6 +8,8 @@ import configPlugin from '../plugins/config.js'
 import drainPlugin from '../plugins/drain.js'
 import errorsPlugin from '../plugins/errors.js'
 import hubPlugin from '../plugins/hub.js'
+import metricsPlugin from '../plugins/metrics.js'
+import openapiPlugin from '../plugins/openapi.js'
 import originsPlugin from '../plugins/origins.js'
 import publisherPlugin from '../plugins/publisher.js'
 import rateLimitPlugin from '../plugins/rate-limit.js'
@@ -21,6 +23,7 @@ import ticketsPlugin from '../plugins/tickets.js'
 import websocketPlugin from '../plugins/websocket.js'
 import dashboardRoutes from '../routes/dashboard.js'
 import eventsRoutes from '../routes/events.js'
+import metricsRoute from '../routes/metrics.js'
 import notificationsRoutes from '../routes/notifications.js'
 import sessionsRoutes from '../routes/sessions.js'
 import statsRoute from '../routes/stats.js'
@@ -73,6 +76,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(websocketPlugin)
   await app.register(originsPlugin)
   await app.register(rateLimitPlugin)
+  await app.register(metricsPlugin)
+  await app.register(openapiPlugin)
 
   await app.register(eventsStream)
   await app.register(adminStream)
@@ -82,6 +87,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(statsRoute)
   await app.register(ticketRoute)
   await app.register(sessionsRoutes)
+  await app.register(metricsRoute)
   await app.register(dashboardRoutes)
   return app
 }

@@ -47,6 +47,7 @@ export const EnvSchema = Type.Object({
   TLS_KEY: Type.Optional(Type.String({ minLength: 1 })),
   TRUST_PROXY: Type.Optional(Type.String({ minLength: 1 })),
   SERVER_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' })),
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, pattern: '^[\\x21-\\x7e]+$' })),
   LOG_LEVEL: Type.Optional(LogLevel)
 })
 export type Env = Static<typeof EnvSchema>
@@ -108,6 +109,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     tls: resolveTls(values),
     trustProxy: resolveTrustProxy(values.TRUST_PROXY),
     serverId: values.SERVER_ID ?? `eg-${randomBytes(4).toString('hex')}`,
+    metricsToken: values.METRICS_TOKEN,
     logLevel: values.LOG_LEVEL ?? (values.NODE_ENV === 'test' ? 'silent' : 'info')
   }
 }
@@ -124,9 +126,14 @@ function parseEnv (env: Record<string, string | undefined>): Env {
   if (first !== undefined) {
     const variable = first.path.replace(/^\//, '') || 'environment'
     const got = picked[variable]
-    throw new ConfigError(variable, `${first.message}${got === undefined || variable.startsWith('JWT_') ? '' : ` (got "${String(got)}")`}`)
+    throw new ConfigError(variable, `${first.message}${got === undefined || isSecret(variable) ? '' : ` (got "${String(got)}")`}`)
   }
   return values as Env
+}
+
+/** Variables whose values are credentials, never echoed in an error. */
+function isSecret (variable: string): boolean {
+  return variable.startsWith('JWT_') || variable === 'METRICS_TOKEN'
 }
 
 function resolveTls (values: Env): { cert: string, key: string } | undefined {

@@ -5,6 +5,13 @@ import { isAdmin } from '../../src/identity.js'
 export default async function adminStream (app: FastifyInstance) {
   app.get('/ws/admin', {
     websocket: true,
+    schema: {
+      tags: ['websocket'],
+      summary: 'Every event of every user and namespace (WebSocket upgrade, role admin)',
+      description: 'As `/ws/events`, for role `admin` (else closed `4003 admin_required`): also the admin-only `security.*` audit events and the `admin.*` namespace.',
+      security: [{ bearerAuth: [] }, { cookieAuth: [] }, { ticket: [] }, { queryToken: [] }],
+      response: { 101: { description: 'Switching Protocols: the socket is open; its first frame is `connected`, or a close with the refusal\'s code' } }
+    },
     config: { rateLimit: app.rateLimits.upgrade },
     preValidation: [app.authenticateSocket, app.authorizeSocket(isAdmin, 'admin_required'), app.admitSocket]
   }, (socket, request) => {

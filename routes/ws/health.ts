@@ -1,4 +1,17 @@
+import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+
+const Health = Type.Object({
+  healthy: Type.Boolean(),
+  draining: Type.Boolean(),
+  serverId: Type.String(),
+  connections: Type.Integer(),
+  bus: Type.Union([Type.Literal('memory'), Type.Literal('redis')]),
+  redisConnected: Type.Union([Type.Boolean(), Type.Null()], { description: 'null on the in-memory bus' }),
+  canary: Type.Boolean(),
+  busRoundTripMs: Type.Union([Type.Number(), Type.Null()], { description: 'the last canary\'s publish→receive time; null before the first' }),
+  uptimeSeconds: Type.Integer()
+})
 
 /**
  * GET /ws/health: for load balancers, no auth, cheap enough to poll every second.
@@ -8,7 +21,17 @@ import type { FastifyInstance } from 'fastify'
  */
 export default async function healthRoute (app: FastifyInstance) {
   const startedAt = Date.now()
-  app.get('/ws/health', { logLevel: 'warn', config: { public: true, servedWhileDraining: true } }, async (_request, reply) => {
+  app.get('/ws/health', {
+    logLevel: 'warn',
+    config: { public: true, servedWhileDraining: true },
+    schema: {
+      tags: ['operations'],
+      summary: 'Health, for load balancers',
+      description: 'No authentication. 503 when Redis is configured but unreachable, while missed events are refilled, when the canary did not come back, or once the instance drains.',
+      security: [],
+      response: { 200: { ...Health, description: 'Events flow' }, 503: { ...Health, description: 'Unhealthy or draining' } }
+    }
+  }, async (_request, reply) => {
     const { bus, hub, config, canary, draining } = app
     const healthy = !draining && bus.connected && canary.healthy
     return await reply.code(healthy ? 200 : 503).send({

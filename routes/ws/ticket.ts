@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { BusUnavailableError } from '../../src/bus/bus.js'
 import { isoOrNull } from '../../src/token-lifecycle.js'
+import { errorResponses } from '../schemas.js'
 
 const Ticket = Type.Object({ ticket: Type.String(), expiresAt: Type.String() })
 
@@ -12,7 +13,12 @@ const Ticket = Type.Object({ ticket: Type.String(), expiresAt: Type.String() })
  */
 export default async function ticketRoute (app: FastifyInstance) {
   app.post('/ws/ticket', {
-    schema: { response: { 200: Ticket } },
+    schema: {
+      tags: ['websocket'],
+      summary: 'Trade a JWT for a single-use WebSocket ticket',
+      description: 'Any valid token, no body. The ticket opens one socket once, on any instance (`/ws/events?ticket=…`), within TICKET_TTL and never beyond the token\'s `exp`. Limited per address like upgrades.',
+      response: { 200: { ...Ticket, description: 'A ticket, with `Cache-Control: no-store`' }, ...errorResponses(401, 429, 503) }
+    },
     // Each ticket holds a store entry for TICKET_TTL: limited like the upgrades it leads to.
     config: { rateLimit: app.rateLimits.upgrade },
     preValidation: app.authenticate

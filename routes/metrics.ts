@@ -1,0 +1,51 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { GatewayError } from '../src/errors.js'
+import { errorResponses } from './schemas.js'
+
+/**
+ * GET /metrics: Prometheus text format. Scrapers usually reach it on an internal network without
+ * credentials, so it is open unless METRICS_TOKEN is set; then it needs
+ * `Authorization: Bearer <METRICS_TOKEN>`, and wrong tokens count as failed authentications.
+ */
+export default async function metricsRoute (app: FastifyInstance) {
+  const { metricsToken } = app.config
+  const expected = metricsToken === undefined ? undefined : digest(metricsToken)
+
+  async function requireToken (request: FastifyRequest): Promise<void> {
+    if (expected === undefined) return
+    const header = request.headers.authorization
+    const presented = header !== undefined && /^Bearer\s+\S/i.test(header) ? header.replace(/^Bearer\s+/i, '').trim() : undefined
+    // Digests have one length, so the comparison takes the same time whatever was sent.
+    if (presented !== undefined && timingSafeEqual(digest(presented), expected)) return
+    const reason = presented === undefined ? 'token_missing' : 'token_invalid'
+    app.security.report('security.auth.failed', { reason, detail: 'metrics token', route: '/metrics', ip: request.ip, userAgent: request.headers['user-agent'] })
+    app.recordAuthFailure(request.ip)
+    throw new GatewayError('EVENTGATE_UNAUTHORIZED', reason)
+  }
+
+  app.get('/metrics', {
+    // Scraped every few seconds: a request line each time would drown the log.
+    logLevel: 'warn',
+    // A draining instance still reports how its drain goes.
+    config: { public: expected === undefined, servedWhileDraining: true },
+    schema: {
+      tags: ['operations'],
+      summary: 'Prometheus metrics',
+      description: 'This instance\'s metrics in the Prometheus text format (see the README\'s Metrics section). Open unless METRICS_TOKEN is set; then `Authorization: Bearer <METRICS_TOKEN>`.',
+      security: expected === undefined ? [] : [{ metricsToken: [] }],
+      response: {
+        200: { description: 'The metrics', content: { 'text/plain': { schema: { type: 'string' } } } },
+        ...(expected === undefined ? {} : errorResponses(401, 429))
+      }
+    },
+    preValidation: requireToken
+  }, async (_request, reply) => {
+    const text = await app.metrics.metrics()
+    return await reply.type(app.metrics.contentType).send(text)
+  })
+}
+
+function digest (value: string): Buffer {
+  return createHash('sha256').update(value).digest()
+}

@@ -1,0 +1,37 @@
+import { createPrivateKey } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { createSigner } from 'fast-jwt'
+import { DEV_JWT_SECRET } from '../src/config.js'
+
+export interface TokenClaims {
+  sub: string
+  sid?: string | undefined
+  roles?: string[]
+  permissions?: string[]
+  iss?: string | undefined
+  aud?: string | undefined
+  /** Lifetime in seconds. */
+  ttl: number
+}
+
+/**
+ * A JWT as the gateway expects it, signed with JWT_SECRET, or with the development key the
+ * gateway accepts when no key is configured, or with a PEM private key (RS256/ES256).
+ */
+export function signToken ({ ttl, roles = [], permissions = [], ...claims }: TokenClaims, privateKeyFile?: string): string {
+  const now = Math.floor(Date.now() / 1000)
+  const payload = {
+    ...Object.fromEntries(Object.entries(claims).filter(([, value]) => value !== undefined)),
+    ...(roles.length === 0 ? {} : { roles }),
+    ...(permissions.length === 0 ? {} : { permissions }),
+    iat: now,
+    exp: now + ttl
+  }
+  return createSigner(signingKey(privateKeyFile))(payload)
+}
+
+function signingKey (file: string | undefined): { key: string, algorithm: 'HS256' | 'RS256' | 'ES256' } {
+  if (file === undefined) return { key: process.env.JWT_SECRET ?? DEV_JWT_SECRET, algorithm: 'HS256' }
+  const key = readFileSync(file, 'utf8')
+  return { key, algorithm: createPrivateKey(key).asymmetricKeyType === 'rsa' ? 'RS256' : 'ES256' }
+}
