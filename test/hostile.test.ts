@@ -92,7 +92,7 @@ t.test('a pattern longer than WEBSOCKET_MAX_PATTERN_LENGTH is INVALID_PATTERN', 
   const gw = await startGateway(t, { ...ENV, WEBSOCKET_MAX_PATTERN_LENGTH: '16' })
   const bob = await bystanderOf(t, gw)
   const alice = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('alice'))
-  t.same((await alice.subscribe('a'.repeat(16))).payload, { eventTypes: ['a'.repeat(16)] }, 'at the limit')
+  t.match((await alice.subscribe('a'.repeat(16))).payload, { eventTypes: ['a'.repeat(16)] }, 'at the limit')
   const over = await alice.subscribe('a.*', 'b'.repeat(17))
   t.equal(over.payload.code, 'INVALID_PATTERN')
   t.match(over.payload.message, /at most 16 characters/)
