@@ -3,7 +3,7 @@ import { type Connection, ReadyState } from './connection.js'
 import { CloseCode } from './errors.js'
 import { compareIds } from './event-id.js'
 import { type GatewayEvent, isAdminOnly } from './events.js'
-import { encodeEventFrame } from './protocol.js'
+import { encodeEventFrame, EventFrame } from './protocol.js'
 import { PatternTrie } from './topics.js'
 
 /**
@@ -22,7 +22,7 @@ export class Hub {
   private readonly counters = { eventsReceived: 0, deliveries: 0 }
   private slowConsumers = 0
   private sequence = 0
-  private frame: Buffer = Buffer.alloc(0)
+  private frame = new EventFrame(Buffer.alloc(0))
   private eventId = ''
   private control: ((event: GatewayEvent) => void) | undefined
   /** WEBSOCKET_MAX_BUFFERED_BYTES: a socket holding more unsent bytes is a slow consumer. */
@@ -102,7 +102,7 @@ export class Hub {
     this.counters.eventsReceived++
     this.sequence++
     this.eventId = event.id
-    this.frame = encodeEventFrame(json)
+    this.frame = new EventFrame(encodeEventFrame(json))
     this.admin.match(event.type, this.visit)
     if (event.audience !== 'admin' && !isAdminOnly(event.type)) {
       if (event.userId === undefined) this.broadcast.match(event.type, this.visit)
@@ -146,7 +146,7 @@ export class Hub {
     }
     // While a resume replays history, live events wait behind it, in order.
     if (connection.held !== undefined) {
-      connection.held.push({ id: this.eventId, frame: this.frame })
+      connection.held.push({ id: this.eventId, frame: this.frame.text })
       return
     }
     this.sendEvent(connection, this.eventId, this.frame)
@@ -157,14 +157,14 @@ export class Hub {
    * have every later event queued in this process: past the bound it is cut off instead, told
    * the last event it was sent so it resumes there.
    */
-  sendEvent (connection: Connection, id: string, frame: Buffer): void {
+  sendEvent (connection: Connection, id: string, frame: EventFrame): void {
     if (!connection.open) return
     if (connection.socket.bufferedAmount > this.maxBufferedBytes) {
       this.cutOff(connection)
       return
     }
     connection.lastEventId = id
-    connection.send(frame)
+    connection.sendFrame(frame)
     this.counters.deliveries++
   }
 

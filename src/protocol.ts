@@ -53,6 +53,44 @@ export function encodeEventFrame (eventJson: string): Buffer {
   return Buffer.from(`{"type":"event","payload":${eventJson}}`)
 }
 
+/**
+ * An `event` frame built once for all its recipients: its text, and the complete WebSocket
+ * frame around it, made on first need. Writing those same bytes to every socket spares ws
+ * framing the text again for each one (an options object, a header buffer and two writes per
+ * socket): the cost that grows with subscribers.
+ */
+export class EventFrame {
+  private framed: Buffer | undefined
+
+  constructor (readonly text: Buffer) {}
+
+  get wire (): Buffer {
+    return this.framed ??= textFrame(this.text)
+  }
+}
+
+/**
+ * A final, unmasked, uncompressed text frame (RFC 6455 §5.2): what a server sends when
+ * permessage-deflate is off. The payload length takes 7 bits, or 126 and 16 bits, or 127 and 64.
+ */
+export function textFrame (payload: Buffer): Buffer {
+  const length = payload.length
+  const header = length < 126 ? 2 : length < 65536 ? 4 : 10
+  const frame = Buffer.allocUnsafe(header + length)
+  frame[0] = 0x81
+  if (header === 2) {
+    frame[1] = length
+  } else if (header === 4) {
+    frame[1] = 126
+    frame.writeUInt16BE(length, 2)
+  } else {
+    frame[1] = 127
+    frame.writeBigUInt64BE(BigInt(length), 2)
+  }
+  payload.copy(frame, header)
+  return frame
+}
+
 function fault (message: string, id?: string | number): Fault {
   return { code: ProtocolError.INVALID_MESSAGE, message, id }
 }

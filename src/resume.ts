@@ -3,7 +3,7 @@ import { ProtocolError } from './errors.js'
 import { compareIds } from './event-id.js'
 import type { History, HistoryPage } from './history.js'
 import type { Hub } from './hub.js'
-import { encodeEventFrame, type Fault } from './protocol.js'
+import { encodeEventFrame, EventFrame, type Fault } from './protocol.js'
 import { PatternTrie } from './topics.js'
 
 export interface ResumeContext {
@@ -61,7 +61,7 @@ export async function resume (ctx: ResumeContext, connection: Connection, patter
     type: 'subscribed',
     payload: { eventTypes: patterns, replayed: replay.length, truncated: page.truncated, ...(position === undefined ? {} : { position }) },
     after: () => {
-      for (const { event, json } of replay) ctx.hub.sendEvent(connection, event.id, encodeEventFrame(json))
+      for (const { event, json } of replay) ctx.hub.sendEvent(connection, event.id, new EventFrame(encodeEventFrame(json)))
       release(ctx.hub, connection, (id) => !replayed.has(id) && (floor === undefined || compareIds(id, floor) > 0))
     }
   }
@@ -70,7 +70,7 @@ export async function resume (ctx: ResumeContext, connection: Connection, patter
 function release (hub: Hub, connection: Connection, keep: (id: string) => boolean): void {
   const held = connection.held ?? []
   connection.held = undefined
-  for (const { id, frame } of held) if (keep(id)) hub.sendEvent(connection, id, frame)
+  for (const { id, frame } of held) if (keep(id)) hub.sendEvent(connection, id, new EventFrame(frame))
 }
 
 async function readAll (history: History, since: string, max: number): Promise<HistoryPage> {
