@@ -1,0 +1,109 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Redis } from 'ioredis'
+import { WebSocket, WebSocketServer } from 'ws'
+import { bearer, type BenchClaims, benchVerifier } from './auth.js'
+import { announce, startControl } from './control.js'
+import { type BenchEvent, namespaceOf, readBody } from './wire.js'
+
+/**
+ * The least a broadcaster can be: `ws` and ioredis, the JWT checked at the upgrade, one Redis
+ * channel, each event serialized once (the channel's text, turned into one Buffer) and sent to
+ * the sockets indexed for it. Sockets send `{"type":"subscribe","topic":…}`; events carrying a
+ * `userId` go to that user's sockets, others to the topic's; admins get everything.
+ */
+const CHANNEL = 'bench:events'
+const verify = benchVerifier()
+const redisUrl = process.env.REDIS_URL ?? ''
+const pub = new Redis(redisUrl)
+const sub = pub.duplicate()
+let sequence = 0
+
+const byUser = new Map<string, Set<WebSocket>>()
+const byTopic = new Map<string, Set<WebSocket>>()
+const admins = new Set<WebSocket>()
+const SUBSCRIBED = Buffer.from('{"type":"subscribed"}')
+const TEXT = { binary: false }
+
+function index<K> (map: Map<K, Set<WebSocket>>, key: K, socket: WebSocket): void {
+  let set = map.get(key)
+  if (set === undefined) map.set(key, set = new Set())
+  set.add(socket)
+}
+
+function unindex<K> (map: Map<K, Set<WebSocket>>, key: K, socket: WebSocket): void {
+  const set = map.get(key)
+  set?.delete(socket)
+  if (set?.size === 0) map.delete(key)
+}
+
+const http = createServer((request, response) => { void publish(request, response) })
+// Fastify's default (72 s), not Node's 5 s: between phases the publisher's kept-alive sockets idle
+// longer than 5 s, and a request racing the server's close of one would fail.
+http.keepAliveTimeout = 72_000
+const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false })
+
+http.on('upgrade', (request, socket, head) => {
+  let claims: BenchClaims
+  try {
+    claims = verify(bearer(request.headers.authorization) ?? '')
+  } catch {
+    socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n')
+    return
+  }
+  wss.handleUpgrade(request, socket, head, (ws) => { accept(ws, claims) })
+})
+
+function accept (ws: WebSocket, claims: BenchClaims): void {
+  const admin = claims.roles?.includes('admin') === true
+  const topics = new Set<string>()
+  if (admin) admins.add(ws)
+  else index(byUser, claims.sub, ws)
+  ws.on('message', (data) => {
+    const { topic } = JSON.parse(data.toString()) as { topic?: unknown }
+    if (typeof topic !== 'string' || topics.has(topic)) return
+    topics.add(topic)
+    if (!admin) index(byTopic, topic, ws)
+    ws.send(SUBSCRIBED, TEXT)
+  })
+  ws.on('error', () => {})
+  ws.on('close', () => {
+    admins.delete(ws)
+    unindex(byUser, claims.sub, ws)
+    for (const topic of topics) unindex(byTopic, topic, ws)
+  })
+}
+
+function send (sockets: Set<WebSocket> | undefined, frame: Buffer): void {
+  if (sockets === undefined) return
+  for (const ws of sockets) if (ws.readyState === WebSocket.OPEN) ws.send(frame, TEXT)
+}
+
+sub.on('message', (_channel: string, text: string) => {
+  const { userId, type } = JSON.parse(text) as BenchEvent
+  const frame = Buffer.from(text)
+  send(userId === undefined ? byTopic.get(namespaceOf(type)) : byUser.get(userId), frame)
+  send(admins, frame)
+})
+await sub.subscribe(CHANNEL)
+
+async function publish (request: IncomingMessage, response: ServerResponse): Promise<void> {
+  if (request.method !== 'POST' || request.url !== '/publish') return end(response, 404)
+  try {
+    if (verify(bearer(request.headers.authorization) ?? '').roles?.includes('service') !== true) return end(response, 403)
+  } catch {
+    return end(response, 401)
+  }
+  const input = JSON.parse(await readBody(request)) as Omit<BenchEvent, 'id' | 'timestamp'>
+  const event: BenchEvent = { id: `${process.pid}-${++sequence}`, ...input, timestamp: new Date().toISOString() }
+  await pub.publish(CHANNEL, JSON.stringify(event))
+  end(response, 202)
+}
+
+function end (response: ServerResponse, status: number): void {
+  response.statusCode = status
+  response.end()
+}
+
+await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+announce((http.address() as AddressInfo).port, await startControl())

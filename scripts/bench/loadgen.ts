@@ -1,0 +1,55 @@
+import { Worker } from 'node:worker_threads'
+import { benchToken } from './auth.js'
+import type { ContenderName } from './clients.js'
+import type { ControlReport } from './control.js'
+import type { PublishJob, PublishResult } from './publisher-worker.js'
+import { runScenario, type ScenarioName, type Sizes } from './scenarios.js'
+
+/** What the runner asks of the load generator: one scenario against one contender's instances. */
+export interface LoadJob {
+  contender: ContenderName
+  scenario: ScenarioName
+  servers: Array<{ port: number, controlPort: number }>
+  sizes: Sizes
+  concurrency: number
+}
+
+const PUBLISH_PATH: Record<ContenderName, string> = { eventgate: '/events', socketio: '/publish', bare: '/publish' }
+
+async function control (ports: number[], path: '/cpu' | '/memory'): Promise<ControlReport[]> {
+  return await Promise.all(ports.map(async (port) => await (await fetch(`http://127.0.0.1:${port}${path}`)).json() as ControlReport))
+}
+
+async function run (job: LoadJob): Promise<void> {
+  // The publisher paces events on a thread of its own, so receiving 100k frames a second on this
+  // one does not delay the next publish. tsx's loader hooks are not inherited by workers: the
+  // worker registers them before importing the TypeScript file.
+  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'))
+  const entry = JSON.stringify(new URL('./publisher-worker.ts', import.meta.url).href)
+  const worker = new Worker(`import(${tsx}).then(({ register }) => { register(); return import(${entry}) })`, { eval: true })
+  const targets = job.servers.map((s) => `http://127.0.0.1:${s.port}${PUBLISH_PATH[job.contender]}`)
+  const token = benchToken('bench-publisher', ['service'])
+  const controlPorts = job.servers.map((s) => s.controlPort)
+  const result = await runScenario(job.scenario, {
+    contender: job.contender,
+    wsBases: job.servers.map((s) => `ws://127.0.0.1:${s.port}`),
+    sizes: job.sizes,
+    concurrency: job.concurrency,
+    publish: async (publish) => await new Promise<PublishResult>((resolve) => {
+      worker.once('message', resolve)
+      worker.postMessage({ ...publish, targets, token } satisfies PublishJob)
+    }),
+    cpu: async () => (await control(controlPorts, '/cpu')).reduce((sum, r) => sum + r.cpuMicros, 0),
+    memory: async () => (await control(controlPorts, '/memory')).reduce((sum, r) => sum + r.rssBytes, 0),
+    log: (line) => { process.send?.({ log: line }) }
+  })
+  process.send?.({ result })
+  await worker.terminate()
+}
+
+process.once('message', (job: LoadJob) => {
+  run(job).then(() => process.exit(0), (err: unknown) => {
+    process.stderr.write(`load generator failed: ${String((err as Error).stack ?? err)}\n`)
+    process.exit(1)
+  })
+})

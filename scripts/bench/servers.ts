@@ -1,0 +1,131 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { ContenderName } from './clients.js'
+
+/**
+ * File descriptors for every child: the load generator holds 20k sockets and more. Raised with
+ * prlimit(1) where allowed (CAP_SYS_RESOURCE, or a hard limit already that high); else the
+ * children keep the runner's limit and the runner scales the largest sizes down to fit it.
+ */
+const NOFILE = 65536
+
+let prlimit: boolean | undefined
+
+async function canRaiseLimit (): Promise<boolean> {
+  prlimit ??= await new Promise<boolean>((resolve) => {
+    const probe = spawn('prlimit', [`--nofile=${NOFILE}:${NOFILE}`, 'true'], { stdio: 'ignore' })
+    probe.once('error', () => resolve(false))
+    probe.once('exit', (code) => resolve(code === 0))
+  })
+  return prlimit
+}
+
+/** Spawns `node <args>` with an IPC channel and, where possible, NOFILE descriptors. */
+export async function spawnNode (args: string[], env: Record<string, string>): Promise<ChildProcess> {
+  const node = [process.execPath, ...args]
+  const [command, ...rest] = await canRaiseLimit() ? ['prlimit', `--nofile=${NOFILE}:${NOFILE}`, ...node] : node
+  return spawn(command as string, rest, {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc']
+  })
+}
+
+/** The descriptors each child gets. */
+export async function fileLimit (): Promise<number> {
+  if (await canRaiseLimit()) return NOFILE
+  return await new Promise((resolve) => {
+    const shell = spawn('sh', ['-c', 'ulimit -n'], { stdio: ['ignore', 'pipe', 'ignore'] })
+    let out = ''
+    shell.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
+    shell.once('exit', () => { resolve(/^\d+$/.test(out.trim()) ? Number(out) : 1024) })
+  })
+}
+
+export interface Instance {
+  port: number
+  controlPort: number
+  child: ChildProcess
+}
+
+const ENTRIES: Record<ContenderName, string> = {
+  eventgate: 'scripts/bench/contender-eventgate.ts',
+  socketio: 'scripts/bench/contender-socketio.ts',
+  bare: 'scripts/bench/contender-bare.ts'
+}
+const START_TIMEOUT_MS = 30_000
+
+/** One instance of a contender, with --expose-gc so its memory is measured after a full GC. */
+export async function startInstance (contender: ContenderName, redisUrl: string): Promise<Instance> {
+  const child = await spawnNode(['--expose-gc', '--import', 'tsx', ENTRIES[contender]], { REDIS_URL: redisUrl })
+  return await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`${contender} did not start`))
+    }, START_TIMEOUT_MS)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`${contender} exited with ${String(code)} while starting`))
+    })
+    child.once('message', (message: { port: number, controlPort: number }) => {
+      clearTimeout(timer)
+      child.removeAllListeners('exit')
+      resolve({ port: message.port, controlPort: message.controlPort, child })
+    })
+  })
+}
+
+export async function stop (child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve())
+    child.kill('SIGKILL')
+  })
+}
+
+async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => { typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')) })
+    })
+  })
+}
+
+/** A redis-server of the benchmark's own: a free port, a temp dir, no persistence. */
+export class BenchRedis {
+  private constructor (readonly port: number, private readonly dir: string, private readonly child: ChildProcess) {}
+
+  static async start (): Promise<BenchRedis> {
+    const port = await freePort()
+    const dir = mkdtempSync(join(tmpdir(), 'eventgate-bench-redis-'))
+    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] })
+    await new Promise<void>((resolve, reject) => {
+      let output = ''
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${output}`)), 10_000)
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString()
+        if (output.includes('Ready to accept connections')) {
+          clearTimeout(timer)
+          child.stdout.resume()
+          resolve()
+        }
+      })
+      child.once('error', reject)
+    })
+    return new BenchRedis(port, dir, child)
+  }
+
+  get url (): string {
+    return `redis://127.0.0.1:${this.port}`
+  }
+
+  async stop (): Promise<void> {
+    await stop(this.child)
+    rmSync(this.dir, { recursive: true, force: true })
+  }
+}
