@@ -3,7 +3,7 @@ import { closePolicy } from './close-policy.js'
 import { Emitter } from './emitter.js'
 import { type Endpoint, endpointOf, isRoutineFailure, socketUrl } from './endpoint.js'
 import { EventgateError } from './errors.js'
-import { compareEventIds } from './event-id.js'
+import { compareIds } from '../event-id.js'
 import { parseServerFrame, readEvent, readFault, readTime } from './frames.js'
 import { Link } from './link.js'
 import { type Resumption, resubscribe, subscribeOn } from './resume.js'
@@ -149,7 +149,7 @@ export class Client implements EventgateClient {
       this.report(new EventgateError('INVALID_FRAME', 'an event frame without a valid id, type, timestamp or data'))
       return
     }
-    if (this.lastId !== undefined && compareEventIds(event.id, this.lastId) <= 0) return
+    if (this.lastId !== undefined && compareIds(event.id, this.lastId) <= 0) return
     this.lastId = event.id
     this.emitter.emit('event', event)
     this.subscriptions.dispatch(event, (err) => { this.handlerThrew(err) })
