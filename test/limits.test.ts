@@ -1,6 +1,5 @@
 import t from 'tap'
-import WebSocket from 'ws'
-import { connect, connectAs } from './helpers/client.js'
+import { connect, connectAs, refusedUpgrade } from './helpers/client.js'
 import { startGateway } from './helpers/gateway.js'
 import { userToken } from './helpers/tokens.js'
 import { within } from './helpers/within.js'
@@ -33,7 +32,7 @@ t.test('a WebSocket upgrade from a foreign origin is refused with 403 before any
   const url = `${gw.wsUrl}/ws/events`
   const auth = { authorization: `Bearer ${userToken('alice')}` }
   for (const origin of ['https://evil.example', 'https://example.org', 'https://example.org.evil.io', 'http://app.example.com']) {
-    t.equal(await upgradeStatus(url, { ...auth, origin }), 403, origin)
+    t.equal((await refusedUpgrade(url, { headers: { ...auth, origin } })).status, 403, origin)
   }
   for (const origin of ['https://app.example.com', 'https://eu.example.org', undefined]) {
     const client = await connect(t, url, { headers: origin === undefined ? auth : { ...auth, origin } })
@@ -53,7 +52,7 @@ t.test('an upgrade from the gateway\'s own origin is allowed whatever the list, 
   t.equal((await own.next('connected')).type, 'connected', gw.url)
   const { port } = new URL(gw.url)
   for (const origin of [`http://127.0.0.1:${Number(port) + 1}`, `http://localhost:${port}`, 'null']) {
-    t.equal(await upgradeStatus(url, { ...auth, origin }), 403, `${origin}: another origin`)
+    t.equal((await refusedUpgrade(url, { headers: { ...auth, origin } })).status, 403, `${origin}: another origin`)
   }
 })
 
@@ -78,18 +77,3 @@ t.test('closing the gateway closes sockets with 1001', async (t) => {
   t.same(await client.closed, { code: 1001, reason: 'server_shutting_down' })
 })
 
-/** The HTTP status of a refused upgrade. */
-async function upgradeStatus (url: string, headers: Record<string, string>): Promise<number> {
-  const socket = new WebSocket(url, { headers })
-  socket.on('error', () => {})
-  return await new Promise((resolve, reject) => {
-    socket.on('unexpected-response', (_request, response) => {
-      resolve(response.statusCode ?? 0)
-      response.destroy()
-    })
-    socket.on('open', () => {
-      socket.terminate()
-      reject(new Error('the upgrade was accepted'))
-    })
-  })
-}

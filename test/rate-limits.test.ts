@@ -1,27 +1,10 @@
 import t from 'tap'
-import WebSocket from 'ws'
-import { connect, connectAs } from './helpers/client.js'
+import { connect, connectAs, refusedUpgrade } from './helpers/client.js'
 import { get, post, startGateway } from './helpers/gateway.js'
 import { until } from './helpers/ports.js'
 import { startGatewayProcess } from './helpers/process.js'
 import { RedisServer } from './helpers/redis.js'
 import { serviceToken, userToken } from './helpers/tokens.js'
-
-/** The status and Retry-After of an upgrade refused before any socket exists. */
-async function refusedUpgrade (url: string, headers: Record<string, string> = {}): Promise<{ status: number, retryAfter: string | undefined }> {
-  const socket = new WebSocket(url, { headers })
-  socket.on('error', () => {})
-  return await new Promise((resolve, reject) => {
-    socket.on('unexpected-response', (_request, response) => {
-      resolve({ status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'] as string | undefined })
-      response.destroy()
-    })
-    socket.on('open', () => {
-      socket.terminate()
-      reject(new Error('the upgrade was accepted'))
-    })
-  })
-}
 
 const redis = await RedisServer.start(t)
 
@@ -31,7 +14,7 @@ t.test('upgrades are limited per IP across instances: 429 with Retry-After', asy
   await connectAs(t, `${a.wsUrl}/ws/events`, userToken('alice'))
   await connectAs(t, `${a.wsUrl}/ws/events`, userToken('bob'))
   await connectAs(t, `${b.wsUrl}/ws/events`, userToken('carol'))
-  const refused = await refusedUpgrade(`${b.wsUrl}/ws/events`, { authorization: `Bearer ${userToken('dave')}` })
+  const refused = await refusedUpgrade(`${b.wsUrl}/ws/events`, { headers: { authorization: `Bearer ${userToken('dave')}` } })
   t.equal(refused.status, 429, 'the fourth upgrade from this IP, on the other instance')
   t.ok(Number(refused.retryAfter) > 0, 'with Retry-After')
   t.equal((await get(`${a.url}/ws/health`)).status, 200, 'health is never limited')
@@ -56,7 +39,7 @@ t.test('failed authentications block the IP on every instance for the cool-down'
   const blocked = await post(`${b.url}/events`, { type: 'a.b' }, serviceToken())
   t.match(blocked, { status: 429, body: { code: 'EVENTGATE_TOO_MANY_AUTH_FAILURES' } }, 'even a valid token is refused')
   t.ok(Number(blocked.headers.get('retry-after')) >= 1)
-  t.equal((await refusedUpgrade(`${a.wsUrl}/ws/events`, { authorization: `Bearer ${userToken('alice')}` })).status, 429, 'upgrades too')
+  t.equal((await refusedUpgrade(`${a.wsUrl}/ws/events`, { headers: { authorization: `Bearer ${userToken('alice')}` } })).status, 429, 'upgrades too')
   t.equal((await get(`${a.url}/ws/health`)).status, 200, 'health stays open')
   await until(async () => (await post(`${a.url}/events`, { type: 'a.b' }, serviceToken())).status === 202, 5000, 'the cool-down to end')
 })

@@ -1,7 +1,6 @@
 import t, { type Test } from 'tap'
-import WebSocket from 'ws'
 import type { SecurityEventType } from '../src/security.js'
-import { connect, connectAs, type EventPayload, type Frame, type TestClient } from './helpers/client.js'
+import { connect, connectAs, type EventPayload, type Frame, refusedUpgrade, type TestClient } from './helpers/client.js'
 import { LENIENT_LIMITS, startPair } from './helpers/cluster.js'
 import { type Gateway, post, startGateway } from './helpers/gateway.js'
 import { until } from './helpers/ports.js'
@@ -38,22 +37,6 @@ async function adminWatching (t: Test, gw: Gateway): Promise<TestClient> {
   return admin
 }
 
-/** The status of an upgrade refused before any socket exists. */
-async function refusedUpgrade (url: string, options: WebSocket.ClientOptions): Promise<number> {
-  const socket = new WebSocket(url, options)
-  socket.on('error', () => {})
-  return await new Promise((resolve, reject) => {
-    socket.on('unexpected-response', (_request, response) => {
-      resolve(response.statusCode ?? 0)
-      response.destroy()
-    })
-    socket.on('open', () => {
-      socket.terminate()
-      reject(new Error('the upgrade was accepted'))
-    })
-  })
-}
-
 /** A socket refused at its token: accepted, then closed 4001. */
 async function badTokenAttempt (t: Test, gw: Gateway, bearer = FORGED): Promise<{ code: number, reason: string }> {
   return await (await connect(t, `${gw.wsUrl}/ws/events`, { headers: { authorization: `Bearer ${bearer}` } })).closed
@@ -83,7 +66,7 @@ const provocations: Provocation[] = [
     type: 'security.origin.rejected',
     data: { reason: 'origin_not_allowed', origin: FOREIGN_ORIGIN, ip: '127.0.0.1' },
     provoke: async (t, gw) => {
-      t.equal(await refusedUpgrade(`${gw.wsUrl}/ws/events`, { origin: FOREIGN_ORIGIN, headers: { authorization: `Bearer ${userToken('olga')}` } }), 403)
+      t.equal((await refusedUpgrade(`${gw.wsUrl}/ws/events`, { origin: FOREIGN_ORIGIN, headers: { authorization: `Bearer ${userToken('olga')}` } })).status, 403)
     }
   },
   {

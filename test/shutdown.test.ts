@@ -2,8 +2,7 @@ import { request as httpRequest } from 'node:http'
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import t from 'tap'
-import WebSocket from 'ws'
-import { connectAs, type TestClient } from './helpers/client.js'
+import { connectAs, refusedUpgrade, type TestClient } from './helpers/client.js'
 import { get } from './helpers/gateway.js'
 import { until } from './helpers/ports.js'
 import { startGatewayProcess } from './helpers/process.js'
@@ -16,26 +15,6 @@ function stopReading (client: TestClient): Socket {
   const socket = (client.socket as unknown as { _socket: Socket })._socket
   socket.pause()
   return socket
-}
-
-/** The HTTP answer to a WebSocket upgrade that is refused. */
-async function refusedUpgrade (url: string, bearer: string): Promise<{ status: number, retryAfter: string | undefined, body: Record<string, unknown> }> {
-  const socket = new WebSocket(url, { headers: { authorization: `Bearer ${bearer}` } })
-  socket.on('error', () => {})
-  return await new Promise((resolve, reject) => {
-    socket.on('unexpected-response', (_request, response) => {
-      let text = ''
-      response.on('data', (chunk: Buffer) => { text += chunk.toString() })
-      response.on('end', () => {
-        const retryAfter = response.headers['retry-after']
-        resolve({ status: response.statusCode ?? 0, retryAfter, body: JSON.parse(text) as Record<string, unknown> })
-      })
-    })
-    socket.on('open', () => {
-      socket.terminate()
-      reject(new Error('the upgrade was accepted'))
-    })
-  })
 }
 
 interface Poll { sentAt: number, status: number | 'refused', draining?: unknown }
@@ -92,10 +71,10 @@ t.test('SIGTERM: health turns 503 before the first socket closes, upgrades and p
   const health = await get(`${gw.url}/ws/health`)
   t.equal(health.status, 503, 'health after the first close')
   t.match(health.body, { healthy: false, draining: true })
-  const upgrade = await refusedUpgrade(`${gw.wsUrl}/ws/events`, userToken('erin'))
+  const upgrade = await refusedUpgrade(`${gw.wsUrl}/ws/events`, { headers: { authorization: `Bearer ${userToken('erin')}` } })
   t.equal(upgrade.status, 503, 'an upgrade is refused before any socket exists')
   t.equal(upgrade.retryAfter, '1')
-  t.same(upgrade.body, { statusCode: 503, code: 'EVENTGATE_DRAINING', error: 'Service Unavailable', message: 'this instance is shutting down; retry on another' })
+  t.same(JSON.parse(upgrade.body), { statusCode: 503, code: 'EVENTGATE_DRAINING', error: 'Service Unavailable', message: 'this instance is shutting down; retry on another' })
   const publish = await fetch(`${gw.url}/events`, {
     method: 'POST',
     headers: { authorization: `Bearer ${serviceToken()}`, 'content-type': 'application/json' },

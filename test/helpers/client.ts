@@ -99,3 +99,29 @@ export async function connectAs (t: Teardown, url: string, bearer: string): Prom
   await client.next('connected')
   return client
 }
+
+export interface RefusedUpgrade {
+  status: number
+  retryAfter: string | undefined
+  /** The response body, as text. */
+  body: string
+}
+
+/** The HTTP answer to a WebSocket upgrade refused before any socket exists; rejects if it is accepted. */
+export async function refusedUpgrade (url: string, options: ClientOptions = {}): Promise<RefusedUpgrade> {
+  const socket = new WebSocket(url, options)
+  socket.on('error', () => {})
+  return await new Promise((resolve, reject) => {
+    socket.on('unexpected-response', (_request, response) => {
+      let body = ''
+      response.on('data', (chunk: Buffer) => { body += chunk.toString() })
+      response.on('end', () => {
+        resolve({ status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'], body })
+      })
+    })
+    socket.on('open', () => {
+      socket.terminate()
+      reject(new Error('the upgrade was accepted'))
+    })
+  })
+}
