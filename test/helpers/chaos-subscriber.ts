@@ -18,6 +18,8 @@ const RECONNECT_MIN_MS = 25
 const RECONNECT_MAX_MS = 1000
 /** A `subscribe` refused HISTORY_UNAVAILABLE is asked again after this (the README: retry it). */
 const HISTORY_RETRY_MS = 100
+/** An upgrade that gets no answer in this time is given up and tried elsewhere, as a browser would. */
+const HANDSHAKE_TIMEOUT_MS = 5000
 
 /**
  * A dashboard that keeps its place: it remembers the last event id it processed and, whenever
@@ -68,7 +70,7 @@ export class ResumingSubscriber {
 
   private connect (): void {
     if (this.stopped) return
-    const socket = new WebSocket(`${this.url}/ws/events`, { headers: { authorization: `Bearer ${this.options.bearer}` } })
+    const socket = new WebSocket(`${this.url}/ws/events`, { headers: { authorization: `Bearer ${this.options.bearer}` }, handshakeTimeout: HANDSHAKE_TIMEOUT_MS })
     this.socket = socket
     socket.on('message', (data) => { this.receive(socket, JSON.parse(data.toString()) as Frame) })
     socket.on('error', () => {}) // the close that follows says all

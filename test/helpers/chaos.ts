@@ -42,8 +42,11 @@ const GATEWAY_ENV = {
 /** How long one event may be retried: longer than any outage a run causes. */
 const EVENT_DEADLINE_MS = 30_000
 const HEALTH_DOWN_MS = 5000
-/** Redis reconnects back off up to two seconds (src/redis-connection.ts), then the canary. */
-const HEALTH_UP_MS = 20_000
+/**
+ * Redis reconnects back off up to two seconds (src/redis-connection.ts), then the canary; a
+ * loaded two-core machine stretches that many times over. The bound only ends a run that hangs.
+ */
+const HEALTH_UP_MS = 60_000
 /** Once publishing stops, how long the subscribers have to receive what they are owed. */
 const SETTLE_MS = 15_000
 
