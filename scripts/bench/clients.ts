@@ -75,7 +75,8 @@ const PONG = '3'
 
 /** The load generator's connections to one contender's instances. */
 export class Fleet {
-  readonly sockets: WebSocket[] = []
+  /** By client index; a client closed on purpose leaves its index empty, never reused. */
+  private readonly sockets: Array<WebSocket | undefined> = []
   /** Close codes of connections the servers closed while the fleet was in use. */
   readonly unexpectedCloses: number[] = []
   private closing = false
@@ -84,7 +85,8 @@ export class Fleet {
 
   constructor (private readonly contender: ContenderName, private readonly wsBases: readonly string[]) {}
 
-  get size (): number {
+  /** Clients opened so far, closed ones included: the index the next one gets. */
+  get length (): number {
     return this.sockets.length
   }
 
@@ -95,7 +97,8 @@ export class Fleet {
 
   /**
    * Opens, authenticates and subscribes one connection per spec, `concurrency` handshakes at a
-   * time, spread over the instances in turn; resolves once every subscription is confirmed.
+   * time, spread over the instances in turn; resolves once every subscription is confirmed. The
+   * clients get the next indices, in the order of `specs`.
    */
   async open (specs: readonly ClientSpec[], concurrency: number): Promise<void> {
     let next = 0
@@ -108,9 +111,22 @@ export class Fleet {
     await Promise.all(Array.from({ length: Math.min(concurrency, specs.length) }, worker))
   }
 
+  /** Closes the clients `from`…`to - 1` still open; the servers' closes of them are expected. */
+  closeRange (from: number, to: number): number {
+    let closed = 0
+    for (let i = from; i < Math.min(to, this.sockets.length); i++) {
+      const ws = this.sockets[i]
+      if (ws === undefined) continue
+      this.sockets[i] = undefined
+      ws.terminate()
+      closed++
+    }
+    return closed
+  }
+
   close (): void {
     this.closing = true
-    for (const ws of this.sockets) ws.terminate()
+    for (const ws of this.sockets) ws?.terminate()
   }
 
   private async openOne (spec: ClientSpec): Promise<void> {
@@ -155,7 +171,7 @@ export class Fleet {
     ws.removeAllListeners('close')
     ws.on('error', () => {})
     ws.on('close', (code) => {
-      if (!this.closing) this.unexpectedCloses.push(code)
+      if (!this.closing && this.sockets[index] === ws) this.unexpectedCloses.push(code)
     })
   }
 }

@@ -94,9 +94,18 @@ async function publish (request: IncomingMessage, response: ServerResponse): Pro
   } catch {
     return end(response, 401)
   }
-  const input = JSON.parse(await readBody(request)) as Omit<BenchEvent, 'id' | 'timestamp'>
+  let input: Omit<BenchEvent, 'id' | 'timestamp'>
+  try {
+    input = JSON.parse(await readBody(request)) as typeof input
+  } catch {
+    return end(response, 400)
+  }
   const event: BenchEvent = { id: `${process.pid}-${++sequence}`, ...input, timestamp: new Date().toISOString() }
-  await pub.publish(CHANNEL, JSON.stringify(event))
+  try {
+    await pub.publish(CHANNEL, JSON.stringify(event))
+  } catch {
+    return end(response, 503)
+  }
   end(response, 202)
 }
 

@@ -3,12 +3,13 @@ import { benchToken } from './auth.js'
 import type { ContenderName } from './clients.js'
 import type { ControlReport } from './control.js'
 import type { PublishJob, PublishResult } from './publisher-worker.js'
-import { runScenario, type ScenarioName, type Sizes } from './scenarios.js'
+import type { Sizes } from './lab.js'
+import { runGroup, type ScenarioName } from './scenarios.js'
 
-/** What the runner asks of the load generator: one scenario against one contender's instances. */
+/** What the runner asks of the load generator: one group of scenarios against one contender's instances. */
 export interface LoadJob {
   contender: ContenderName
-  scenario: ScenarioName
+  scenarios: ScenarioName[]
   servers: Array<{ port: number, controlPort: number }>
   sizes: Sizes
   concurrency: number
@@ -30,7 +31,7 @@ async function run (job: LoadJob): Promise<void> {
   const targets = job.servers.map((s) => `http://127.0.0.1:${s.port}${PUBLISH_PATH[job.contender]}`)
   const token = benchToken('bench-publisher', ['service'])
   const controlPorts = job.servers.map((s) => s.controlPort)
-  const result = await runScenario(job.scenario, {
+  await runGroup(job.scenarios, {
     contender: job.contender,
     wsBases: job.servers.map((s) => `ws://127.0.0.1:${s.port}`),
     sizes: job.sizes,
@@ -42,9 +43,10 @@ async function run (job: LoadJob): Promise<void> {
     cpu: async () => (await control(controlPorts, '/cpu')).reduce((sum, r) => sum + r.cpuMicros, 0),
     memory: async () => (await control(controlPorts, '/memory')).reduce((sum, r) => sum + r.rssBytes, 0),
     log: (line) => { process.send?.({ log: line }) }
-  })
-  process.send?.({ result })
+  }, (scenario, result) => { process.send?.({ scenario, result }) })
   await worker.terminate()
+  // Exiting with messages still queued on the IPC channel would lose them; they go in order.
+  await new Promise<void>((resolve) => { process.send?.({ done: true }, undefined, undefined, () => { resolve() }) })
 }
 
 process.once('message', (job: LoadJob) => {

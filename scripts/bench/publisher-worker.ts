@@ -1,4 +1,4 @@
-import { Agent, request } from 'node:http'
+import { Agent, type ClientRequest, request } from 'node:http'
 import { parentPort } from 'node:worker_threads'
 import { eventData } from './wire.js'
 
@@ -12,15 +12,20 @@ export interface PublishJob {
   durationMs: number
   firstSeq: number
   type: string
-  /** Events go to `u<userBase + seq % users>` in turn; none: events without a user. */
+  /** Events go to `u<base + seq % count>` in turn; none: events without a user. */
   users?: { base: number, count: number }
 }
 
 export interface PublishResult {
   started: number
   accepted: number
-  failed: number
-  /** Last status or error of a failed request. */
+  /** Requests sent again after the server closed a kept-alive connection under them. */
+  retried: number
+  /** Events the server answered with another status than 202: the contender refused them. */
+  refused: number[]
+  /** Events whose request failed on the network even after retries: nobody knows if they left. */
+  unsent: number[]
+  /** Last status or error of a refused or unsent event. */
   failure: string | undefined
   /** Start of the first request and end of the last answer, in ms on this thread's clock. */
   elapsedMs: number
@@ -34,11 +39,18 @@ export interface PublishResult {
  */
 const MAX_IN_FLIGHT = 512
 const TICK_MS = 2
+/**
+ * A request on a reused keep-alive socket can meet the server's close of it: it was never read,
+ * and Node's documentation recommends sending it again. Twice at most, so a server that really
+ * resets every connection still shows up as unsent events.
+ */
+const RETRIES = 2
+const RETRYABLE = new Set(['ECONNRESET', 'EPIPE'])
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 })
 
 async function run (job: PublishJob): Promise<PublishResult> {
-  const result: PublishResult = { started: 0, accepted: 0, failed: 0, failure: undefined, elapsedMs: 0, saturated: false }
+  const result: PublishResult = { started: 0, accepted: 0, retried: 0, refused: [], unsent: [], failure: undefined, elapsedMs: 0, saturated: false }
   const total = Math.round(job.rate * job.durationMs / 1000)
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${job.token}` }
   let inFlight = 0
@@ -49,32 +61,41 @@ async function run (job: PublishJob): Promise<PublishResult> {
       result.elapsedMs = performance.now() - start
       resolve(result)
     }
+    const settled = (): void => {
+      inFlight--
+      finish()
+    }
+    const send = (target: string, seq: number, body: string, attempt: number): void => {
+      const req: ClientRequest = request(target, { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (response) => {
+        response.resume()
+        response.once('end', () => {
+          if (response.statusCode === 202) result.accepted++
+          else {
+            result.refused.push(seq)
+            result.failure = `HTTP ${String(response.statusCode)}`
+          }
+          settled()
+        })
+      })
+      req.once('error', (err: NodeJS.ErrnoException) => {
+        if (req.reusedSocket && RETRYABLE.has(err.code ?? '') && attempt < RETRIES) {
+          result.retried++
+          send(target, seq, body, attempt + 1)
+          return
+        }
+        result.unsent.push(seq)
+        result.failure = err.message
+        settled()
+      })
+      req.end(body)
+    }
     const publishOne = (): void => {
       const seq = job.firstSeq + result.started
       const target = job.targets[result.started % job.targets.length] as string
       result.started++
       inFlight++
       const user = job.users === undefined ? '' : `"userId":"u${job.users.base + seq % job.users.count}",`
-      const body = `{"type":"${job.type}",${user}"data":${eventData(seq)}}`
-      const req = request(target, { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (response) => {
-        response.resume()
-        response.once('end', () => {
-          inFlight--
-          if (response.statusCode === 202) result.accepted++
-          else {
-            result.failed++
-            result.failure = `HTTP ${String(response.statusCode)}`
-          }
-          finish()
-        })
-      })
-      req.once('error', (err) => {
-        inFlight--
-        result.failed++
-        result.failure = err.message
-        finish()
-      })
-      req.end(body)
+      send(target, seq, `{"type":"${job.type}",${user}"data":${eventData(seq)}}`, 0)
     }
     const timer = setInterval(() => {
       const due = Math.min(total, Math.floor((performance.now() - start) * job.rate / 1000) + 1)

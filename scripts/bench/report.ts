@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ContenderName } from './clients.js'
-import type { ScenarioName, ScenarioResult } from './scenarios.js'
+import type { ScenarioResult } from './lab.js'
+import type { ScenarioName } from './scenarios.js'
 import { type Summary, summarize } from './stats.js'
 
 export const CONTENDERS: readonly ContenderName[] = ['eventgate', 'socketio', 'bare']
@@ -59,7 +60,10 @@ export interface RunInfo {
   started: Date
   conditions: string
   repeats: number
+  /** Of workload, memory and scale. */
+  slowRepeats: number
   quick: boolean
+  durationS: number
 }
 
 function summaryOf (results: Results, scenario: ScenarioName, contender: ContenderName, metric: string): Summary {
@@ -94,7 +98,7 @@ export function markdown (results: Results, info: RunInfo): string {
   const lines = [
     `# eventgate benchmark, ${info.started.toISOString()}`,
     '',
-    `\`${info.command}\` — ${info.repeats} repeat(s)${info.quick ? ', quick sizes' : ''}; ${info.conditions}.`,
+    `\`${info.command}\` — ${info.repeats} repeat(s) of storm and fanout, ${info.slowRepeats} of workload, memory and scale${info.quick ? ', quick sizes' : ''}; ${info.conditions}; ${(info.durationS / 60).toFixed(1)} minutes.`,
     'Two instances of each contender on one Redis; medians (min–max) over the repeats.',
     '',
     `| measure | ${CONTENDERS.map((c) => LABEL[c]).join(' | ')} | eventgate/bare | eventgate/Socket.IO |`,
@@ -114,20 +118,30 @@ export function markdown (results: Results, info: RunInfo): string {
   const failures = failuresOf(results)
   lines.push('', failures.length === 0 ? 'No delivery lost, duplicated or misaddressed.' : `**${failures.length} failure(s):**`)
   for (const f of failures) lines.push(`- ${f}`)
+  const warnings = warningsOf(results)
+  if (warnings.length > 0) lines.push('', `${warnings.length} warning(s), publish requests lost by the network, not deliveries lost by a contender:`)
+  for (const w of warnings) lines.push(`- ${w}`)
   return `${lines.join('\n')}\n`
 }
 
-export function failuresOf (results: Results): string[] {
+function eachRun (results: Results, lines: (r: ScenarioResult) => string[]): string[] {
   const out: string[] = []
   for (const [scenario, byContender] of Object.entries(results)) {
     for (const [contender, runs] of Object.entries(byContender ?? {})) {
       runs?.forEach((r, i) => {
-        const counts = r.duplicates + r.unexpected > 0 ? [`${r.duplicates} duplicates, ${r.unexpected} unexpected`] : []
-        for (const f of [...r.failures, ...counts]) out.push(`${scenario} ${contender} #${i + 1}: ${f}`)
+        for (const line of lines(r)) out.push(`${scenario} ${contender} #${i + 1}: ${line}`)
       })
     }
   }
   return out
+}
+
+export function failuresOf (results: Results): string[] {
+  return eachRun(results, (r) => [...r.failures, ...r.duplicates + r.unexpected > 0 ? [`${r.duplicates} duplicates, ${r.unexpected} unexpected`] : []])
+}
+
+export function warningsOf (results: Results): string[] {
+  return eachRun(results, (r) => r.warnings)
 }
 
 export function writeReport (dir: string, results: Results, info: RunInfo): string {
@@ -144,5 +158,5 @@ export function jsonSummary (results: Results, info: RunInfo, file: string): str
     if (results[row.scenario] === undefined) continue
     medians[`${row.scenario}.${row.metric}`] = Object.fromEntries(CONTENDERS.map((c) => [c, summaryOf(results, row.scenario, c, row.metric).median]))
   }
-  return JSON.stringify({ report: file, command: info.command, repeats: info.repeats, conditions: info.conditions, medians, targets: targetVerdicts(results), failures: failuresOf(results).length })
+  return JSON.stringify({ report: file, command: info.command, repeats: info.repeats, slowRepeats: info.slowRepeats, durationS: Math.round(info.durationS), conditions: info.conditions, medians, targets: targetVerdicts(results), failures: failuresOf(results).length, warnings: warningsOf(results).length })
 }

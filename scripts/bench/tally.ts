@@ -1,14 +1,20 @@
 import { nowMicros } from './wire.js'
 
+const UNSEEN = 0
+const SEEN = 1
+const EXCUSED = 2
+
 /**
  * Counts the deliveries of one measured phase against what was due: each (client, event) pair
  * the scenario expects has a slot, so a delivery is counted once, a second one is a duplicate,
- * and one to a client that was not due it is unexpected. Latencies are kept when asked.
+ * and one to a client that was not due it is unexpected. Latencies are kept when asked. Slots of
+ * events whose publish request failed are excused: their absence is not a loss.
  */
 export class Tally {
   private readonly seen: Uint8Array
   private readonly latencies: Float64Array | undefined
   delivered = 0
+  excused = 0
   duplicates = 0
   unexpected = 0
   /** performance.now() of the last delivery counted. */
@@ -25,18 +31,28 @@ export class Tally {
       this.unexpected++
       return
     }
-    if (this.seen[slot] === 1) {
+    if (this.seen[slot] === SEEN) {
       this.duplicates++
       return
     }
-    this.seen[slot] = 1
+    if (this.seen[slot] === EXCUSED) this.excused--
+    this.seen[slot] = SEEN
     if (this.latencies !== undefined) this.latencies[this.delivered] = (nowMicros() - tMicros) / 1000
     this.delivered++
     this.lastAt = performance.now()
   }
 
   get lost (): number {
-    return this.expected - this.delivered
+    return this.expected - this.delivered - this.excused
+  }
+
+  /** Takes slots not yet delivered off what is due. */
+  excuse (slots: Iterable<number>): void {
+    for (const slot of slots) {
+      if (this.seen[slot] !== UNSEEN) continue
+      this.seen[slot] = EXCUSED
+      this.excused++
+    }
   }
 
   /** Latencies in ms of the deliveries counted, sorted. */
@@ -51,7 +67,7 @@ export class Tally {
   async drained (quietMs: number): Promise<void> {
     let last = this.delivered
     let since = performance.now()
-    while (this.delivered < this.expected) {
+    while (this.lost > 0) {
       await new Promise((resolve) => setTimeout(resolve, 20))
       if (this.delivered !== last) {
         last = this.delivered
