@@ -61,8 +61,17 @@ export class Connection {
     /** Replaced by a successful `reauthenticate`, always for the same user. */
     public identity: Identity,
     readonly stream: Stream,
-    readonly log: Log
+    /** The logger `log` derives from: a connection holds no logger of its own. */
+    private readonly parentLog: Log
   ) {}
+
+  /**
+   * A logger bound to this connection, made for the line about to be written: a few lines in a
+   * connection's life, against a logger held by every idle connection (about 1 KB each).
+   */
+  get log (): Log {
+    return this.parentLog.child({ connectionId: this.id, userId: this.identity.userId })
+  }
 
   get open (): boolean {
     return this.socket.readyState === OPEN

@@ -18,7 +18,26 @@ export interface SessionContext extends RequestContext {
   tokens: TokenContext
   /** Called for each frame refused `RATE_LIMITED` (metrics count them). */
   onFrameRefused?: () => void
+  /** Called when an open session's socket has closed, after the hub let go of it. */
+  onClose?: (connection: Connection) => void
 }
+
+/** What a socket's listeners need; one object per socket, found through the socket. */
+interface Session {
+  readonly ctx: SessionContext
+  readonly connection: Connection
+  readonly limiter: MessageLimiter
+  readonly lifetime: TokenLifetime
+  readonly frames: FrameQueue<Connection>
+}
+
+/**
+ * The socket's session, where its listeners find it. The listeners are shared by every socket
+ * (they run with `this` bound to it) rather than closures made per socket: with tens of
+ * thousands of idle sockets, those closures and their scope weighed more than the session.
+ */
+const kSession = Symbol('eventgate.session')
+type SessionSocket = WebSocket & { [kSession]: Session }
 
 /**
  * Takes an authenticated socket into the hub: listeners first (a frame that arrives while
@@ -32,24 +51,15 @@ export function openSession (ctx: SessionContext, socket: WebSocket, id: string,
     socket.close(CloseCode.UNAUTHORIZED, 'session_revoked')
     return undefined
   }
-  const log = parentLog.child({ connectionId: id, userId: identity.userId })
-  const connection = new Connection(id, socket, identity, stream, log)
+  const connection = new Connection(id, socket, identity, stream, parentLog)
   ctx.hub.add(connection)
-  const limiter = new MessageLimiter(ctx.messageLimits)
   const lifetime = new TokenLifetime(ctx.tokens, ctx.security, connection)
-  const frames = new FrameQueue((err) => log.error({ err }, 'request failed'))
-  socket.on('message', (data: RawData, isBinary: boolean) => {
-    const verdict = limiter.check()
-    if (verdict === 'accept') frames.run(() => handleFrame(ctx, connection, lifetime, data, isBinary))
-    else refuseFrame(ctx, connection, verdict)
-  })
-  socket.on('pong', () => { connection.alive = true })
-  socket.on('error', (err) => log.warn({ err }, 'socket error'))
-  socket.on('close', (code: number) => {
-    lifetime.stop()
-    ctx.hub.remove(connection)
-    log.info({ code }, 'connection closed')
-  })
+  const session: Session = { ctx, connection, limiter: new MessageLimiter(ctx.messageLimits), lifetime, frames: new FrameQueue(requestFailed, connection) }
+  ;(socket as SessionSocket)[kSession] = session
+  socket.on('message', onMessage)
+  socket.on('pong', onPong)
+  socket.on('error', onError)
+  socket.on('close', onClose)
   connection.send(encodeFrame('connected', undefined, {
     connectionId: connection.id,
     serverId: ctx.serverId,
@@ -58,8 +68,49 @@ export function openSession (ctx: SessionContext, socket: WebSocket, id: string,
     heartbeatIntervalMs: ctx.heartbeatIntervalMs
   }))
   lifetime.start()
-  log.info({ stream }, 'connection opened')
+  connection.log.info({ stream }, 'connection opened')
   return connection
+}
+
+function sessionOf (socket: WebSocket): Session {
+  return (socket as SessionSocket)[kSession]
+}
+
+function onMessage (this: WebSocket, data: RawData, isBinary: boolean): void {
+  const { ctx, connection, limiter, lifetime, frames } = sessionOf(this)
+  const verdict = limiter.check()
+  if (verdict === 'accept') frames.run(() => handleFrame(ctx, connection, lifetime, data, isBinary))
+  else refuseFrame(ctx, connection, verdict)
+}
+
+function onPong (this: WebSocket): void {
+  sessionOf(this).connection.alive = true
+}
+
+function onError (this: WebSocket, err: Error): void {
+  const { connection } = sessionOf(this)
+  // A WS_ERR_* is the client breaking the protocol: ws has already sent the close frame with
+  // its code (1009 too big, 1007 not UTF-8, 1002 bad frame). Anything else is ours, and
+  // terminate() does not wait for a peer that may never answer.
+  const { code } = err as { code?: unknown }
+  if (typeof code === 'string' && code.startsWith('WS_ERR_')) {
+    connection.log.warn({ err }, 'socket error')
+    return
+  }
+  connection.log.error({ err }, 'socket failed')
+  this.terminate()
+}
+
+function onClose (this: WebSocket, code: number): void {
+  const { ctx, connection, lifetime } = sessionOf(this)
+  lifetime.stop()
+  ctx.hub.remove(connection)
+  connection.log.info({ code }, 'connection closed')
+  ctx.onClose?.(connection)
+}
+
+function requestFailed (err: unknown, connection: Connection): void {
+  connection.log.error({ err }, 'request failed')
 }
 
 function refuseFrame (ctx: SessionContext, connection: Connection, verdict: 'refuse' | 'close'): void {

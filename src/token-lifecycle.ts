@@ -90,7 +90,12 @@ export class TokenLifetime {
     this.start()
   }
 
-  private readonly tick = (): void => {
+  /** The timers' one callback, given the lifetime as its argument: none is made per connection. */
+  private static wake (lifetime: TokenLifetime): void {
+    lifetime.tick()
+  }
+
+  private tick (): void {
     this.timer = undefined
     const { expiresAt } = this.connection.identity
     if (expiresAt === undefined) return
@@ -105,7 +110,7 @@ export class TokenLifetime {
       this.warned = true
       this.connection.send(encodeFrame('token_expiring', undefined, { expiresAt: isoOrNull(expiresAt) }))
     }
-    this.timer = setTimeout(this.tick, nextWake(now, expiresAt, expiryWarningMs, this.warned))
+    this.timer = setTimeout(TokenLifetime.wake, nextWake(now, expiresAt, expiryWarningMs, this.warned), this)
     // The socket keeps the process alive while it is open; the timer need not.
     this.timer.unref()
   }

@@ -11,7 +11,7 @@ function deferred () {
 
 t.test('synchronous handlers run at once, in order', async (t) => {
   const ran: number[] = []
-  const queue = new FrameQueue(() => {})
+  const queue = new FrameQueue(() => {}, undefined)
   queue.run(() => { ran.push(1) })
   queue.run(() => { ran.push(2) })
   t.same(ran, [1, 2], 'before run() returned')
@@ -19,7 +19,7 @@ t.test('synchronous handlers run at once, in order', async (t) => {
 
 t.test('handlers behind a pending one wait for it, then run in order', async (t) => {
   const ran: string[] = []
-  const queue = new FrameQueue(() => {})
+  const queue = new FrameQueue(() => {}, undefined)
   const slow = deferred()
   queue.run(async () => { await slow.promise; ran.push('slow') })
   queue.run(() => { ran.push('sync') })
@@ -37,7 +37,7 @@ t.test('handlers behind a pending one wait for it, then run in order', async (t)
 
 t.test('a failing handler is reported and does not stop the queue', async (t) => {
   const errors: unknown[] = []
-  const queue = new FrameQueue((err) => errors.push(err))
+  const queue = new FrameQueue((err) => errors.push(err), undefined)
   const boom = new Error('boom')
   queue.run(async () => { throw boom })
   const next = deferred()
