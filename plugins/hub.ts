@@ -8,6 +8,7 @@ import { CloseCode } from '../src/errors.js'
 import { Hub } from '../src/hub.js'
 import { openSession, type SessionContext } from '../src/session.js'
 import { ConnectionSlots } from '../src/slots.js'
+import { releaseUpgrade, upgradeListeners } from './websocket.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -50,7 +51,8 @@ export default fp(async function hubPlugin (app) {
       revoked: (identity) => app.revocations.appliedTo(identity),
       expiryWarningMs: config.tokenExpiryWarningMs
     },
-    onFrameRefused: () => { refusedFrames++ }
+    onFrameRefused: () => { refusedFrames++ },
+    onClose: (connection) => { closed(connection.socket as WebSocket, connection.identity.userId, connection.id) }
   }
   app.decorate('hub', hub)
   app.decorate('refusedFrames', { getter: () => refusedFrames })
@@ -74,6 +76,10 @@ export default fp(async function hubPlugin (app) {
   app.decorateRequest('connectionId', undefined)
   /** The sockets of open sessions, so shutdown can wait for their closing handshakes. */
   const open = new Set<WebSocket>()
+  function closed (socket: WebSocket, userId: string, connectionId: string): void {
+    open.delete(socket)
+    slots.release(userId, connectionId)
+  }
 
   // Before the upgrade, so no frame can arrive while the store is asked.
   app.decorate('admitSocket', async function admitSocket (request: FastifyRequest) {
@@ -104,19 +110,23 @@ export default fp(async function hubPlugin (app) {
       slots.release(request.user.userId, connectionId)
       return
     }
-    openSession(context, socket, connectionId, request.user, stream, request.log)
+    const upgrade = upgradeListeners(socket)
+    const connection = openSession(context, socket, connectionId, request.user, stream, app.log)
     open.add(socket)
-    socket.once('close', () => {
-      open.delete(socket)
-      slots.release(request.user.userId, connectionId)
-    })
+    if (connection !== undefined) {
+      // The session listens for the socket's errors now, and calls `closed` when it closes.
+      releaseUpgrade(socket, request, upgrade)
+      return
+    }
+    const { userId } = request.user
+    socket.once('close', () => { closed(socket, userId, connectionId) })
   })
 
   // Registered before @fastify/websocket's own preClose, so clients get 1001 rather than 1005,
   // and after the drain plugin's (a dependency), so health is 503 before the first close.
   app.addHook('preClose', async () => {
     app.log.info({ connections: hub.size }, 'closing every socket 1001 server_shutting_down')
-    // A socket already CLOSED has emitted its 'close' (its listener above threw, say): skip it.
+    // A socket already CLOSED has emitted its 'close' (a close listener threw, say): skip it.
     // (Not events.once: it rejects on the 'error' a socket may emit before its 'close'.)
     const closed = Array.from(open, async (socket) => {
       if (socket.readyState !== socket.CLOSED) await new Promise((resolve) => socket.once('close', resolve))
