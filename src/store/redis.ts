@@ -1,5 +1,12 @@
-import type { Redis } from 'ioredis'
+import type { Redis, Result } from 'ioredis'
 import type { Store } from './store.js'
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    eventgateIncrement: (key: string, ttlMs: number) => Result<number, Context>
+    eventgateAcquireSlot: (key: string, member: string, limit: number, now: number, ttlMs: number) => Result<number, Context>
+  }
+}
 
 const PREFIX = 'eventgate:'
 
@@ -25,10 +32,15 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1`
 
 export class RedisStore implements Store {
-  constructor (private readonly redis: Redis) {}
+  constructor (private readonly redis: Redis) {
+    // Sent by SHA (EVALSHA, reloaded on NOSCRIPT): every upgrade acquires a slot and every failed
+    // authentication increments, and EVAL would send the script's text each time to be hashed again.
+    redis.defineCommand('eventgateIncrement', { numberOfKeys: 1, lua: INCREMENT })
+    redis.defineCommand('eventgateAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE_SLOT })
+  }
 
   async increment (key: string, ttlMs: number): Promise<number> {
-    return Number(await this.redis.eval(INCREMENT, 1, PREFIX + key, ttlMs))
+    return Number(await this.redis.eventgateIncrement(PREFIX + key, ttlMs))
   }
 
   async put (key: string, value: string, ttlMs: number): Promise<void> {
@@ -48,7 +60,7 @@ export class RedisStore implements Store {
   }
 
   async acquireSlot (key: string, member: string, limit: number, ttlMs: number): Promise<boolean> {
-    return Number(await this.redis.eval(ACQUIRE_SLOT, 1, PREFIX + key, member, limit, Date.now(), ttlMs)) === 1
+    return Number(await this.redis.eventgateAcquireSlot(PREFIX + key, member, limit, Date.now(), ttlMs)) === 1
   }
 
   async refreshSlots (slots: ReadonlyArray<{ key: string, member: string }>, ttlMs: number): Promise<void> {
