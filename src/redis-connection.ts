@@ -9,13 +9,9 @@ import type { Log } from './logging.js'
  * Commands in flight when the connection drops fail at once (maxRetriesPerRequest 0): Redis may
  * have run them before the drop, and ioredis would otherwise send them again after the first
  * reconnect, running a publish (or an INCR) twice behind one 202.
- *
- * Commands are auto-pipelined: those issued in one turn of the event loop go out in one write.
- * Each upgrade makes four round trips (rate limit, auth block, revocations, slot), and under a
- * connection storm a write per command was the largest single cost of the connect path.
  */
 const ROLE_OPTIONS: Record<'commands' | 'subscriber', RedisOptions> = {
-  commands: { enableOfflineQueue: false, maxRetriesPerRequest: 0, enableAutoPipelining: true },
+  commands: { enableOfflineQueue: false, maxRetriesPerRequest: 0 },
   subscriber: { enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: true }
 }
 
