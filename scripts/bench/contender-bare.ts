@@ -1,10 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { Redis } from 'ioredis'
 import { WebSocket, WebSocketServer } from 'ws'
 import { bearer, type BenchClaims, benchVerifier } from './auth.js'
-import { announce, startControl } from './control.js'
-import { type BenchEvent, namespaceOf, readBody } from './wire.js'
+import { serve } from './control.js'
+import { type BenchEvent, end, namespaceOf, readBody } from './wire.js'
 
 /**
  * The least a broadcaster can be: `ws` and ioredis, the JWT checked at the upgrade, one Redis
@@ -109,10 +108,4 @@ async function publish (request: IncomingMessage, response: ServerResponse): Pro
   end(response, 202)
 }
 
-function end (response: ServerResponse, status: number): void {
-  response.statusCode = status
-  response.end()
-}
-
-await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
-announce((http.address() as AddressInfo).port, await startControl())
+await serve(http)

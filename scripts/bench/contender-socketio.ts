@@ -1,11 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { createAdapter } from '@socket.io/redis-adapter'
 import { Redis } from 'ioredis'
 import { Server } from 'socket.io'
 import { bearer, type BenchClaims, benchVerifier } from './auth.js'
-import { announce, startControl } from './control.js'
-import { type BenchEvent, namespaceOf, readBody } from './wire.js'
+import { serve } from './control.js'
+import { type BenchEvent, end, namespaceOf, readBody } from './wire.js'
 
 /**
  * Socket.IO 4 as its documentation sets it up for several nodes: the Redis adapter, WebSocket
@@ -59,10 +58,4 @@ async function publish (request: IncomingMessage, response: ServerResponse): Pro
   end(response, 202)
 }
 
-function end (response: ServerResponse, status: number): void {
-  response.statusCode = status
-  response.end()
-}
-
-await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
-announce((http.address() as AddressInfo).port, await startControl())
+await serve(http)

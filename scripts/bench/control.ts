@@ -1,4 +1,4 @@
-import { createServer } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 /** What a contender reports to the load generator: its CPU so far and, after a full GC, its RSS. */
@@ -36,4 +36,10 @@ export async function startControl (): Promise<number> {
 /** Tells the runner where this server listens; the runner spawned it with an IPC channel. */
 export function announce (port: number, controlPort: number): void {
   process.send?.({ ready: true, port, controlPort })
+}
+
+/** Listens on a free loopback port, starts the control listener, and tells the runner both. */
+export async function serve (http: Server): Promise<void> {
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+  announce((http.address() as AddressInfo).port, await startControl())
 }

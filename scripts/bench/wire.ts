@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 
 /** An event as the baseline servers carry it: the body published, plus an id and a timestamp. */
 export interface BenchEvent {
@@ -12,6 +12,12 @@ export interface BenchEvent {
 export function namespaceOf (type: string): string {
   const dot = type.indexOf('.')
   return dot === -1 ? type : type.slice(0, dot)
+}
+
+/** Answers a publish with its status and no body: all the load generator reads. */
+export function end (response: ServerResponse, status: number): void {
+  response.statusCode = status
+  response.end()
 }
 
 export async function readBody (request: IncomingMessage): Promise<string> {
