@@ -54,10 +54,8 @@ export default fp(async function metricsPlugin (app) {
     labelNames: ['stream'],
     registers: [],
     collect () {
-      let admin = 0
-      for (const connection of hub.each()) if (connection.stream === 'admin') admin++
-      this.set({ stream: 'user' }, hub.size - admin)
-      this.set({ stream: 'admin' }, admin)
+      this.set({ stream: 'user' }, hub.size - hub.adminCount)
+      this.set({ stream: 'admin' }, hub.adminCount)
     }
   }))
   gauge('eventgate_users', 'Distinct users with a connection on this instance', () => hub.stats().users)

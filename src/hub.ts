@@ -22,6 +22,9 @@ export class Hub {
   private readonly counters = { eventsReceived: 0, deliveries: 0 }
   private slowConsumers = 0
   private sequence = 0
+  /** Kept as they change, so figures read on every scrape and registry beat walk no socket. */
+  private subscriptions = 0
+  private adminConnections = 0
   private frame = new EventFrame(Buffer.alloc(0))
   private eventId = ''
   private control: ((event: GatewayEvent) => void) | undefined
@@ -45,12 +48,19 @@ export class Hub {
     return this.connections.values()
   }
 
+  /** Connections on /ws/admin; the rest are on /ws/events. */
+  get adminCount (): number {
+    return this.adminConnections
+  }
+
   connectionsOf (userId: string): number {
     return this.userConnections.get(userId)?.size ?? 0
   }
 
   add (connection: Connection): void {
+    if (this.connections.has(connection)) return
     this.connections.add(connection)
+    if (connection.stream === 'admin') this.adminConnections++
     const { userId } = connection.identity
     let own = this.userConnections.get(userId)
     if (own === undefined) this.userConnections.set(userId, own = new Set())
@@ -59,6 +69,7 @@ export class Hub {
 
   remove (connection: Connection): void {
     if (!this.connections.delete(connection)) return
+    if (connection.stream === 'admin') this.adminConnections--
     this.unsubscribe(connection, [...connection.patterns])
     const { userId } = connection.identity
     const own = this.userConnections.get(userId)
@@ -70,6 +81,7 @@ export class Hub {
     for (const pattern of patterns) {
       if (connection.patterns.has(pattern)) continue
       connection.patterns.add(pattern)
+      this.subscriptions++
       if (connection.stream === 'admin') {
         this.admin.add(pattern, connection)
         continue
@@ -85,6 +97,7 @@ export class Hub {
   unsubscribe (connection: Connection, patterns: readonly string[]): void {
     for (const pattern of patterns) {
       if (!connection.patterns.delete(pattern)) continue
+      this.subscriptions--
       if (connection.stream === 'admin') {
         this.admin.remove(pattern, connection)
         continue
@@ -228,12 +241,10 @@ export class Hub {
   }
 
   stats () {
-    let subscriptions = 0
-    for (const connection of this.connections) subscriptions += connection.patterns.size
     return {
       connections: this.connections.size,
       users: this.userConnections.size,
-      subscriptions,
+      subscriptions: this.subscriptions,
       eventsReceived: this.counters.eventsReceived,
       deliveries: this.counters.deliveries
     }
