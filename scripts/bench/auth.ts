@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http'
 import { createSigner, createVerifier } from 'fast-jwt'
 
 /** Every contender verifies HS256 tokens signed with this key; it exists only for benchmark runs. */
@@ -29,4 +30,14 @@ export function benchVerifier (): (token: string) => BenchClaims {
 /** The token of `Authorization: Bearer <token>`, or undefined. */
 export function bearer (header: string | undefined): string | undefined {
   return header?.startsWith('Bearer ') === true ? header.slice(7) : undefined
+}
+
+/** Why a baseline server refuses a publish (404, 401, 403), or undefined: role `service` may publish. */
+export function publishRefusal (request: IncomingMessage, verify: (token: string) => BenchClaims): number | undefined {
+  if (request.method !== 'POST' || request.url !== '/publish') return 404
+  try {
+    return verify(bearer(request.headers.authorization) ?? '').roles?.includes('service') === true ? undefined : 403
+  } catch {
+    return 401
+  }
 }

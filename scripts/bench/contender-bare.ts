@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { Redis } from 'ioredis'
 import { WebSocket, WebSocketServer } from 'ws'
-import { bearer, type BenchClaims, benchVerifier } from './auth.js'
+import { bearer, type BenchClaims, benchVerifier, publishRefusal } from './auth.js'
 import { serve } from './control.js'
 import { type BenchEvent, end, namespaceOf, readBody } from './wire.js'
 
@@ -87,12 +87,8 @@ sub.on('message', (_channel: string, text: string) => {
 await sub.subscribe(CHANNEL)
 
 async function publish (request: IncomingMessage, response: ServerResponse): Promise<void> {
-  if (request.method !== 'POST' || request.url !== '/publish') return end(response, 404)
-  try {
-    if (verify(bearer(request.headers.authorization) ?? '').roles?.includes('service') !== true) return end(response, 403)
-  } catch {
-    return end(response, 401)
-  }
+  const refused = publishRefusal(request, verify)
+  if (refused !== undefined) return end(response, refused)
   let input: Omit<BenchEvent, 'id' | 'timestamp'>
   try {
     input = JSON.parse(await readBody(request)) as typeof input

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createAdapter } from '@socket.io/redis-adapter'
 import { Redis } from 'ioredis'
 import { Server } from 'socket.io'
-import { bearer, type BenchClaims, benchVerifier } from './auth.js'
+import { type BenchClaims, benchVerifier, publishRefusal } from './auth.js'
 import { serve } from './control.js'
 import { type BenchEvent, end, namespaceOf, readBody } from './wire.js'
 
@@ -45,12 +45,8 @@ io.on('connection', (socket) => {
 })
 
 async function publish (request: IncomingMessage, response: ServerResponse): Promise<void> {
-  if (request.method !== 'POST' || request.url !== '/publish') return end(response, 404)
-  try {
-    if (verify(bearer(request.headers.authorization) ?? '').roles?.includes('service') !== true) return end(response, 403)
-  } catch {
-    return end(response, 401)
-  }
+  const refused = publishRefusal(request, verify)
+  if (refused !== undefined) return end(response, refused)
   const input = JSON.parse(await readBody(request)) as Omit<BenchEvent, 'id' | 'timestamp'>
   const event: BenchEvent = { id: `${process.pid}-${++sequence}`, ...input, timestamp: new Date().toISOString() }
   const rooms = input.userId === undefined ? [`topic:${namespaceOf(input.type)}`, 'admin'] : [`user:${input.userId}`, 'admin']
