@@ -44,7 +44,7 @@ export class Connection {
   /** The delivery sequence this connection last received, so overlapping patterns deliver once. */
   lastDelivery = 0
   /** Live event frames held back while a resume replays history; undefined otherwise. */
-  held: Array<{ id: string, frame: Buffer }> | undefined
+  held: Array<{ id: string, frame: EventFrame }> | undefined
   /**
    * After a resume, the newest id the client already has (its `since`, or the last event the
    * history held): this instance's bus may lag behind it. Cleared by the first newer event.

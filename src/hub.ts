@@ -159,7 +159,7 @@ export class Hub {
     }
     // While a resume replays history, live events wait behind it, in order.
     if (connection.held !== undefined) {
-      connection.held.push({ id: this.eventId, frame: this.frame.text })
+      connection.held.push({ id: this.eventId, frame: this.frame })
       return
     }
     this.sendEvent(connection, this.eventId, this.frame)

@@ -70,7 +70,7 @@ export async function resume (ctx: ResumeContext, connection: Connection, patter
 function release (hub: Hub, connection: Connection, keep: (id: string) => boolean): void {
   const held = connection.held ?? []
   connection.held = undefined
-  for (const { id, frame } of held) if (keep(id)) hub.sendEvent(connection, id, new EventFrame(frame))
+  for (const { id, frame } of held) if (keep(id)) hub.sendEvent(connection, id, frame)
 }
 
 async function readAll (history: History, since: string, max: number): Promise<HistoryPage> {

@@ -235,7 +235,7 @@ t.test('while a connection holds its frames, deliveries queue on it in order, wi
   hub.deliver(first)
   hub.deliver(second)
   t.same(alice.socket.sent, [], 'nothing written while held')
-  t.same(alice.connection.held.map((h) => [h.id, JSON.parse(h.frame.toString()).payload.type]), [[first.event.id, 'a.one'], [second.event.id, 'a.two']])
+  t.same(alice.connection.held.map((h) => [h.id, JSON.parse(h.frame.text.toString()).payload.type]), [[first.event.id, 'a.one'], [second.event.id, 'a.two']])
   t.same(bob.types(), ['a.one'], 'other connections are not held back')
   alice.connection.held = undefined
   publish(hub, { type: 'a.three' })
