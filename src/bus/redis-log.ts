@@ -1,8 +1,15 @@
-import type { Redis } from 'ioredis'
+import type { Redis, Result } from 'ioredis'
 import { compareIds } from '../event-id.js'
 import { type EventDraft, eventJson, isGatewayEvent } from '../events.js'
 import type { History, HistoryPage, Retention } from '../history.js'
 import type { BusMessage, Idempotency } from './bus.js'
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** The publish script: the number of keys, the keys, then the arguments. */
+    eventgatePublish: (...keysThenArgs: Array<string | number>) => Result<string, Context>
+  }
+}
 
 export const EVENTS_CHANNEL = 'eventgate:events'
 export const HISTORY_KEY = 'eventgate:history'
@@ -45,13 +52,16 @@ return result`
 
 /** The event log in Redis: a stream for history, written and published by one script. */
 export class RedisEventLog implements History {
-  constructor (private readonly redis: Redis, private readonly retention: Retention) {}
+  constructor (private readonly redis: Redis, private readonly retention: Retention) {
+    // Sent by SHA (EVALSHA, reloaded on NOSCRIPT) rather than its whole text with every publish.
+    redis.defineCommand('eventgatePublish', { lua: PUBLISH })
+  }
 
   async publish (drafts: readonly EventDraft[], idempotency?: Idempotency): Promise<string[]> {
     const key = (k: string | undefined): string => k === undefined ? '' : IDEMPOTENCY_PREFIX + k
     const keys = [HISTORY_KEY, key(idempotency?.requestKey), ...drafts.map((_, i) => key(idempotency?.eventKeys?.[i]))]
-    const result = await this.redis.eval(
-      PUBLISH, keys.length, ...keys,
+    const result = await this.redis.eventgatePublish(
+      keys.length, ...keys,
       EVENTS_CHANNEL, this.retention.maxEvents, this.retention.maxAgeMs, idempotency?.ttlMs ?? 1,
       ...drafts.map((d) => JSON.stringify(d))
     )
