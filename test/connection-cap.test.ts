@@ -2,7 +2,7 @@ import { request } from 'node:http'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import { connect, type TestClient } from './helpers/client.js'
-import { LENIENT_LIMITS, startPair } from './helpers/cluster.js'
+import { LENIENT_LIMITS } from './helpers/cluster.js'
 import { type Gateway, startGateway } from './helpers/gateway.js'
 import { until } from './helpers/ports.js'
 import { RedisServer } from './helpers/redis.js'
@@ -63,6 +63,31 @@ async function upgradesCounted (redis: Redis): Promise<number> {
   return counts.reduce((sum, count) => sum + Number(count ?? 0), 0)
 }
 
+/**
+ * Gateways on a Redis behind a proxy, and a burst that goes through them in lockstep: each
+ * upgrade is held at its first Redis command (the upgrade rate limit) until all of them have
+ * reached it; then every step of their admission runs for all of them at once, as on a loaded
+ * instance, rather than one upgrade after the other as loopback clients otherwise arrive.
+ */
+async function lockstepGateways (t: Test, count: number, env: Record<string, string>) {
+  const redis = await RedisServer.start(t)
+  const proxy = await RedisProxy.start(t, redis.port)
+  const direct = new Redis(redis.url)
+  t.teardown(() => { direct.disconnect() })
+  const gateways: Gateway[] = []
+  for (let i = 0; i < count; i++) gateways.push(await startGateway(t, { ...LENIENT_LIMITS, REDIS_URL: proxy.url, SERVER_ID: `g${i}`, ...env }))
+  await until(() => gateways.every((gw) => gw.app.bus.connected), 10_000, 'the gateways to reach Redis')
+  const burst = async (burstUsers: string[]): Promise<Outcome> => {
+    const before = await upgradesCounted(direct)
+    proxy.holdRepliesAfter(/ratelimit/)
+    const outcome = upgradeAtOnce(t, gateways, burstUsers)
+    await until(async () => await upgradesCounted(direct) === before + burstUsers.length, 10_000, 'every upgrade to reach Redis')
+    proxy.release()
+    return await outcome
+  }
+  return { gateways, burst }
+}
+
 async function capHolds (t: Test, gw: Gateway, burst: (users: string[]) => Promise<Outcome>): Promise<void> {
   const first = await burst(users(60))
   t.equal(first.open.length, CAP, `60 concurrent upgrades: ${first.open.length} open`)
@@ -79,23 +104,8 @@ async function capHolds (t: Test, gw: Gateway, burst: (users: string[]) => Promi
 }
 
 t.test('WEBSOCKET_MAX_CONNECTIONS holds under 60 concurrent upgrades, admitted in lockstep through Redis', async (t) => {
-  const redis = await RedisServer.start(t)
-  const proxy = await RedisProxy.start(t, redis.port)
-  const direct = new Redis(redis.url)
-  t.teardown(() => { direct.disconnect() })
-  const gw = await startGateway(t, { ...LENIENT_LIMITS, REDIS_URL: proxy.url, WEBSOCKET_MAX_CONNECTIONS: String(CAP) })
-  await until(() => gw.app.bus.connected, 10_000, 'the gateway to reach Redis')
-  // Each upgrade is held at its first Redis command (the upgrade rate limit) until all of them
-  // have reached it; then every step of their admission runs for all of them at once, as on a
-  // loaded instance, rather than one upgrade at a time.
-  await capHolds(t, gw, async (burst) => {
-    const before = await upgradesCounted(direct)
-    proxy.holdRepliesAfter(/ratelimit/)
-    const outcome = upgradeAtOnce(t, [gw], burst)
-    await until(async () => await upgradesCounted(direct) === before + burst.length, 10_000, 'every upgrade to reach Redis')
-    proxy.release()
-    return await outcome
-  })
+  const { gateways: [gw], burst } = await lockstepGateways(t, 1, { WEBSOCKET_MAX_CONNECTIONS: String(CAP) })
+  await capHolds(t, gw as Gateway, burst)
 })
 
 t.test('WEBSOCKET_MAX_CONNECTIONS holds under 60 concurrent upgrades on the in-memory default', async (t) => {
@@ -117,9 +127,9 @@ t.test('an admitted upgrade that never opens gives back its place and its user s
 })
 
 t.test('MAX_CONNECTIONS_PER_USER holds across two instances under concurrent upgrades', async (t) => {
-  const { a, b } = await startPair(t, { MAX_CONNECTIONS_PER_USER: '5' })
-  const outcome = await upgradeAtOnce(t, [a, b], Array.from({ length: 30 }, () => 'alice'))
+  const { gateways, burst } = await lockstepGateways(t, 2, { MAX_CONNECTIONS_PER_USER: '5' })
+  const outcome = await burst(Array.from({ length: 30 }, () => 'alice'))
   t.equal(outcome.open.length, 5, `30 concurrent upgrades on two instances: ${outcome.open.length} open`)
   t.same(new Set(outcome.closes), new Set(['4008 too_many_connections']))
-  t.equal(a.app.hub.size + b.app.hub.size, 5)
+  t.equal(gateways.reduce((sum, gw) => sum + gw.app.hub.size, 0), 5)
 })
