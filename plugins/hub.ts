@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyRequest, preValidationAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import type { WebSocket } from 'ws'
+import { Admissions } from '../src/admissions.js'
 import type { BusMessage } from '../src/bus/bus.js'
 import type { Stream } from '../src/connection.js'
 import { CloseCode } from '../src/errors.js'
@@ -81,16 +82,25 @@ export default fp(async function hubPlugin (app) {
     slots.release(userId, connectionId)
   }
 
+  const admissions = new Admissions(config.maxConnections, () => hub.size, (userId, connectionId) => { slots.release(userId, connectionId) })
   // Before the upgrade, so no frame can arrive while the store is asked.
   app.decorate('admitSocket', async function admitSocket (request: FastifyRequest) {
     if (request.refusal !== undefined) return
     const { userId } = request.user
-    if (hub.size >= config.maxConnections) {
+    const upgrade = request.raw.socket
+    if (!admissions.reserve(upgrade, userId)) {
       request.refusal = { code: CloseCode.TRY_AGAIN_LATER, reason: 'server_full' }
     } else {
       const connectionId = randomUUID()
-      if (await slots.acquire(userId, connectionId)) request.connectionId = connectionId
-      else request.refusal = { code: CloseCode.TOO_MANY_CONNECTIONS, reason: 'too_many_connections' }
+      if (!await slots.acquire(userId, connectionId)) {
+        admissions.settle(upgrade)
+        request.refusal = { code: CloseCode.TOO_MANY_CONNECTIONS, reason: 'too_many_connections' }
+      } else if (admissions.granted(upgrade, connectionId)) {
+        request.connectionId = connectionId
+      } else {
+        // The client left while the store was asked: nothing will open.
+        slots.release(userId, connectionId)
+      }
     }
     if (request.refusal !== undefined) {
       app.security.report('security.rate_limit.exceeded', { reason: request.refusal.reason, userId, ip: request.ip, userAgent: request.headers['user-agent'] })
@@ -98,6 +108,8 @@ export default fp(async function hubPlugin (app) {
   })
 
   app.decorate('acceptSocket', (socket: WebSocket, request: FastifyRequest, stream: Stream) => {
+    // Opened below, and counted by the hub, or closed: either way its place is free.
+    admissions.settle(request.raw.socket)
     const { refusal, connectionId } = request
     if (refusal !== undefined || connectionId === undefined) {
       socket.close(refusal?.code ?? CloseCode.TRY_AGAIN_LATER, refusal?.reason ?? 'not_admitted')

@@ -4,9 +4,10 @@ import { GatewayError } from '../src/errors.js'
 import { errorResponses } from './schemas.js'
 
 /**
- * GET /metrics: Prometheus text format. Scrapers usually reach it on an internal network without
- * credentials, so it is open unless METRICS_TOKEN is set; then it needs
+ * GET /metrics: Prometheus text format. With METRICS_TOKEN set it needs
  * `Authorization: Bearer <METRICS_TOKEN>`, and wrong tokens count as failed authentications.
+ * It is open without one: outside production, or where METRICS_PUBLIC=true says only a private
+ * network reaches the port (the configuration refuses production with neither).
  */
 export default async function metricsRoute (app: FastifyInstance) {
   const { metricsToken } = app.config
@@ -32,7 +33,7 @@ export default async function metricsRoute (app: FastifyInstance) {
     schema: {
       tags: ['operations'],
       summary: 'Prometheus metrics',
-      description: 'This instance\'s metrics in the Prometheus text format (see the README\'s Metrics section). Open unless METRICS_TOKEN is set; then `Authorization: Bearer <METRICS_TOKEN>`.',
+      description: 'This instance\'s metrics in the Prometheus text format (see the README\'s Metrics section). With METRICS_TOKEN set (required in production unless METRICS_PUBLIC=true), `Authorization: Bearer <METRICS_TOKEN>`.',
       security: expected === undefined ? [] : [{ metricsToken: [] }],
       response: {
         200: { description: 'The metrics', content: { 'text/plain': { schema: { type: 'string' } } } },

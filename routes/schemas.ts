@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { GatewayError } from '../src/errors.js'
-import { EVENT_TYPE_SOURCE, MAX_ID_LENGTH, MAX_TYPE_LENGTH } from '../src/events.js'
+import { EVENT_TYPE_SOURCE, MAX_DATA_DEPTH, MAX_ID_LENGTH, MAX_TYPE_LENGTH, nestsDeeperThan } from '../src/events.js'
 
 /** Publishing limits: a batch carries at most this many events, a body at most this many bytes. */
 export const MAX_BATCH = 100
@@ -56,10 +56,14 @@ export function idempotencyKey (headers: Record<string, unknown>): string | unde
  * EVENT_MAX_DATA_BYTES: refuses a `data` whose JSON text is longer than `maxBytes` (UTF-8).
  * The body limit alone would let one 1 MiB `data` be written to every subscriber's socket.
  * Measured as the gateway will serialize it, not as the client sent it: escapes and spacing
- * in the request do not count.
+ * in the request do not count. First MAX_DATA_DEPTH, since serializing a deeper one would
+ * overflow the stack.
  */
 export function assertDataSize (data: object | undefined, field: string, maxBytes: number): void {
   if (data === undefined) return
+  if (nestsDeeperThan(data, MAX_DATA_DEPTH)) {
+    throw new GatewayError('EVENTGATE_INVALID_BODY', `${field} must nest objects and arrays at most ${MAX_DATA_DEPTH} levels deep`, field)
+  }
   const bytes = Buffer.byteLength(JSON.stringify(data))
   if (bytes > maxBytes) throw new GatewayError('EVENTGATE_INVALID_BODY', `${field} must be at most ${maxBytes} bytes of JSON (got ${bytes})`, field)
 }
@@ -74,7 +78,7 @@ export const ErrorBody = Type.Object({
 })
 
 const ERRORS = {
-  400: 'EVENTGATE_INVALID_BODY: the body breaks the schema, or a `data` is over EVENT_MAX_DATA_BYTES',
+  400: `EVENTGATE_INVALID_BODY: the body breaks the schema, or a \`data\` is over EVENT_MAX_DATA_BYTES or nests over ${MAX_DATA_DEPTH} levels`,
   401: 'EVENTGATE_UNAUTHORIZED: no valid token (`token_missing`, `token_invalid`, `token_expired`, `session_revoked`)',
   403: 'EVENTGATE_FORBIDDEN: the token lacks the right',
   413: 'EVENTGATE_PAYLOAD_TOO_LARGE: the body is over 1 MiB',

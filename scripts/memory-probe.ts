@@ -44,6 +44,8 @@ async function gateway (redisUrl: string | undefined): Promise<void> {
     PORT: '0',
     ...(redisUrl === undefined || redisUrl === '' ? {} : { REDIS_URL: redisUrl }),
     JWT_SECRET: BENCH_SECRET,
+    // Nothing scrapes it, and it listens on the loopback only.
+    METRICS_PUBLIC: 'true',
     LOG_LEVEL: 'warn',
     WEBSOCKET_MAX_CONNECTIONS: '100000',
     WEBSOCKET_MAX_CONNECTIONS_PER_USER: '100000',

@@ -48,6 +48,7 @@ export const EnvSchema = Type.Object({
   TRUST_PROXY: Type.Optional(Type.String({ minLength: 1 })),
   SERVER_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' })),
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, pattern: '^[\\x21-\\x7e]+$' })),
+  METRICS_PUBLIC: Type.Boolean({ default: false }),
   LOG_LEVEL: Type.Optional(LogLevel)
 })
 export type Env = Static<typeof EnvSchema>
@@ -109,7 +110,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     tls: resolveTls(values),
     trustProxy: resolveTrustProxy(values.TRUST_PROXY),
     serverId: values.SERVER_ID ?? `eg-${randomBytes(4).toString('hex')}`,
-    metricsToken: values.METRICS_TOKEN,
+    metricsToken: resolveMetricsToken(values),
     logLevel: values.LOG_LEVEL ?? (values.NODE_ENV === 'test' ? 'silent' : 'info')
   }
 }
@@ -134,6 +135,21 @@ function parseEnv (env: Record<string, string | undefined>): Env {
 /** Variables whose values are credentials, never echoed in an error. */
 function isSecret (variable: string): boolean {
   return variable.startsWith('JWT_') || variable === 'METRICS_TOKEN'
+}
+
+/**
+ * GET /metrics tells whoever reaches it how many users are connected and what is published. A
+ * production instance listens on every interface by default, so it needs a token there, unless
+ * the operator says the port is reached only from a private network (METRICS_PUBLIC=true).
+ */
+function resolveMetricsToken (values: Env): string | undefined {
+  if (values.METRICS_TOKEN !== undefined && values.METRICS_PUBLIC) {
+    throw new ConfigError('METRICS_PUBLIC', 'set either METRICS_TOKEN or METRICS_PUBLIC=true, not both')
+  }
+  if (values.METRICS_TOKEN === undefined && !values.METRICS_PUBLIC && values.NODE_ENV === 'production') {
+    throw new ConfigError('METRICS_TOKEN', 'is required when NODE_ENV=production (or set METRICS_PUBLIC=true to serve GET /metrics without a token)')
+  }
+  return values.METRICS_TOKEN
 }
 
 function resolveTls (values: Env): { cert: string, key: string } | undefined {

@@ -47,6 +47,13 @@ const EVENT_TYPE = new RegExp(EVENT_TYPE_SOURCE)
 /** The longest user or session id accepted, in events and in tokens. */
 export const MAX_ID_LENGTH = 256
 
+/**
+ * How deeply a published `data` may nest objects and arrays, `data` itself being level 1. The
+ * gateway serializes `data` with JSON.stringify, which recurses: a 1 MiB body holds 500,000
+ * levels of `[`, and a few thousand overflow the stack. No real event needs more than a handful.
+ */
+export const MAX_DATA_DEPTH = 32
+
 /** Namespaces only `/ws/admin` connections ever receive. */
 const ADMIN_NAMESPACES: ReadonlySet<string> = new Set(['admin'])
 
@@ -73,6 +80,27 @@ export function createDraft (input: EventInput, now: Date = new Date()): EventDr
     ...(input.audience === undefined ? {} : { audience: input.audience }),
     ...(input.control === undefined ? {} : { control: input.control })
   }
+}
+
+/**
+ * True when `value` nests objects and arrays more than `maxDepth` levels deep. A loop over a
+ * stack of its own, not a recursion: the value may be deeper than the call stack allows.
+ */
+export function nestsDeeperThan (value: unknown, maxDepth: number): boolean {
+  const values: unknown[] = [value]
+  const depths: number[] = [1]
+  while (values.length > 0) {
+    const current = values.pop()
+    const depth = depths.pop() ?? 0
+    if (typeof current !== 'object' || current === null) continue
+    if (depth > maxDepth) return true
+    for (const child of Array.isArray(current) ? current : Object.values(current)) {
+      if (typeof child !== 'object' || child === null) continue
+      values.push(child)
+      depths.push(depth + 1)
+    }
+  }
+  return false
 }
 
 /** Checks the shape of an event that arrived from the bus, where another process wrote it. */

@@ -3,6 +3,7 @@ import t from 'tap'
 import { ConfigError, DEV_JWT_SECRET, loadConfig } from '../src/config.js'
 
 const SECRET = 'a-secret-that-is-long-enough-for-hs256-0123456789'
+const METRICS_TOKEN = 'a-metrics-token-0123456789'
 
 function publicPem (type: 'rsa' | 'ec-256' | 'ec-384' | 'ed25519'): string {
   const { publicKey } = type === 'rsa'
@@ -71,8 +72,17 @@ t.test('values are read, coerced and trimmed', async (t) => {
 
 t.test('HOST default differs in production', async (t) => {
   t.equal(loadConfig({ NODE_ENV: 'development' }).host, '127.0.0.1')
-  t.equal(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET }).host, '0.0.0.0')
-  t.same(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET }).allowedOrigins, [], 'no development origins in production')
+  t.equal(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, METRICS_TOKEN }).host, '0.0.0.0')
+  t.same(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, METRICS_TOKEN }).allowedOrigins, [], 'no development origins in production')
+})
+
+t.test('production serves GET /metrics with a token, or openly only when METRICS_PUBLIC=true says so', async (t) => {
+  const production = { NODE_ENV: 'production', JWT_SECRET: SECRET }
+  t.equal(loadConfig({ ...production, METRICS_TOKEN }).metricsToken, METRICS_TOKEN)
+  t.equal(loadConfig({ ...production, METRICS_PUBLIC: 'true' }).metricsToken, undefined)
+  t.equal(thrown({ ...production, METRICS_PUBLIC: 'false' })?.variable, 'METRICS_TOKEN')
+  t.notOk(thrown({ ...production, METRICS_TOKEN, METRICS_PUBLIC: 'true' })?.message.includes(METRICS_TOKEN), 'the token is never echoed')
+  for (const NODE_ENV of ['development', 'test']) t.equal(loadConfig({ NODE_ENV }).metricsToken, undefined, `${NODE_ENV}: open without a token`)
 })
 
 t.test('each bad value stops with a ConfigError naming the variable', async (t) => {
@@ -90,7 +100,10 @@ t.test('each bad value stops with a ConfigError naming the variable', async (t) 
     [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL'],
     [{ WEBSOCKET_MAX_SUBSCRIPTIONS: '0' }, 'WEBSOCKET_MAX_SUBSCRIPTIONS'],
     [{ SERVER_ID: 'has space' }, 'SERVER_ID'],
-    [{ NODE_ENV: 'production' }, 'JWT_SECRET', /required when NODE_ENV=production/]
+    [{ NODE_ENV: 'production' }, 'JWT_SECRET', /required when NODE_ENV=production/],
+    [{ NODE_ENV: 'production', JWT_SECRET: SECRET }, 'METRICS_TOKEN', /required when NODE_ENV=production \(or set METRICS_PUBLIC=true/],
+    [{ METRICS_TOKEN, METRICS_PUBLIC: 'true' }, 'METRICS_PUBLIC', /not both/],
+    [{ METRICS_PUBLIC: 'yes' }, 'METRICS_PUBLIC', /"yes"/]
   ]
   for (const [env, variable, message] of cases) {
     const err = thrown(env)
@@ -123,7 +136,7 @@ t.test('a public key pins the algorithm to its type', async (t) => {
   t.match(loadConfig({ JWT_PUBLIC_KEY: rsa }).jwt, { key: rsa.trim(), algorithm: 'RS256', development: false })
   t.equal(loadConfig({ JWT_PUBLIC_KEY: publicPem('ec-256') }).jwt.algorithm, 'ES256')
   t.equal(loadConfig({ JWT_PUBLIC_KEY: publicPem('ec-384') }).jwt.algorithm, 'ES384')
-  t.equal(loadConfig({ NODE_ENV: 'production', JWT_PUBLIC_KEY: rsa }).jwt.development, false)
+  t.equal(loadConfig({ NODE_ENV: 'production', JWT_PUBLIC_KEY: rsa, METRICS_TOKEN }).jwt.development, false)
 })
 
 t.test('\\n escapes in JWT_PUBLIC_KEY are accepted', async (t) => {

@@ -33,6 +33,15 @@ t.test('production refuses to start without a JWT key', async (t) => {
   t.match(output, /invalid configuration: JWT_SECRET: a JWT key is required when NODE_ENV=production/)
 })
 
+t.test('production refuses to start with GET /metrics open unless METRICS_PUBLIC=true says so', async (t) => {
+  const production = { NODE_ENV: 'production', PORT: '0', HOST: '127.0.0.1', JWT_SECRET: 'a-secret-that-is-long-enough-for-hs256-0123456789' }
+  const refused = await run(production)
+  t.equal(refused.code, 1)
+  t.match(refused.output, /invalid configuration: METRICS_TOKEN: is required when NODE_ENV=production/)
+  const open = await run({ ...production, METRICS_PUBLIC: 'true' }, /Server listening at http:\/\/127\.0\.0\.1:\d+/)
+  t.equal(await open.stop(), 0, 'it starts, and stops cleanly')
+})
+
 t.test('a bad value stops the start with a message naming the variable', async (t) => {
   const { code, output } = await run({ PORT: 'eighty' })
   t.equal(code, 1)

@@ -77,15 +77,16 @@ t.test('with TLS_CERT and TLS_KEY the gateway serves HTTPS and WSS, verified aga
 })
 
 t.test('in production, one startup warning without TLS or a trusted proxy, none with either', async (t) => {
-  const plain = await startGateway(t, { NODE_ENV: 'production' }, { captureLogs: true })
+  const production = { NODE_ENV: 'production', METRICS_PUBLIC: 'true' }
+  const plain = await startGateway(t, production, { captureLogs: true })
   const lines = clearTextWarnings(plain.logs).map((l) => JSON.parse(l) as { level: number, msg: string })
   t.equal(lines.length, 1, 'one warning')
   t.equal(lines[0]?.level, 40, 'at level warn')
   t.match(lines[0]?.msg, /tokens included/, 'it says tokens travel in clear text')
 
-  const secure = await startGateway(t, { NODE_ENV: 'production', ...TLS_ENV }, { captureLogs: true })
+  const secure = await startGateway(t, { ...production, ...TLS_ENV }, { captureLogs: true })
   t.same(clearTextWarnings(secure.logs), [], 'none with TLS')
-  const proxied = await startGateway(t, { NODE_ENV: 'production', TRUST_PROXY: '10.0.0.0/8' }, { captureLogs: true })
+  const proxied = await startGateway(t, { ...production, TRUST_PROXY: '10.0.0.0/8' }, { captureLogs: true })
   t.same(clearTextWarnings(proxied.logs), [], 'none behind a trusted proxy')
   const development = await startGateway(t, { NODE_ENV: 'development' }, { captureLogs: true })
   t.same(clearTextWarnings(development.logs), [], 'none outside production')

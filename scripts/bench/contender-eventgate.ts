@@ -14,6 +14,8 @@ const config = loadConfig({
   PORT: '0',
   REDIS_URL: process.env.REDIS_URL,
   JWT_SECRET: BENCH_SECRET,
+  // Nothing scrapes it, and it listens on the loopback only.
+  METRICS_PUBLIC: 'true',
   LOG_LEVEL: 'warn',
   TRUST_PROXY: '127.0.0.1',
   WEBSOCKET_MAX_CONNECTIONS: '100000',
