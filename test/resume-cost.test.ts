@@ -1,0 +1,92 @@
+import t from 'tap'
+import { connectAs, type Frame, type TestClient } from './helpers/client.js'
+import { LENIENT_LIMITS } from './helpers/cluster.js'
+import { get, post } from './helpers/gateway.js'
+import { memory, mib, resetPeak } from './helpers/memory.js'
+import { startGatewayProcess } from './helpers/process.js'
+import { RedisServer } from './helpers/redis.js'
+import { serviceToken, userToken } from './helpers/tokens.js'
+
+/** 30 events of 30 KB per publish: under the 1 MiB body limit. */
+const BATCH = 30
+const BATCHES = 50
+const DATA_CHARS = 30_000
+const HISTORY_BYTES = BATCH * BATCHES * DATA_CHARS
+const RESUMERS = 20
+/** What 20 resumes through the history may add to the gateway's RSS: a page each, not the history. */
+const RSS_GROWTH_BOUND = 150 * 2 ** 20
+/** The longest a control event may take to arrive while the resumes run. */
+const CONTROL_BOUND_MS = 5000
+
+async function publish (url: string, events: Array<Record<string, unknown>>): Promise<string[]> {
+  const res = await post(`${url}/events`, { events }, serviceToken())
+  if (res.status !== 202) throw new Error(`publish failed: ${res.status} ${JSON.stringify(res.body)}`)
+  return res.body.ids as string[]
+}
+
+/** Sends `subscribe` with `since` and waits for its reply, however long the resume queues. */
+async function resume (client: TestClient, eventTypes: string[], since: string, timeoutMs = 30_000): Promise<Frame> {
+  client.send({ type: 'subscribe', id: 'resume', payload: { eventTypes, since } })
+  return await client.next((f) => f.id === 'resume', timeoutMs)
+}
+
+t.test('resumes through a large history of someone else\'s events cost a page each, not the history', async (t) => {
+  const redis = await RedisServer.start(t)
+  // A heap limit turns the exhaustion into a quick, clear death rather than a machine swapping.
+  const gw = await startGatewayProcess(t, {
+    ...LENIENT_LIMITS,
+    REDIS_URL: redis.url,
+    RATE_LIMIT_PUBLISH: '100000',
+    HISTORY_MAX_EVENTS: '100000'
+  }, ['--max-old-space-size=384'])
+  const pid = gw.child.pid ?? 0
+  let exit: string | undefined
+  gw.child.once('exit', (code, signal) => { exit = `exited ${String(code ?? signal)}` })
+
+  const blob = 'x'.repeat(DATA_CHARS)
+  let next = 0
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    while (next < BATCHES) {
+      const b = next++
+      await publish(gw.url, Array.from({ length: BATCH }, (_, i) => ({ type: 'authentication.login.success', userId: 'victim', data: { blob, n: b * BATCH + i } })))
+    }
+  }))
+
+  const control = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('control'))
+  await control.subscribe('control.*')
+  const resumers = await Promise.all(Array.from({ length: RESUMERS }, async (_, i) =>
+    await connectAs(t, `${gw.wsUrl}/ws/events`, userToken(i % 2 === 0 ? 'mallory' : 'eve'))))
+
+  const baseline = memory(pid).rss
+  resetPeak(pid)
+  let running = true
+  const health: Array<number | string> = []
+  const polling = (async () => {
+    while (running && exit === undefined) health.push(await get(`${gw.url}/ws/health`).then((r) => r.status, (err: Error) => err.message))
+  })()
+  let controlled = 0
+  let slowest = 0
+  const controlling = (async () => {
+    while (running && exit === undefined) {
+      const started = Date.now()
+      const [id] = await publish(gw.url, [{ type: 'control.tick', userId: 'control', data: { n: controlled } }])
+      const [event] = await control.events(1, CONTROL_BOUND_MS)
+      if (event?.id !== id) throw new Error(`control expected ${String(id)}, got ${JSON.stringify(event)}`)
+      slowest = Math.max(slowest, Date.now() - started)
+      controlled++
+    }
+  })()
+  const started = Date.now()
+  const replies = await Promise.all(resumers.map(async (client) => await resume(client, ['authentication.*'], '0-0')))
+  const took = Date.now() - started
+  running = false
+  await Promise.all([polling, controlling])
+
+  t.equal(exit, undefined, 'the gateway is still up')
+  const peak = memory(pid).peak
+  t.comment(`${RESUMERS} resumes through ${mib(HISTORY_BYTES)} MiB in ${took} ms; RSS ${mib(baseline)} MiB before, peak ${mib(peak)} MiB`)
+  for (const reply of replies) t.match(reply, { type: 'subscribed', payload: { replayed: 0 } }, 'answered: none of it was theirs')
+  t.ok(health.length > 0 && health.every((status) => status === 200), `health stayed 200 (${health.length} polls)`)
+  t.ok(controlled > 0, `the control client kept receiving (${controlled} events, slowest ${slowest} ms)`)
+  t.ok(peak - baseline < RSS_GROWTH_BOUND, `RSS grew ${mib(peak - baseline)} MiB, under ${mib(RSS_GROWTH_BOUND)} MiB`)
+})
