@@ -6,6 +6,7 @@ import { memory, mib, resetPeak } from './helpers/memory.js'
 import { startGatewayProcess } from './helpers/process.js'
 import { RedisServer } from './helpers/redis.js'
 import { serviceToken, userToken } from './helpers/tokens.js'
+import { within } from './helpers/within.js'
 
 /** 30 events of 30 KB per publish: under the 1 MiB body limit. */
 const BATCH = 30
@@ -30,6 +31,16 @@ async function resume (client: TestClient, eventTypes: string[], since: string, 
   return await client.next((f) => f.id === 'resume', timeoutMs)
 }
 
+/** `work`, or when it fails because the gateway died (its sockets close first), the death. */
+async function unlessDied<T> (work: Promise<T>, died: Promise<never>): Promise<T> {
+  try {
+    return await work
+  } catch (err) {
+    await within(died, 5000, 'the gateway to exit').catch((why: Error) => { if (!why.message.startsWith('timed out')) throw why })
+    throw err
+  }
+}
+
 t.test('resumes through a large history of someone else\'s events cost a page each, not the history', async (t) => {
   const redis = await RedisServer.start(t)
   // A heap limit turns the exhaustion into a quick, clear death rather than a machine swapping.
@@ -41,7 +52,13 @@ t.test('resumes through a large history of someone else\'s events cost a page ea
   }, ['--max-old-space-size=384'])
   const pid = gw.child.pid ?? 0
   let exit: string | undefined
-  gw.child.once('exit', (code, signal) => { exit = `exited ${String(code ?? signal)}` })
+  let sampled = 0
+  const died = new Promise<never>((_resolve, reject) => gw.child.once('exit', (code, signal) => {
+    const output = gw.output()
+    exit = `the gateway died (${String(code ?? signal)}) past ${mib(sampled)} MiB RSS: ${/FATAL ERROR.*/.exec(output)?.[0] ?? output.slice(-600)}`
+    reject(new Error(exit))
+  }))
+  died.catch(() => {})
 
   const blob = 'x'.repeat(DATA_CHARS)
   let next = 0
@@ -62,8 +79,12 @@ t.test('resumes through a large history of someone else\'s events cost a page ea
   let running = true
   const health: Array<number | string> = []
   const polling = (async () => {
-    while (running && exit === undefined) health.push(await get(`${gw.url}/ws/health`).then((r) => r.status, (err: Error) => err.message))
-  })()
+    while (running && exit === undefined) {
+      health.push(await get(`${gw.url}/ws/health`).then((r) => r.status, (err: Error) => err.message))
+      // Once it has exited, its status has no VmRSS, then no file.
+      if (exit === undefined) sampled = Math.max(sampled, memory(pid).rss || sampled)
+    }
+  })().catch(() => {})
   let controlled = 0
   let slowest = 0
   const controlling = (async () => {
@@ -75,14 +96,15 @@ t.test('resumes through a large history of someone else\'s events cost a page ea
       slowest = Math.max(slowest, Date.now() - started)
       controlled++
     }
-  })()
+  })().then(() => undefined, (err: Error) => err)
   const started = Date.now()
-  const replies = await Promise.all(resumers.map(async (client) => await resume(client, ['authentication.*'], '0-0')))
+  const replies = await unlessDied(Promise.all(resumers.map(async (client) => await resume(client, ['authentication.*'], '0-0'))), died)
   const took = Date.now() - started
   running = false
-  await Promise.all([polling, controlling])
+  await polling
 
   t.equal(exit, undefined, 'the gateway is still up')
+  t.equal(await controlling, undefined, 'every control event arrived')
   const peak = memory(pid).peak
   t.comment(`${RESUMERS} resumes through ${mib(HISTORY_BYTES)} MiB in ${took} ms; RSS ${mib(baseline)} MiB before, peak ${mib(peak)} MiB`)
   for (const reply of replies) t.match(reply, { type: 'subscribed', payload: { replayed: 0 } }, 'answered: none of it was theirs')
