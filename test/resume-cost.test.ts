@@ -1,8 +1,9 @@
 import t from 'tap'
-import { connectAs, type Frame, type TestClient } from './helpers/client.js'
+import { connectAs, type EventPayload, type Frame, type TestClient } from './helpers/client.js'
 import { LENIENT_LIMITS } from './helpers/cluster.js'
-import { get, post } from './helpers/gateway.js'
+import { get, post, startGateway } from './helpers/gateway.js'
 import { memory, mib, resetPeak } from './helpers/memory.js'
+import { until } from './helpers/ports.js'
 import { startGatewayProcess } from './helpers/process.js'
 import { RedisServer } from './helpers/redis.js'
 import { serviceToken, userToken } from './helpers/tokens.js'
@@ -111,4 +112,70 @@ t.test('resumes through a large history of someone else\'s events cost a page ea
   t.ok(health.length > 0 && health.every((status) => status === 200), `health stayed 200 (${health.length} polls)`)
   t.ok(controlled > 0, `the control client kept receiving (${controlled} events, slowest ${slowest} ms)`)
   t.ok(peak - baseline < RSS_GROWTH_BOUND, `RSS grew ${mib(peak - baseline)} MiB, under ${mib(RSS_GROWTH_BOUND)} MiB`)
+})
+
+t.test('a replay past RESUME_MAX_BYTES sends the oldest events and closes 4009 at the last; resuming from it gets the rest', async (t) => {
+  const maxBytes = 16 * 1024
+  const gw = await startGateway(t, { ...LENIENT_LIMITS, RESUME_MAX_BYTES: String(maxBytes) })
+  // Alice's events among Bob's, which her replays skip; one alone is larger than the bound.
+  const mine: string[] = []
+  for (let n = 0; n < 30; n++) {
+    const size = n === 12 ? 20_000 : 2000
+    const ids = await publish(gw.url, [
+      { type: 'order.created', userId: 'alice', data: { n, blob: 'a'.repeat(size) } },
+      { type: 'order.created', userId: 'bob', data: { n, blob: 'b'.repeat(2000) } }
+    ])
+    mine.push(ids[0] as string)
+  }
+  const received: EventPayload[] = []
+  let since = '0-0'
+  for (let attempt = 1; received.length < mine.length; attempt++) {
+    if (attempt > mine.length) throw new Error(`no progress after ${received.length} events`)
+    const alice = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('alice'))
+    const reply = await resume(alice, ['order.*'], since)
+    const replayed = reply.payload.replayed as number
+    const events = await alice.events(replayed)
+    received.push(...events)
+    const sent = events.reduce((sum, e) => sum + JSON.stringify(e).length, 0)
+    t.ok(replayed > 0, `resume ${attempt} from ${since} made progress: ${replayed} events, ${sent} characters`)
+    t.ok(replayed === 1 || sent <= maxBytes, 'within the bound, or one event larger than it alone')
+    if (received.length === mine.length) {
+      t.match(reply.payload, { truncated: false }, 'the last resume replays the rest')
+      const [live] = await publish(gw.url, [{ type: 'order.shipped', userId: 'alice' }])
+      t.same((await alice.events(1)).map((e) => e.id), [live], 'and live events follow it')
+      break
+    }
+    const { code, reason } = await within(alice.closed, 5000, 'the close after the replay')
+    t.equal(code, 4009, 'closed as a slow consumer')
+    since = events.at(-1)?.id as string
+    t.equal(reason, `slow_consumer:${since}`, 'the close names the last event replayed')
+  }
+  t.same(received.map((e) => e.id), mine, 'every event of hers, once, in order')
+})
+
+t.test('with RESUME_CONCURRENCY=1 a short resume waits for the long one ahead of it; both complete', async (t) => {
+  const redis = await RedisServer.start(t)
+  const gw = await startGateway(t, { ...LENIENT_LIMITS, REDIS_URL: redis.url, RESUME_CONCURRENCY: '1', HISTORY_MAX_EVENTS: '100000' })
+  await until(() => gw.app.bus.connected, 10_000, 'the bus to reach Redis')
+  // Alice's resume reads 60 pages of someone else's events; Bob's reads one.
+  let next = 0
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    while (next < 60) {
+      next++
+      await publish(gw.url, Array.from({ length: 100 }, () => ({ type: 'order.created', userId: 'victim' })))
+    }
+  }))
+  const [alices, before, bobs] = await publish(gw.url, ['alice', 'victim', 'bob'].map((userId) => ({ type: 'order.created', userId })))
+  const order: string[] = []
+  const alice = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('alice'))
+  const long = resume(alice, ['order.*'], '0-0').then((reply) => { order.push('alice'); return reply })
+  // Connecting takes round trips: Alice's resume is reading by the time Bob's arrives.
+  const bob = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('bob'))
+  const short = resume(bob, ['order.*'], before as string).then((reply) => { order.push('bob'); return reply })
+  const [longReply, shortReply] = await Promise.all([long, short])
+  t.same(order, ['alice', 'bob'], 'Bob\'s resume waited its turn')
+  t.match(longReply.payload, { replayed: 1, truncated: false })
+  t.match(shortReply.payload, { replayed: 1, truncated: false })
+  t.same((await alice.events(1)).map((e) => e.id), [alices])
+  t.same((await bob.events(1)).map((e) => e.id), [bobs])
 })
