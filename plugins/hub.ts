@@ -7,6 +7,7 @@ import type { BusMessage } from '../src/bus/bus.js'
 import type { Stream } from '../src/connection.js'
 import { CloseCode } from '../src/errors.js'
 import { Hub } from '../src/hub.js'
+import { ReplayGate } from '../src/replay-gate.js'
 import { openSession, type SessionContext } from '../src/session.js'
 import { ConnectionSlots } from '../src/slots.js'
 import { releaseUpgrade, upgradeListeners } from './websocket.js'
@@ -44,6 +45,9 @@ export default fp(async function hubPlugin (app) {
     maxPatternLength: config.maxPatternLength,
     history: app.bus.history,
     maxReplay: config.retention.maxEvents,
+    maxReplayBytes: config.resume.maxBytes,
+    maxDataBytes: config.maxDataBytes,
+    replays: new ReplayGate({ perInstance: config.resume.concurrency, perUser: config.resume.concurrencyPerUser }),
     position: () => app.bus.position,
     messageLimits: config.messages,
     security: app.security,

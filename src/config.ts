@@ -40,6 +40,10 @@ export const EnvSchema = Type.Object({
   SECURITY_EVENTS_PER_SECOND: Type.Number({ exclusiveMinimum: 0, default: 20 }),
   HISTORY_MAX_EVENTS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000 }),
   HISTORY_MAX_AGE: Type.Integer({ minimum: 1000, default: 3_600_000 }),
+  /** Unset: WEBSOCKET_MAX_BUFFERED_BYTES, which it may not exceed. */
+  RESUME_MAX_BYTES: Type.Optional(Type.Integer({ minimum: 1024 })),
+  RESUME_CONCURRENCY: Type.Integer({ minimum: 1, default: 8 }),
+  RESUME_CONCURRENCY_PER_USER: Type.Integer({ minimum: 1, default: 2 }),
   IDEMPOTENCY_TTL: Type.Integer({ minimum: 1000, default: 600_000 }),
   HEALTH_CANARY_INTERVAL: Type.Integer({ minimum: 50, default: 5000 }),
   SHUTDOWN_TIMEOUT: Type.Integer({ minimum: 100, default: 10_000 }),
@@ -104,6 +108,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     maxDataBytes: values.EVENT_MAX_DATA_BYTES,
     securityEventsPerSecond: values.SECURITY_EVENTS_PER_SECOND,
     retention: { maxEvents: values.HISTORY_MAX_EVENTS, maxAgeMs: values.HISTORY_MAX_AGE },
+    resume: resolveResume(values),
     idempotencyTtlMs: values.IDEMPOTENCY_TTL,
     canaryIntervalMs: values.HEALTH_CANARY_INTERVAL,
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT,
@@ -150,6 +155,18 @@ function resolveMetricsToken (values: Env): string | undefined {
     throw new ConfigError('METRICS_TOKEN', 'is required when NODE_ENV=production (or set METRICS_PUBLIC=true to serve GET /metrics without a token)')
   }
   return values.METRICS_TOKEN
+}
+
+/**
+ * A replay is written to the socket at once: past WEBSOCKET_MAX_BUFFERED_BYTES the socket would
+ * be cut off as a slow consumer anyway, so a larger bound would only cost memory.
+ */
+function resolveResume (values: Env): { maxBytes: number, concurrency: number, concurrencyPerUser: number } {
+  const maxBytes = values.RESUME_MAX_BYTES ?? values.WEBSOCKET_MAX_BUFFERED_BYTES
+  if (maxBytes > values.WEBSOCKET_MAX_BUFFERED_BYTES) {
+    throw new ConfigError('RESUME_MAX_BYTES', `must be at most WEBSOCKET_MAX_BUFFERED_BYTES (${values.WEBSOCKET_MAX_BUFFERED_BYTES})`)
+  }
+  return { maxBytes, concurrency: values.RESUME_CONCURRENCY, concurrencyPerUser: values.RESUME_CONCURRENCY_PER_USER }
 }
 
 function resolveTls (values: Env): { cert: string, key: string } | undefined {

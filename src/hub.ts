@@ -181,12 +181,15 @@ export class Hub {
     this.counters.deliveries++
   }
 
-  /** Closes a slow consumer 4009, once: after the close its socket is no longer open. */
-  private cutOff (connection: Connection): void {
+  /**
+   * Closes a slow consumer 4009, once: after the close its socket is no longer open. Also a
+   * resume whose replay would exceed its bound, so that the client comes back for the rest.
+   */
+  cutOff (connection: Connection, why = 'slow consumer, closing'): void {
     if (!connection.open) return
     this.slowConsumers++
     const { lastEventId } = connection
-    connection.log.warn({ bufferedAmount: connection.socket.bufferedAmount, lastEventId }, 'slow consumer, closing')
+    connection.log.warn({ bufferedAmount: connection.socket.bufferedAmount, lastEventId }, why)
     const reason = `slow_consumer:${lastEventId}`
     // A close reason is at most 123 bytes (RFC 6455); ws throws on a longer one.
     connection.close(CloseCode.SLOW_CONSUMER, lastEventId === '' || Buffer.byteLength(reason) > 123 ? 'slow_consumer' : reason)

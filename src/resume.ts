@@ -1,16 +1,24 @@
+import type { BusMessage } from './bus/bus.js'
 import type { Connection } from './connection.js'
 import { ProtocolError } from './errors.js'
 import { compareIds } from './event-id.js'
-import type { History, HistoryPage } from './history.js'
+import type { History } from './history.js'
 import type { Hub } from './hub.js'
 import { encodeEventFrame, EventFrame, type Fault } from './protocol.js'
+import type { ReplayGate } from './replay-gate.js'
 import { PatternTrie } from './topics.js'
 
 export interface ResumeContext {
   hub: Hub
   history: History
-  /** The most events one resume replays: the history holds no more than this. */
+  /** The most events one resume reads: the history holds no more than this. */
   maxReplay: number
+  /** RESUME_MAX_BYTES: the most event JSON one replay holds and sends. */
+  maxReplayBytes: number
+  /** EVENT_MAX_DATA_BYTES: sets how many events one history read may ask for. */
+  maxDataBytes: number
+  /** Bounds the resumes reading the history at once. */
+  replays: ReplayGate
   /** The bus's position: every event after it reaches the hub from now on. */
   position: () => string | undefined
 }
@@ -22,46 +30,75 @@ export interface ResumeReply {
   after: () => void
 }
 
-/** Events read back per history request. */
-const PAGE = 1000
+/**
+ * What one history read may hold at worst: a page of events at EVENT_MAX_DATA_BYTES each. The
+ * events a resume keeps are few (its user's, within RESUME_MAX_BYTES) but it reads through
+ * everyone's: the page, not the replay, is what reading costs, times RESUME_CONCURRENCY.
+ */
+const PAGE_BYTES = 4 * 1024 * 1024
+/** Events per read at most: more saves few round trips, and 100 × 32 KiB (the default) is 3.2 MiB. */
+const PAGE_EVENTS = 100
+
+/** Nobody reads it: the socket closed while the resume waited for its turn. */
+const CLOSED: Fault = { code: ProtocolError.HISTORY_UNAVAILABLE, message: 'the connection closed before the history was read' }
 
 /**
- * `subscribe` with `since`: subscribes at once, holds the connection's live events back, reads
- * the history after `since`, and then sends the reply, the retained events that match the new
- * patterns (and that the connection may see), and the held live events, in that order. Events
- * that also match a pattern held before were delivered live and are not replayed; a held event
- * that was replayed is not sent twice. So the seam between replay and live has no gap and no
- * duplicate.
+ * `subscribe` with `since`: waits for a turn to read the history (a replay costs memory and
+ * Redis round trips), subscribes, holds the connection's live events back, reads the history
+ * after `since` page by page, keeping only the events that match the new patterns and that the
+ * connection may see, and then sends the reply, the kept events, and the held live events, in
+ * that order. Events that also match a pattern held before were delivered live and are not
+ * replayed; a held event that was replayed is not sent twice. So the seam between replay and
+ * live has no gap and no duplicate.
+ *
+ * The replay holds and sends at most RESUME_MAX_BYTES. When the events to replay exceed it, the
+ * oldest are sent and the connection is closed as a slow consumer, told the last one: the
+ * client resumes from there, and the held live events, which would follow a gap, are dropped.
  */
 export async function resume (ctx: ResumeContext, connection: Connection, patterns: string[], since: string): Promise<ResumeReply | Fault> {
+  const leave = await ctx.replays.enter(connection.identity.userId, connection)
+  if (leave === undefined) return CLOSED
+  try {
+    return await replay(ctx, connection, patterns, since)
+  } finally {
+    leave()
+  }
+}
+
+async function replay (ctx: ResumeContext, connection: Connection, patterns: string[], since: string): Promise<ResumeReply | Fault> {
   const heldBefore = new Set(connection.patterns)
   const before = trieOf([...heldBefore])
   const added = trieOf(patterns)
   connection.held ??= []
   ctx.hub.subscribe(connection, patterns)
-  let page: HistoryPage
+  let read: Read
   try {
-    page = await readAll(ctx.history, since, ctx.maxReplay)
+    read = await readVisible(ctx, connection, since, ({ event }) =>
+      added.matches(event.type) && !before.matches(event.type) && ctx.hub.visible(connection, event))
   } catch {
     ctx.hub.unsubscribe(connection, patterns.filter((p) => !heldBefore.has(p)))
     release(ctx.hub, connection, () => true)
     return { code: ProtocolError.HISTORY_UNAVAILABLE, message: 'the event history is unreachable; subscribe again shortly' }
   }
-  const replay = page.messages.filter(({ event }) =>
-    added.matches(event.type) && !before.matches(event.type) && ctx.hub.visible(connection, event))
-  const replayed = new Set(replay.map((m) => m.event.id))
+  const { kept, truncated, last, full } = read
+  const replayed = new Set(kept.map((m) => m.event.id))
   // A client that reconnects (no patterns yet) may come from an instance ahead of this one: its
-  // `since`, and what was just replayed, must not come again from this bus, which can lag behind
+  // `since`, and what was just read, must not come again from this bus, which can lag behind
   // (a slow link, a refill). Not when the history cannot place `since` (it may be any id), nor
   // with patterns held before: their events come live and cannot be told apart here.
-  const floor = heldBefore.size === 0 && !page.truncated ? page.messages.at(-1)?.event.id ?? since : undefined
+  const floor = heldBefore.size === 0 && !truncated && !full ? last ?? since : undefined
   connection.floor = floor
   const position = ctx.position()
   return {
     type: 'subscribed',
-    payload: { eventTypes: patterns, replayed: replay.length, truncated: page.truncated, ...(position === undefined ? {} : { position }) },
+    payload: { eventTypes: patterns, replayed: kept.length, truncated, ...(position === undefined ? {} : { position }) },
     after: () => {
-      for (const { event, json } of replay) ctx.hub.sendEvent(connection, event.id, new EventFrame(encodeEventFrame(json)))
+      for (const { event, json } of kept) ctx.hub.sendEvent(connection, event.id, new EventFrame(encodeEventFrame(json)))
+      if (full) {
+        connection.held = undefined
+        ctx.hub.cutOff(connection, 'replay reached RESUME_MAX_BYTES, closing')
+        return
+      }
       release(ctx.hub, connection, (id) => !replayed.has(id) && (floor === undefined || compareIds(id, floor) > 0))
     }
   }
@@ -73,17 +110,48 @@ function release (hub: Hub, connection: Connection, keep: (id: string) => boolea
   for (const { id, frame } of held) if (keep(id)) hub.sendEvent(connection, id, frame)
 }
 
-async function readAll (history: History, since: string, max: number): Promise<HistoryPage> {
-  const first = await history.after(since, Math.min(PAGE, max))
-  const messages = [...first.messages]
-  let last = messages.at(-1)?.event.id
-  while (last !== undefined && messages.length < max) {
-    const next = await history.after(last, Math.min(PAGE, max - messages.length))
-    messages.push(...next.messages)
-    last = next.messages.length === 0 ? undefined : next.messages.at(-1)?.event.id
+interface Read {
+  /** The events to replay, oldest first. */
+  kept: BusMessage[]
+  /** True when events after `since` may have been trimmed (or the history was lost). */
+  truncated: boolean
+  /** The newest event read, kept or not. */
+  last: string | undefined
+  /** True when the events to replay went past RESUME_MAX_BYTES: `kept` is their beginning. */
+  full: boolean
+}
+
+/**
+ * Reads the history after `since` a page at a time, keeping the events `keep` accepts and
+ * dropping the others at once, so a resume holds what it replays and one page, never the whole
+ * history. Sizes count UTF-16 units of the event JSON, near its bytes and free to read.
+ */
+async function readVisible (ctx: ResumeContext, connection: Connection, since: string, keep: (message: BusMessage) => boolean): Promise<Read> {
+  const pageEvents = Math.max(1, Math.min(PAGE_EVENTS, Math.floor(PAGE_BYTES / ctx.maxDataBytes)))
+  const kept: BusMessage[] = []
+  let truncated: boolean | undefined
+  let bytes = 0
+  let count = 0
+  let last: string | undefined
+  // A socket that closed meanwhile gets nothing: reading on would only cost the others.
+  while (count < ctx.maxReplay && connection.open) {
+    const limit = Math.min(pageEvents, ctx.maxReplay - count)
+    const page = await ctx.history.after(last ?? since, limit)
+    truncated ??= page.truncated
+    for (const message of page.messages) {
+      if (keep(message)) {
+        bytes += message.json.length
+        // The first event always goes, however large: a client must get past it on its next try.
+        if (bytes > ctx.maxReplayBytes && kept.length > 0) return { kept, truncated, last, full: true }
+        kept.push(message)
+      }
+      last = message.event.id
+    }
+    if (page.messages.length === 0) break
+    count += page.messages.length
   }
   // A resume that would replay more than the history holds has lost events all the same.
-  return { messages, truncated: first.truncated || messages.length >= max }
+  return { kept, truncated: truncated === true || count >= ctx.maxReplay, last, full: false }
 }
 
 function trieOf (patterns: readonly string[]): PatternTrie<true> {

@@ -105,6 +105,8 @@ function onClose (this: WebSocket, code: number): void {
   const { ctx, connection, lifetime } = sessionOf(this)
   lifetime.stop()
   ctx.hub.remove(connection)
+  // A resume of its waiting for a turn would hold a place in the replay queue until reached.
+  ctx.replays.abandon(connection)
   connection.log.info({ code }, 'connection closed')
   ctx.onClose?.(connection)
 }

@@ -85,6 +85,15 @@ t.test('production serves GET /metrics with a token, or openly only when METRICS
   for (const NODE_ENV of ['development', 'test']) t.equal(loadConfig({ NODE_ENV }).metricsToken, undefined, `${NODE_ENV}: open without a token`)
 })
 
+t.test('a resume replays at most what a socket may buffer', async (t) => {
+  t.same(loadConfig({}).resume, { maxBytes: 1024 * 1024, concurrency: 8, concurrencyPerUser: 2 })
+  t.equal(loadConfig({ WEBSOCKET_MAX_BUFFERED_BYTES: '65536' }).resume.maxBytes, 65536, 'unset, it follows WEBSOCKET_MAX_BUFFERED_BYTES')
+  t.equal(loadConfig({ RESUME_MAX_BYTES: '4096' }).resume.maxBytes, 4096)
+  const err = thrown({ RESUME_MAX_BYTES: '131072', WEBSOCKET_MAX_BUFFERED_BYTES: '65536' })
+  t.equal(err?.variable, 'RESUME_MAX_BYTES')
+  t.match(err?.message, /at most WEBSOCKET_MAX_BUFFERED_BYTES \(65536\)/)
+})
+
 t.test('each bad value stops with a ConfigError naming the variable', async (t) => {
   const cases: Array<[Record<string, string>, string, RegExp?]> = [
     [{ PORT: 'abc' }, 'PORT', /"abc"/],
@@ -99,6 +108,7 @@ t.test('each bad value stops with a ConfigError naming the variable', async (t) 
     [{ ALLOWED_ORIGINS: 'https://ok.example.com,example.com' }, 'ALLOWED_ORIGINS', /"example\.com"/],
     [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL'],
     [{ WEBSOCKET_MAX_SUBSCRIPTIONS: '0' }, 'WEBSOCKET_MAX_SUBSCRIPTIONS'],
+    [{ RESUME_CONCURRENCY: '0' }, 'RESUME_CONCURRENCY'],
     [{ SERVER_ID: 'has space' }, 'SERVER_ID'],
     [{ NODE_ENV: 'production' }, 'JWT_SECRET', /required when NODE_ENV=production/],
     [{ NODE_ENV: 'production', JWT_SECRET: SECRET }, 'METRICS_TOKEN', /required when NODE_ENV=production \(or set METRICS_PUBLIC=true/],

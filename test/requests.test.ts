@@ -7,6 +7,7 @@ import { type History, type HistoryPage, type Retention, RingHistory } from '../
 import { Hub } from '../src/hub.js'
 import type { Log } from '../src/logging.js'
 import { isFault } from '../src/protocol.js'
+import { ReplayGate } from '../src/replay-gate.js'
 import { until } from './helpers/ports.js'
 import { type Reply, requestHandlers, type RequestContext } from '../src/requests.js'
 
@@ -27,7 +28,8 @@ class RecordingSocket implements Socket {
 interface Options { stream?: Stream, maxSubscriptions?: number, history?: History, maxReplay?: number }
 
 function setup ({ stream = 'user', maxSubscriptions = 3, history = new RingHistory(RETENTION), maxReplay = 100 }: Options = {}) {
-  const ctx: RequestContext = { hub: new Hub(), history, maxReplay, maxSubscriptions, maxPatternLength: 128, position: () => '1-0' }
+  const replays = new ReplayGate({ perInstance: 8, perUser: 2 })
+  const ctx: RequestContext = { hub: new Hub(), history, maxReplay, maxReplayBytes: 1024 * 1024, maxDataBytes: 32 * 1024, replays, maxSubscriptions, maxPatternLength: 128, position: () => '1-0' }
   const identity = { userId: 'alice', sessionId: undefined, roles: [], permissions: [], tokenId: undefined, expiresAt: undefined }
   const socket = new RecordingSocket()
   const connection = new Connection('c1', socket, identity, stream, log)
@@ -235,16 +237,17 @@ t.test('truncated when the history no longer holds everything after since', asyn
 
 t.test('HISTORY_UNAVAILABLE when the history cannot be read: the new patterns are dropped, held frames released', async (t) => {
   const ring = new RingHistory(RETENTION)
-  let fail!: (err: Error) => void
+  let fail: ((err: Error) => void) | undefined
   const failing: History = { after: async () => await new Promise<never>((_resolve, reject) => { fail = reject }) }
   const { ctx, connection, call, received } = setup({ history: failing })
   t.match(call('subscribe', { eventTypes: ['x.*'] }), { type: 'subscribed' })
   const pending = call('subscribe', { eventTypes: ['x.*', 'y.*'], since: clock.next() })
+  await t.resolves(until(() => fail !== undefined), 'the resume is reading')
   const live = message({ type: 'x.live' })
   ring.append(live)
   ctx.hub.deliver(live)
   t.same(received(), [], 'held while the read is pending')
-  fail(new Error('redis down'))
+  fail?.(new Error('redis down'))
   t.match(await pending, { code: 'HISTORY_UNAVAILABLE', message: /history is unreachable/ })
   t.same([...connection.patterns], ['x.*'], 'the pattern held before stays, the new one is gone')
   t.same(received(), [live.event.id], 'the held live event is sent')

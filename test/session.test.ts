@@ -5,6 +5,7 @@ import { MemoryBus } from '../src/bus/memory.js'
 import { Hub } from '../src/hub.js'
 import type { Identity } from '../src/identity.js'
 import type { Log } from '../src/logging.js'
+import { ReplayGate } from '../src/replay-gate.js'
 import { SecurityReporter } from '../src/security.js'
 import { openSession, type SessionContext } from '../src/session.js'
 
@@ -28,6 +29,9 @@ function context (revoked: (identity: Identity) => boolean): SessionContext {
     hub: new Hub(),
     history: bus.history,
     maxReplay: 100,
+    maxReplayBytes: 1024 * 1024,
+    maxDataBytes: 32 * 1024,
+    replays: new ReplayGate({ perInstance: 8, perUser: 2 }),
     position: () => '1-0',
     serverId: 'test',
     heartbeatIntervalMs: 30_000,

@@ -18,9 +18,12 @@ const ORPHAN_GUARD = new URL('./orphan-guard.ts', import.meta.url).href
 /** What `output()` keeps: the last lines, enough to explain a failure without holding a long run's request log. */
 const OUTPUT_KEPT_CHARS = 256 * 1024
 
-/** The gateway as `npm start` runs it, in a process of its own that a test can kill. */
-export async function startGatewayProcess (t: Teardown, env: Record<string, string> = {}): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', ORPHAN_GUARD, 'src/main.ts'], {
+/**
+ * The gateway as `npm start` runs it, in a process of its own that a test can kill. `nodeArgs`
+ * go to node before the script (`--max-old-space-size`, so exhausting memory fails fast).
+ */
+export async function startGatewayProcess (t: Teardown, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', '--import', ORPHAN_GUARD, 'src/main.ts'], {
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', PORT: '0', JWT_SECRET: TEST_SECRET, ...env },
     // stdin: the pipe whose end tells the gateway that this process is gone.
     stdio: ['pipe', 'pipe', 'pipe']
