@@ -70,3 +70,14 @@ t.test('a client closed 4001 that never answers is terminated after the grace, i
   t.same(linesSince(gw, linesAtClose).filter((l) => l.msg !== 'connection closed'), [], 'no log line but the close')
   t.equal(gw.app.refusedFrames, 0)
 })
+
+t.test('a socket refused at its upgrade that never answers its close is terminated after the grace', async (t) => {
+  const gw = await startGateway(t, { AUTH_FAILURE_LIMIT: '1000' })
+  const refused = await RawClient.connect(t, `${gw.wsUrl}/ws/events`, 'not-a-token')
+  t.match(await refused.close(), { code: 4001, text: 'token_invalid' })
+  const closedAt = performance.now()
+  for (let i = 0; i < 500; i++) refused.send('{"type":"ping"}')
+  await within(refused.gone, GONE_WITHIN_MS, 'the gateway to end the socket')
+  t.comment(`socket gone ${Math.round(performance.now() - closedAt)} ms after its close frame`)
+  await until(() => gw.app.websocketServer.clients.size === 0, 2000, 'the server to let go of it')
+})
