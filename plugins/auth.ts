@@ -35,7 +35,7 @@ declare module 'fastify' {
 /** Far above any real token; refusing longer ones early keeps parsing cheap. */
 const MAX_TOKEN_LENGTH = 8192
 
-type Reason = 'token_missing' | 'token_invalid' | 'token_expired' | 'ticket_invalid' | 'session_revoked'
+type Reason = 'token_missing' | 'token_invalid' | 'token_expired' | 'ticket_invalid' | 'session_revoked' | 'revocation_unavailable'
 /** A refusal names its user when the token was valid but is revoked. */
 type Verdict = { identity: Identity } | { reason: Reason, detail: string, userId?: string, sessionId?: string | undefined }
 
@@ -75,8 +75,8 @@ export default fp(async function authPlugin (app) {
   }
 
   async function unlessRevoked (identity: Identity): Promise<Verdict> {
-    if (!await app.revocations.isRevoked(identity)) return { identity }
-    return { reason: 'session_revoked', detail: 'a revocation covers this token', userId: identity.userId, sessionId: identity.sessionId }
+    const refusal = await app.revocations.refusal(identity)
+    return refusal === undefined ? { identity } : { ...refusal, userId: identity.userId, sessionId: identity.sessionId }
   }
 
   function verify (token: string): Verdict {

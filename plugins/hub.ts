@@ -4,7 +4,7 @@ import fp from 'fastify-plugin'
 import type { WebSocket } from 'ws'
 import { Admissions } from '../src/admissions.js'
 import type { BusMessage } from '../src/bus/bus.js'
-import type { Stream } from '../src/connection.js'
+import { closeSocket, type Stream } from '../src/connection.js'
 import { CloseCode } from '../src/errors.js'
 import { Hub } from '../src/hub.js'
 import { ReplayGate } from '../src/replay-gate.js'
@@ -116,13 +116,13 @@ export default fp(async function hubPlugin (app) {
     admissions.settle(request.raw.socket)
     const { refusal, connectionId } = request
     if (refusal !== undefined || connectionId === undefined) {
-      socket.close(refusal?.code ?? CloseCode.TRY_AGAIN_LATER, refusal?.reason ?? 'not_admitted')
+      closeSocket(socket, refusal?.code ?? CloseCode.TRY_AGAIN_LATER, refusal?.reason ?? 'not_admitted')
       return
     }
     // Admitted before the drain began, upgraded after the hub closed its sockets: it would miss
     // their 1001, and could hold the shutdown open.
     if (app.draining) {
-      socket.close(CloseCode.GOING_AWAY, 'server_shutting_down')
+      closeSocket(socket, CloseCode.GOING_AWAY, 'server_shutting_down')
       slots.release(request.user.userId, connectionId)
       return
     }

@@ -64,6 +64,7 @@ export default fp(async function metricsPlugin (app) {
   tally('eventgate_deliveries_total', 'Event frames written to sockets, live and replayed', () => hub.stats().deliveries)
   tally('eventgate_slow_consumer_closes_total', 'Sockets closed 4009 slow_consumer', () => hub.slowConsumerCloses)
   tally('eventgate_ws_rate_limited_frames_total', 'Client frames refused RATE_LIMITED', () => app.refusedFrames)
+  tally('eventgate_revocations_unchecked_total', 'Authentications whose revocations could not be read (store unreachable): users accepted, admin and publishing tokens refused', () => app.revocations.uncheckedCount)
   gauge('eventgate_bus_connected', 'Whether events can be published and received (0 while Redis is unreachable or missed events are refilled)', () => Number(bus.connected))
   gauge('eventgate_canary_healthy', 'Whether the last canary came back through the bus', () => Number(canary.healthy))
   gauge('eventgate_bus_round_trip_seconds', 'The last canary\'s publish-to-receive time (NaN before the first)', () => (canary.lastRoundTripMs ?? Number.NaN) / 1000)
@@ -100,7 +101,7 @@ export default fp(async function metricsPlugin (app) {
 
   // Last: merging copies the metrics registered so far.
   app.decorate('metrics', Registry.merge([processMetrics(), registry]))
-}, { name: 'metrics', dependencies: ['config', 'bus', 'hub', 'canary', 'publisher', 'security', 'redis'] })
+}, { name: 'metrics', dependencies: ['config', 'bus', 'hub', 'canary', 'publisher', 'security', 'redis', 'revocations'] })
 
 let processRegistry: Registry | undefined
 

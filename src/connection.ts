@@ -37,6 +37,32 @@ export const ReadyState = { OPEN: 1, CLOSING: 2, CLOSED: 3 } as const
 const OPEN = ReadyState.OPEN
 const TEXT = { binary: false }
 
+/**
+ * How long a closed socket may take to answer our close frame before it is terminated. A client
+ * that reads answers within a round trip; one that does not (asleep, gone, or flooding us) would
+ * otherwise hold the socket for ws's close timeout, 30 s.
+ */
+export const CLOSE_GRACE_MS = 2000
+
+/**
+ * Sends the close frame, then terminates the socket if it has not closed after CLOSE_GRACE_MS.
+ * While our close frame still waits behind bytes the client has not read (a slow consumer cut
+ * off 4009), terminating would drop it and the resume id it carries: the grace starts again,
+ * and ws's own close timeout bounds the wait.
+ */
+export function closeSocket (socket: Socket, code: number, reason: string): void {
+  const wasOpen = socket.readyState === OPEN
+  socket.close(code, reason)
+  if (wasOpen) setTimeout(endClosing, CLOSE_GRACE_MS, socket).unref()
+}
+
+/** The grace timer's one callback, given the socket as its argument: no closure per socket. */
+function endClosing (socket: Socket): void {
+  if (socket.readyState === ReadyState.CLOSED) return
+  if (socket.bufferedAmount > 0) setTimeout(endClosing, CLOSE_GRACE_MS, socket).unref()
+  else socket.terminate()
+}
+
 export class Connection {
   readonly patterns = new Set<string>()
   /** Cleared at each heartbeat, set again by the pong. */
@@ -89,7 +115,8 @@ export class Connection {
     else this.socket.send(frame.text, TEXT)
   }
 
+  /** Closes the socket, terminated after CLOSE_GRACE_MS if the client does not answer. */
   close (code: number, reason: string): void {
-    this.socket.close(code, reason)
+    closeSocket(this.socket, code, reason)
   }
 }

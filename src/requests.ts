@@ -29,7 +29,7 @@ const QUOTE_LIMIT = 64
 /** Client request types and their handlers; each reply echoes the request's `id`. */
 export const requestHandlers: Record<string, RequestHandler> = {
   subscribe (ctx, connection, payload) {
-    const patterns = readPatterns(payload, ctx.maxPatternLength)
+    const patterns = readPatterns(payload, ctx.maxPatternLength, ctx.maxSubscriptions)
     if (!Array.isArray(patterns)) return patterns
     const refused = patterns.map((p) => refusal(connection, p)).find((f) => f !== undefined)
     if (refused !== undefined) return refused
@@ -50,7 +50,7 @@ export const requestHandlers: Record<string, RequestHandler> = {
   },
 
   unsubscribe (ctx, connection, payload) {
-    const patterns = readPatterns(payload, ctx.maxPatternLength)
+    const patterns = readPatterns(payload, ctx.maxPatternLength, ctx.maxSubscriptions)
     if (!Array.isArray(patterns)) return patterns
     ctx.hub.unsubscribe(connection, patterns)
     return { type: 'unsubscribed', payload: { eventTypes: patterns } }
@@ -65,11 +65,18 @@ export const requestHandlers: Record<string, RequestHandler> = {
   }
 }
 
-/** The distinct strings of `payload.eventTypes`, or the fault that says what is wrong with it. */
-function readPatterns (payload: Record<string, unknown>, maxLength: number): string[] | Fault {
+/**
+ * The distinct strings of `payload.eventTypes`, or the fault that says what is wrong with it.
+ * A list longer than a connection may hold is refused on its length alone, before any pattern
+ * is read: a frame of 100,000 patterns would otherwise be validated one by one to no end.
+ */
+function readPatterns (payload: Record<string, unknown>, maxLength: number, maxCount: number): string[] | Fault {
   const { eventTypes } = payload
   if (!Array.isArray(eventTypes) || eventTypes.length === 0) {
     return { code: ProtocolError.INVALID_MESSAGE, message: 'payload.eventTypes must be a non-empty array of patterns' }
+  }
+  if (eventTypes.length > maxCount) {
+    return { code: ProtocolError.TOO_MANY_SUBSCRIPTIONS, message: `a request lists at most ${maxCount} patterns` }
   }
   for (const pattern of eventTypes) {
     const problem = patternError(pattern, maxLength)

@@ -1,5 +1,5 @@
 import type { EventInput, GatewayEvent } from './events.js'
-import type { Identity } from './identity.js'
+import { canPublish, type Identity, isAdmin } from './identity.js'
 import type { Log } from './logging.js'
 import type { Store } from './store/store.js'
 
@@ -21,12 +21,19 @@ export interface Revocation {
 
 type Rule = Pick<Revocation, 'sessionId' | 'userId' | 'revokedAt'>
 
+/** Why a revocation check refuses a token: the close reason and HTTP message that carry it. */
+export type RevocationRefusal =
+  | { reason: 'session_revoked', detail: string }
+  | { reason: 'revocation_unavailable', detail: string }
+
+const REVOKED: RevocationRefusal = { reason: 'session_revoked', detail: 'a revocation covers this token' }
+const UNAVAILABLE: RevocationRefusal = { reason: 'revocation_unavailable', detail: 'revocations cannot be read: the store is unreachable' }
+
 /**
- * How long after a revocation an instance remembers it, to refuse an upgrade that passed its
- * store check just before the revocation was written and reaches its session just after the
- * sockets were closed. Far longer than the store round trips between the two.
+ * Revocations one instance remembers at most. Each costs a few hundred bytes, so the cap holds
+ * them to a few MB; past it the oldest is forgotten first (the store still has it while it is up).
  */
-const RECENT_MS = 10_000
+export const MAX_REMEMBERED = 10_000
 
 export function covers (rule: Rule, identity: Identity): boolean {
   if (rule.sessionId !== undefined) return identity.sessionId === rule.sessionId
@@ -35,19 +42,35 @@ export function covers (rule: Rule, identity: Identity): boolean {
 }
 
 /**
+ * Whose tokens are refused while revocations cannot be read: admins and publishers (services,
+ * `events:publish`). A stolen one is worth the most and they are few, so an outage locks out
+ * operators and backends rather than every user.
+ */
+function failsClosed (identity: Identity): boolean {
+  return isAdmin(identity) || canPublish(identity)
+}
+
+/**
  * Revocations in the shared store, for REVOCATION_TTL: `revoked:session:<id>` and
  * `revoked:user:<id>`, each holding `revokedAt`. A token cannot outlive its `exp`, so the TTL
  * needs to be no longer than the longest token lifetime.
+ *
+ * Each instance also remembers the revocations it has applied (from the control events), for
+ * REVOCATION_TTL too: they keep being enforced while the store is unreachable or after it lost
+ * its data, and an upgrade that passed its store check just before the revocation was written
+ * is refused when it reaches its session just after the sockets were closed.
  */
 export class Revocations {
   private readonly recent = new Map<string, { revokedAt: number, until: number }>()
-  private readonly recentMs: number
   /** While reads fail, so an outage is logged once rather than once per authentication. */
   private unreadable = false
+  private unchecked = 0
 
-  constructor (private readonly store: Store, private readonly ttlMs: number, private readonly log: Log, private readonly now: () => number = Date.now) {
-    // Never longer than the store keeps it: counted from `revokedAt`, so it lapses first.
-    this.recentMs = Math.min(RECENT_MS, ttlMs)
+  constructor (private readonly store: Store, private readonly ttlMs: number, private readonly log: Log, private readonly now: () => number = Date.now) {}
+
+  /** Authentications whose revocations could not be read (store unreachable), accepted or refused. */
+  get uncheckedCount (): number {
+    return this.unchecked
   }
 
   async revoke (target: RevocationTarget, by: string): Promise<Revocation> {
@@ -57,42 +80,46 @@ export class Revocations {
   }
 
   /**
-   * Whether a revocation covers `identity`. While the store is unreachable only the revocations
-   * this instance applied lately count: failing closed would refuse every user during an
-   * outage, as the gateway otherwise keeps serving.
+   * Why `identity` is refused, or undefined when it is not. While the store is unreachable the
+   * revocations this instance remembers still count; beyond them admin and publishing tokens
+   * are refused, and users' tokens accepted: failing closed for everyone would turn an outage
+   * the gateway otherwise serves through into a lock-out.
    */
-  async isRevoked (identity: Identity): Promise<boolean> {
-    if (this.appliedTo(identity)) return true
+  async refusal (identity: Identity): Promise<RevocationRefusal | undefined> {
+    if (this.appliedTo(identity)) return REVOKED
     const { sessionId, userId } = identity
     try {
       const [session, user] = await Promise.all([
         sessionId === undefined ? null : this.store.get(`revoked:${ruleKey({ sessionId })}`),
         this.store.get(`revoked:${ruleKey({ userId })}`)
       ])
+      if (this.unreadable) this.log.info('revocations readable again')
       this.unreadable = false
-      return session !== null || (user !== null && covers({ userId, revokedAt: Number(user) }, identity))
+      return session !== null || (user !== null && covers({ userId, revokedAt: Number(user) }, identity)) ? REVOKED : undefined
     } catch (err) {
-      if (!this.unreadable) this.log.warn({ err }, 'revocations unreadable (store unreachable): tokens are accepted until it is back')
+      if (!this.unreadable) this.log.warn({ err }, 'revocations unreadable (store unreachable): admin and publishing tokens are refused, users\' tokens accepted, until it is back')
       this.unreadable = true
-      return false
+      this.unchecked++
+      return failsClosed(identity) ? UNAVAILABLE : undefined
     }
   }
 
-  /** Notes a revocation this instance has just applied (see RECENT_MS). */
+  /** Notes a revocation this instance has applied, for REVOCATION_TTL from `revokedAt`. */
   remember (revocation: Revocation): void {
-    const now = this.now()
-    // Entries arrive about in revocation order, so the expired ones are at the front.
-    for (const [key, { until }] of this.recent) {
-      if (until > now) break
-      this.recent.delete(key)
-    }
     const key = ruleKey(revocation)
     const revokedAt = Math.max(revocation.revokedAt, this.recent.get(key)?.revokedAt ?? 0)
     this.recent.delete(key)
-    this.recent.set(key, { revokedAt, until: revokedAt + this.recentMs })
+    const now = this.now()
+    // Every entry lives as long, and they arrive about in revocation order: the expired ones
+    // and the oldest are at the front.
+    for (const [oldest, { until }] of this.recent) {
+      if (until > now && this.recent.size < MAX_REMEMBERED) break
+      this.recent.delete(oldest)
+    }
+    this.recent.set(key, { revokedAt, until: revokedAt + this.ttlMs })
   }
 
-  /** Whether a revocation this instance applied in the last seconds covers `identity`. */
+  /** Whether a revocation this instance applied within REVOCATION_TTL covers `identity`. */
   appliedTo (identity: Identity): boolean {
     const now = this.now()
     const { sessionId, userId } = identity

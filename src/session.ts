@@ -1,5 +1,5 @@
 import type { RawData, WebSocket } from 'ws'
-import { Connection, type Stream } from './connection.js'
+import { closeSocket, Connection, ReadyState, type Stream } from './connection.js'
 import { CloseCode, ProtocolError } from './errors.js'
 import { FrameQueue } from './frame-queue.js'
 import type { Identity } from './identity.js'
@@ -48,7 +48,7 @@ export function openSession (ctx: SessionContext, socket: WebSocket, id: string,
   // just after this instance closed the sockets it covers; it would otherwise live to its `exp`.
   if (ctx.tokens.revoked(identity)) {
     ctx.security.report('security.connection.revoked', { reason: 'session_revoked', userId: identity.userId, sessionId: identity.sessionId, connectionId: id })
-    socket.close(CloseCode.UNAUTHORIZED, 'session_revoked')
+    closeSocket(socket, CloseCode.UNAUTHORIZED, 'session_revoked')
     return undefined
   }
   const connection = new Connection(id, socket, identity, stream, parentLog)
@@ -77,10 +77,13 @@ function sessionOf (socket: WebSocket): Session {
 }
 
 function onMessage (this: WebSocket, data: RawData, isBinary: boolean): void {
+  // Once the socket is closing nothing it sends is read: a client that went on sending after
+  // its 1008 had every frame refused, audited and logged until ws gave up on it, 30 s later.
+  if (this.readyState !== ReadyState.OPEN) return
   const { ctx, connection, limiter, lifetime, frames } = sessionOf(this)
   const verdict = limiter.check()
   if (verdict === 'accept') frames.run(() => handleFrame(ctx, connection, lifetime, data, isBinary))
-  else refuseFrame(ctx, connection, verdict)
+  else refuseFrame(ctx, connection, verdict, this)
 }
 
 function onPong (this: WebSocket): void {
@@ -115,7 +118,7 @@ function requestFailed (err: unknown, connection: Connection): void {
   connection.log.error({ err }, 'request failed')
 }
 
-function refuseFrame (ctx: SessionContext, connection: Connection, verdict: 'refuse' | 'close'): void {
+function refuseFrame (ctx: SessionContext, connection: Connection, verdict: 'refuse' | 'close', socket: WebSocket): void {
   if (verdict === 'refuse') {
     ctx.onFrameRefused?.()
     connection.send(encodeFault({ code: ProtocolError.RATE_LIMITED, message: `at most ${ctx.messageLimits.perSecond} messages per second` }))
@@ -124,6 +127,9 @@ function refuseFrame (ctx: SessionContext, connection: Connection, verdict: 'ref
   const { userId, sessionId } = connection.identity
   ctx.security.report('security.rate_limit.exceeded', { reason: 'message_rate', userId, sessionId, connectionId: connection.id })
   connection.close(CloseCode.POLICY_VIOLATION, 'rate_limited')
+  // Its close answer is not worth reading the flood for: the close frame still goes out, the
+  // kernel holds the client's writes back, and the grace ends the socket.
+  socket.pause()
 }
 
 function handleFrame (ctx: SessionContext, connection: Connection, lifetime: TokenLifetime, data: RawData, isBinary: boolean): void | Promise<void> {

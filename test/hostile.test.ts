@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import t, { type Test } from 'tap'
 import { connect, connectAs, type TestClient } from './helpers/client.js'
 import { get, type Gateway, post, startGateway } from './helpers/gateway.js'
@@ -101,6 +102,22 @@ t.test('a pattern longer than WEBSOCKET_MAX_PATTERN_LENGTH is INVALID_PATTERN', 
   t.ok(String(hostile.payload.message).length < 120, 'is quoted shortened, not echoed whole')
   t.same((await alice.request('get_subscriptions')).payload, { eventTypes: ['a'.repeat(16)] }, 'a refused subscribe adds nothing')
   await assertIntact(t, gw, bob, 'long patterns')
+})
+
+t.test('a subscribe listing 100,000 patterns is TOO_MANY_SUBSCRIPTIONS at once, none of them validated', async (t) => {
+  const gw = await startGateway(t, { ...ENV, WEBSOCKET_MAX_PAYLOAD: String(4 * 1024 * 1024) })
+  const bob = await bystanderOf(t, gw)
+  const alice = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('alice'))
+  // The last one is invalid: validated one by one, the answer would be INVALID_PATTERN.
+  const eventTypes = Array.from({ length: 100_000 }, (_, i) => (i === 99_999 ? 'not..valid' : `p${i}.x.*`))
+  const sentAt = performance.now()
+  const refused = await alice.subscribe(...eventTypes)
+  const elapsed = performance.now() - sentAt
+  t.comment(`answered in ${Math.round(elapsed)} ms`)
+  t.match(refused.payload, { code: 'TOO_MANY_SUBSCRIPTIONS', message: /at most 100 patterns/ })
+  t.ok(elapsed < 2000, 'quickly')
+  t.same((await alice.request('get_subscriptions')).payload, { eventTypes: [] }, 'nothing subscribed')
+  await assertIntact(t, gw, bob, '100,000 patterns')
 })
 
 t.test('hostile tokens on HTTP: oversized headers get 431 from Node, bad claims 401', async (t) => {

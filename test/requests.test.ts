@@ -133,6 +133,16 @@ t.test('the subscription limit counts only new patterns', async (t) => {
   t.match(call('subscribe', { eventTypes: ['c.*'] }), { type: 'subscribed' }, 're-subscribing at the limit is fine')
 })
 
+t.test('a list longer than WEBSOCKET_MAX_SUBSCRIPTIONS is refused on its length, before any pattern is read', async (t) => {
+  const { connection, call } = setup({ maxSubscriptions: 3 })
+  // The invalid pattern last: read one by one, it would be the answer.
+  const long = ['a.*', 'b.*', 'c.*', 'not..valid']
+  t.match(call('subscribe', { eventTypes: long }), { code: 'TOO_MANY_SUBSCRIPTIONS', message: /at most 3 patterns/ })
+  t.match(call('unsubscribe', { eventTypes: long }), { code: 'TOO_MANY_SUBSCRIPTIONS' }, 'unsubscribe reads no more')
+  t.match(call('subscribe', { eventTypes: ['a.*', 'a.*', 'a.*', 'a.*'] }), { code: 'TOO_MANY_SUBSCRIPTIONS' }, 'duplicates count')
+  t.equal(connection.patterns.size, 0)
+})
+
 t.test('ping answers pong with the server time', async (t) => {
   const { call } = setup()
   const reply = call('ping')

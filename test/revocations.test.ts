@@ -2,7 +2,7 @@ import t from 'tap'
 import { createDraft, type EventInput, type GatewayEvent } from '../src/events.js'
 import type { Identity } from '../src/identity.js'
 import type { Log } from '../src/logging.js'
-import { covers, type Revocation, revocationEvent, revocationFrom, Revocations } from '../src/revocations.js'
+import { covers, MAX_REMEMBERED, type Revocation, revocationEvent, revocationFrom, Revocations } from '../src/revocations.js'
 import { MemoryStore } from '../src/store/memory.js'
 import type { Store } from '../src/store/store.js'
 
@@ -36,48 +36,72 @@ t.test('covers: a session whatever its tokens; a user\'s tokens issued before th
   t.notOk(covers(user, who('carol', 'c1', T0 - 1000)))
 })
 
-t.test('revoke writes the store for REVOCATION_TTL; isRevoked reads it', async (t) => {
+t.test('revoke writes the store for REVOCATION_TTL; refusal reads it', async (t) => {
   const { clock, store, revocations } = setup(60_000)
   const revoked = await revocations.revoke({ sessionId: 's1', userId: 'alice' }, 'auth-service')
   t.same(revoked, { sessionId: 's1', userId: 'alice', revokedAt: T0, by: 'auth-service' })
   t.equal(await store.ttl('revoked:session:s1'), 60_000)
-  t.equal(await revocations.isRevoked(who('alice', 's1')), true)
-  t.equal(await revocations.isRevoked(who('alice', 's2')), false, 'the user\'s other sessions stand')
+  t.match(await revocations.refusal(who('alice', 's1')), { reason: 'session_revoked' })
+  t.equal(await revocations.refusal(who('alice', 's2')), undefined, 'the user\'s other sessions stand')
 
   clock.now += 1000
   await revocations.revoke({ userId: 'bob' }, 'root')
   t.equal(await store.get('revoked:user:bob'), String(T0 + 1000))
-  t.equal(await revocations.isRevoked(who('bob', 'b1', T0)), true)
-  t.equal(await revocations.isRevoked(who('bob', 'b1', T0 + 2000)), false, 'a token issued after')
+  t.match(await revocations.refusal(who('bob', 'b1', T0)), { reason: 'session_revoked' })
+  t.equal(await revocations.refusal(who('bob', 'b1', T0 + 2000)), undefined, 'a token issued after')
 
   clock.now += 60_000
-  t.equal(await revocations.isRevoked(who('alice', 's1')), false, 'forgotten after REVOCATION_TTL')
+  t.equal(await revocations.refusal(who('alice', 's1')), undefined, 'forgotten after REVOCATION_TTL')
 })
 
-t.test('an unreachable store fails open, except for what this instance applied lately', async (t) => {
+t.test('an unreachable store: users accepted, admins and publishers refused, what this instance applied enforced; logged once, counted', async (t) => {
   const broken: Store = new MemoryStore()
-  broken.get = async () => { throw new Error('down') }
+  let down = true
+  const get = broken.get.bind(broken)
+  broken.get = async (key) => { if (down) throw new Error('down'); return await get(key) }
   t.teardown(async () => { await broken.close() })
-  const revocations = new Revocations(broken, 60_000, log)
-  t.equal(await revocations.isRevoked(who('alice', 's1')), false)
+  const lines: Array<[string, string]> = []
+  const recording: Log = { ...log, warn: (_obj: unknown, msg?: string) => { lines.push(['warn', msg ?? '']) }, info: (msg: unknown) => { lines.push(['info', String(msg)]) } }
+  const revocations = new Revocations(broken, 60_000, recording)
+  t.equal(await revocations.refusal(who('alice', 's1')), undefined, 'a user\'s token is accepted')
+  const unavailable = { reason: 'revocation_unavailable', detail: /store is unreachable/ }
+  t.match(await revocations.refusal({ ...who('root'), roles: ['admin'] }), unavailable, 'an admin\'s is refused')
+  t.match(await revocations.refusal({ ...who('auth-service'), roles: ['service'] }), unavailable, 'a service\'s')
+  t.match(await revocations.refusal({ ...who('cron'), permissions: ['events:publish'] }), unavailable, 'a publisher\'s')
   revocations.remember({ sessionId: 's1', revokedAt: Date.now(), by: 'root' })
-  t.equal(await revocations.isRevoked(who('alice', 's1')), true)
+  t.match(await revocations.refusal(who('alice', 's1')), { reason: 'session_revoked' }, 'a revocation this instance applied holds')
+  t.equal(revocations.uncheckedCount, 4, 'each unchecked authentication counted')
+  t.equal(lines.length, 1, 'the outage logged once')
+  t.match(lines[0], ['warn', /revocations unreadable/])
+
+  down = false
+  t.equal(await revocations.refusal({ ...who('root'), roles: ['admin'] }), undefined, 'the admin is accepted once the store is back')
+  t.same(lines[1], ['info', 'revocations readable again'])
+  t.equal(revocations.uncheckedCount, 4)
 })
 
-t.test('remember: applied revocations are known for a few seconds from revokedAt, then pruned', async (t) => {
+t.test('remember: applied revocations are known for REVOCATION_TTL from revokedAt, then pruned', async (t) => {
   const { clock, revocations } = setup(60_000)
   revocations.remember({ sessionId: 's1', revokedAt: T0, by: 'root' })
   revocations.remember({ userId: 'bob', revokedAt: T0, by: 'root' })
   t.equal(revocations.appliedTo(who('alice', 's1')), true)
   t.equal(revocations.appliedTo(who('bob', 'b1', T0 - 1000)), true)
   t.equal(revocations.appliedTo(who('bob', 'b1', T0 + 1000)), false, 'a token issued after')
-  clock.now = T0 + 10_000
-  t.equal(revocations.appliedTo(who('alice', 's1')), false, 'lapsed after 10 s')
+  clock.now = T0 + 59_999
+  t.equal(revocations.appliedTo(who('alice', 's1')), true, 'still known just before REVOCATION_TTL')
+  clock.now = T0 + 60_000
+  t.equal(revocations.appliedTo(who('alice', 's1')), false, 'lapsed at REVOCATION_TTL')
+})
 
-  const short = setup(1000)
-  short.revocations.remember({ sessionId: 's1', revokedAt: T0, by: 'root' })
-  short.clock.now = T0 + 1000
-  t.equal(short.revocations.appliedTo(who('alice', 's1')), false, 'never longer than REVOCATION_TTL')
+t.test('remember holds at most MAX_REMEMBERED revocations, forgetting the oldest first', async (t) => {
+  const { clock, revocations } = setup(60_000)
+  for (let i = 0; i <= MAX_REMEMBERED; i++) {
+    revocations.remember({ sessionId: `s${i}`, revokedAt: clock.now, by: 'root' })
+    if (i % 1000 === 0) clock.now += 1
+  }
+  t.equal(revocations.appliedTo(who('alice', 's0')), false, 'the oldest is forgotten')
+  t.equal(revocations.appliedTo(who('alice', 's1')), true)
+  t.equal(revocations.appliedTo(who('alice', `s${MAX_REMEMBERED}`)), true, 'the newest is known')
 })
 
 t.test('revocationEvent: addressed to the user when known, else to admins; revocationFrom reads it back', async (t) => {
