@@ -251,3 +251,37 @@ t.test('RedisBus: across a Redis restart (with persistence), what another instan
   const page = await bus.history.after(before[1] as string, 100)
   t.equal(page.truncated, false, 'the persisted history still holds what followed')
 })
+
+t.test('RedisBus: live-only events published while the subscription is down are not refilled; later ones arrive in order', async (t) => {
+  const redis = await RedisServer.start(t)
+  const [bus, other] = [await openRedisBus(t, redis.url), await openRedisBus(t, redis.url)]
+  const received = await subscribed(bus)
+  const raw = rawClient(t, redis.url)
+  const [before] = await other.publish([aDraft(0)])
+  await arrived(received, 1)
+
+  await raw.client('KILL', 'TYPE', 'pubsub')
+  const [kept] = await other.publish([aDraft(1)])
+  const missed = await other.publishLive(aDraft(2, { audience: 'admin' }))
+  t.equal(await channelSubscribers(raw), 0, 'published while no one listened')
+  await until(async () => await channelSubscribers(raw) === 1, 10_000, 'the subscriber to come back')
+  const live = await other.publishLive(aDraft(3, { audience: 'admin' }))
+  const [last] = await other.publish([aDraft(4)])
+  const got = await drained(other, received)
+  t.same(got, [before, kept, live, last], 'the kept event refilled, the missed live-only one gone, the later one delivered')
+  t.ok(compareIds(missed, live) < 0)
+})
+
+t.test('RedisBus: a stream written before the id clock existed: ids go on after its newest, and its ids stay placed', async (t) => {
+  const redis = await RedisServer.start(t)
+  const raw = rawClient(t, redis.url)
+  const old = [await raw.xadd(HISTORY_KEY, '*', 'e', JSON.stringify(aDraft(0))), await raw.xadd(HISTORY_KEY, '*', 'e', JSON.stringify(aDraft(1)))] as string[]
+  const bus = await openRedisBus(t, redis.url)
+  t.equal(await bus.history.lastId(), old[1], 'a new subscriber starts after the newest stored id')
+  const live = await bus.publishLive(aDraft(2))
+  const [kept] = await bus.publish([aDraft(3)])
+  t.ok(increasing([...old, live, kept as string]), 'the clock starts after the stream')
+  const page = await bus.history.after(old[0] as string, 10)
+  t.same([page.messages.map((m) => m.event.id), page.truncated], [[old[1], kept], false], 'an id of the older stream is still placed')
+  t.equal((await bus.history.after(`${Number((old[0] as string).split('-')[0]) - 1}-0`, 10)).truncated, true, 'one before it is not')
+})

@@ -67,11 +67,19 @@ export class RedisBus implements Bus {
   }
 
   async publish (drafts: readonly EventDraft[], idempotency?: Idempotency): Promise<string[]> {
+    return await this.send(drafts, idempotency, true)
+  }
+
+  async publishLive (draft: EventDraft): Promise<string> {
+    return (await this.send([draft], undefined, false))[0] as string
+  }
+
+  private async send (drafts: readonly EventDraft[], idempotency: Idempotency | undefined, keep: boolean): Promise<string[]> {
     // The publisher connection is shared and outlives this bus, so being closed is checked apart.
     if (this.closed) throw new BusUnavailableError('the bus is closed')
     if (this.publisher.status !== 'ready') throw new BusUnavailableError()
     try {
-      return await this.history.publish(drafts, idempotency)
+      return await this.history.publish(drafts, idempotency, keep)
     } catch (err) {
       throw new BusUnavailableError((err as Error).message)
     }
@@ -117,8 +125,10 @@ export class RedisBus implements Bus {
   /**
    * Reads the events after the last delivered id back from the stream once the subscription is
    * confirmed: anything published before the confirmation is in the stream, anything after it
-   * arrives live. On the first subscription the starting point is the stream's newest id, read
-   * before subscribing so nothing slips between the two.
+   * arrives live. On the first subscription the starting point is the newest id issued, read
+   * before subscribing so nothing slips between the two. Live-only events published while the
+   * subscription was down are gone; those that arrived since are woven into the refill in id
+   * order, since the refill reads past them and would otherwise take them for delivered.
    */
   private async resync (): Promise<void> {
     this.filling ??= []
@@ -130,8 +140,13 @@ export class RedisBus implements Bus {
     try {
       this.lastId ??= await this.history.lastId()
       await this.subscriber.subscribe(EVENTS_CHANNEL)
+      const arrived = this.filling
+      let woven = 0
       for (let page = await this.history.after(this.lastId, FILL_PAGE); ; page = await this.history.after(this.lastId, FILL_PAGE)) {
-        for (const message of page.messages) this.deliver(message)
+        for (const message of page.messages) {
+          for (; woven < arrived.length && compareIds((arrived[woven] as BusMessage).event.id, message.event.id) < 0; woven++) this.deliver(arrived[woven] as BusMessage)
+          this.deliver(message)
+        }
         if (page.messages.length < FILL_PAGE) break
       }
       if (this.again) {
