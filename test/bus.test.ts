@@ -13,6 +13,7 @@ import { connectRedis } from '../src/redis-connection.js'
 import { aDraft, arrived, busContract, drained, increasing, publishMany, RETENTION, subscribed } from './bus-contract.js'
 import { until } from './helpers/ports.js'
 import { RedisServer } from './helpers/redis.js'
+import { RedisProxy } from './helpers/redis-proxy.js'
 
 const quiet = pino({ level: 'silent' })
 
@@ -270,6 +271,28 @@ t.test('RedisBus: live-only events published while the subscription is down are 
   const got = await drained(other, received)
   t.same(got, [before, kept, live, last], 'the kept event refilled, the missed live-only one gone, the later one delivered')
   t.ok(compareIds(missed, live) < 0)
+})
+
+t.test('RedisBus: a live-only event that arrives while the gap is refilled is delivered in its place, not taken for delivered', async (t) => {
+  const redis = await RedisServer.start(t)
+  const proxy = await RedisProxy.start(t, redis.port)
+  const [bus, other] = [await openRedisBus(t, proxy.url), await openRedisBus(t, redis.url)]
+  const received = await subscribed(bus)
+  const raw = rawClient(t, redis.url)
+  const [before] = await other.publish([aDraft(0)])
+  await arrived(received, 1)
+
+  // The subscription is made again, but its confirmation and what follows it are held back:
+  // the refill starts only once they are through, and then reads past the live-only event.
+  // The command itself, not the connection name `eventgate-subscriber`.
+  proxy.holdRepliesAfter(/\r\nsubscribe\r\n/i)
+  await raw.client('KILL', 'TYPE', 'pubsub')
+  const [gap] = await other.publish([aDraft(1)])
+  await until(async () => await channelSubscribers(raw) === 1, 10_000, 'the subscription to be made again')
+  const live = await other.publishLive(aDraft(2, { audience: 'admin' }))
+  const [after] = await other.publish([aDraft(3)])
+  proxy.release()
+  t.same(await drained(other, received), [before, gap, live, after], 'every event once, in id order, the live-only one included')
 })
 
 t.test('RedisBus: a stream written before the id clock existed: ids go on after its newest, and its ids stay placed', async (t) => {

@@ -9,11 +9,19 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** The publish script: the number of keys, the keys, then the arguments. */
     eventgatePublish: (...keysThenArgs: Array<string | number>) => Result<string, Context>
+    /** The fence script: the clock key, the channel, the canary. */
+    eventgateFence: (keys: 1, clock: string, channel: string, canary: string) => Result<string | null, Context>
   }
 }
 
 export const EVENTS_CHANNEL = 'eventgate:events'
 export const HISTORY_KEY = 'eventgate:history'
+/** The clock's newest id, and a canary on the channel, in one step: nothing can come between. */
+const FENCE_SCRIPT = `
+local last = redis.call('HGET', KEYS[1], 'last')
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+return last`
+
 /** The id clock every instance numbers events with: `last` and `origin` (see PUBLISH_SCRIPT). */
 export const CLOCK_KEY = 'eventgate:clock'
 const IDEMPOTENCY_PREFIX = 'eventgate:idempotency:'
@@ -26,6 +34,16 @@ export class RedisEventLog implements History {
   constructor (private readonly redis: Redis, private readonly retention: Retention) {
     // Sent by SHA (EVALSHA, reloaded on NOSCRIPT) rather than its whole text with every publish.
     redis.defineCommand('eventgatePublish', { lua: PUBLISH_SCRIPT })
+    redis.defineCommand('eventgateFence', { lua: FENCE_SCRIPT })
+  }
+
+  /**
+   * Publishes `canary` on the channel and resolves with the newest id issued before it
+   * (undefined before the first): once the canary arrives, every event up to that id has
+   * arrived too, or was never published on this subscription.
+   */
+  async fence (canary: string): Promise<string | undefined> {
+    return await this.redis.eventgateFence(1, CLOCK_KEY, EVENTS_CHANNEL, canary) ?? undefined
   }
 
   /** Publishes the drafts; `keep` false makes them live-only. */
