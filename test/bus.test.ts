@@ -10,7 +10,8 @@ import { compareIds } from '../src/event-id.js'
 import type { Retention } from '../src/history.js'
 import type { Log } from '../src/logging.js'
 import { connectRedis } from '../src/redis-connection.js'
-import { aDraft, arrived, busContract, drained, increasing, publishMany, RETENTION, subscribed } from './bus-contract.js'
+import { aDraft, arrived, type BusFactory, busContract, drained, increasing, publishMany, RETENTION, subscribed } from './bus-contract.js'
+import { liveOnlyContract } from './bus-live-contract.js'
 import { until } from './helpers/ports.js'
 import { RedisServer } from './helpers/redis.js'
 import { RedisProxy } from './helpers/redis-proxy.js'
@@ -48,14 +49,18 @@ function warnings (): { log: Log, lines: string[] } {
   return { log, lines }
 }
 
-busContract('MemoryBus', async (t, retention) => {
+const memoryBus: BusFactory = async (t, retention) => {
   const bus = new MemoryBus({ ...RETENTION, ...retention })
   t.teardown(async () => { await bus.close() })
   return bus
-})
-
+}
 // A redis-server per test: each starts from an empty history, whatever the others trimmed.
-busContract('RedisBus', async (t, retention) => await openRedisBus(t, (await RedisServer.start(t)).url, { retention }))
+const redisBus: BusFactory = async (t, retention) => await openRedisBus(t, (await RedisServer.start(t)).url, { retention })
+
+for (const [name, factory] of [['MemoryBus', memoryBus], ['RedisBus', redisBus]] as const) {
+  busContract(name, factory)
+  liveOnlyContract(name, factory)
+}
 
 t.test('MemoryBus keeps exactly HISTORY_MAX_EVENTS events, and none older than HISTORY_MAX_AGE', async (t) => {
   const bus: Bus = new MemoryBus({ maxEvents: 10, maxAgeMs: 3_600_000 })
