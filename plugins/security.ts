@@ -14,7 +14,9 @@ export default fp(async function securityPlugin (app) {
     bus,
     app.log.child({ component: 'audit' }),
     config.serverId,
-    config.securityEventsPerSecond
+    config.securityEventsPerSecond,
+    config.auditRepeats
   )
   app.decorate('security', reporter)
+  app.addHook('onClose', async () => { reporter.close() })
 }, { name: 'security', dependencies: ['config', 'bus'] })

@@ -38,6 +38,8 @@ export const EnvSchema = Type.Object({
   REVOCATION_TTL: Type.Integer({ minimum: 1000, default: 86_400_000 }),
   EVENT_MAX_DATA_BYTES: Type.Integer({ minimum: 2, maximum: 1024 * 1024, default: 32 * 1024 }),
   SECURITY_EVENTS_PER_SECOND: Type.Number({ exclusiveMinimum: 0, default: 20 }),
+  AUDIT_REPEAT_WINDOW: Type.Integer({ minimum: 100, default: 10_000 }),
+  AUDIT_REPEAT_BURST: Type.Integer({ minimum: 1, default: 5 }),
   HISTORY_MAX_EVENTS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000 }),
   HISTORY_MAX_AGE: Type.Integer({ minimum: 1000, default: 3_600_000 }),
   /** Unset: WEBSOCKET_MAX_BUFFERED_BYTES, which it may not exceed. */
@@ -107,6 +109,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     revocationTtlMs: values.REVOCATION_TTL,
     maxDataBytes: values.EVENT_MAX_DATA_BYTES,
     securityEventsPerSecond: values.SECURITY_EVENTS_PER_SECOND,
+    auditRepeats: { windowMs: values.AUDIT_REPEAT_WINDOW, burst: values.AUDIT_REPEAT_BURST },
     retention: { maxEvents: values.HISTORY_MAX_EVENTS, maxAgeMs: values.HISTORY_MAX_AGE },
     resume: resolveResume(values),
     idempotencyTtlMs: values.IDEMPOTENCY_TTL,

@@ -21,14 +21,47 @@ export interface History {
 
 const idTime = (id: string): number => Number(id.slice(0, id.indexOf('-')))
 
-/** The embedded history: a ring buffer of the last events, trimmed by count and by age. */
+/** What a history knows of the ids it numbered, to tell whether events after an id were lost. */
+export interface HistoryBounds {
+  /** The first id issued in this history; an id before it comes from a history that was lost. */
+  origin: string | undefined
+  /** The newest id issued, to an event kept or live-only; undefined before the first. */
+  newest: string | undefined
+  /** The oldest event still kept. */
+  oldest: string | undefined
+  /** Whether any kept event was ever trimmed. */
+  trimmed: boolean
+  /** The newest id trimmed, where the history knows it exactly. */
+  lastTrimmed?: string | undefined
+}
+
+/**
+ * Whether events after `since` may be gone. An id is placed by the clock, not by being held:
+ * live-only events are never kept, so their ids are not. Past the newest id issued, or before
+ * the origin, `since` cannot be placed. At or after the oldest kept event nothing after it was
+ * trimmed, since trimming takes the oldest first; before it, something was when anything was,
+ * unless the history knows the newest trimmed id.
+ */
+export function lostAfter (since: string, bounds: HistoryBounds): boolean {
+  if (since === '0-0') return bounds.trimmed
+  if (bounds.newest === undefined || compareIds(since, bounds.newest) > 0) return true
+  if (bounds.origin !== undefined && compareIds(since, bounds.origin) < 0) return true
+  if (bounds.lastTrimmed !== undefined) return compareIds(since, bounds.lastTrimmed) < 0
+  if (bounds.oldest !== undefined && compareIds(since, bounds.oldest) >= 0) return false
+  return bounds.trimmed
+}
+
+/**
+ * The embedded history: a ring buffer of the last events, trimmed by count and by age. Ids
+ * given to live-only events are noted (`skip`), so it places them without keeping them.
+ */
 export class RingHistory implements History {
   private readonly slots: Array<BusMessage | undefined>
   private start = 0
   private count = 0
   private lastTrimmed: string | undefined
-  private firstId: string | undefined
-  private lastId: string | undefined
+  private origin: string | undefined
+  private newest: string | undefined
 
   constructor (private readonly retention: Retention, private readonly now: () => number = Date.now) {
     this.slots = new Array<BusMessage | undefined>(retention.maxEvents)
@@ -38,20 +71,34 @@ export class RingHistory implements History {
     if (this.count === this.slots.length) this.dropOldest()
     this.slots[(this.start + this.count) % this.slots.length] = message
     this.count++
-    this.firstId ??= message.event.id
-    this.lastId = message.event.id
+    this.issued(message.event.id)
     this.trimByAge()
+  }
+
+  /** Notes the id of a live-only event: not kept, but an id this history can place. */
+  skip (id: string): void {
+    this.issued(id)
   }
 
   async after (since: string, limit: number): Promise<HistoryPage> {
     this.trimByAge()
-    const truncated = (this.lastTrimmed !== undefined && compareIds(since, this.lastTrimmed) < 0) ||
-      (this.lastId === undefined ? since !== '0-0' : compareIds(since, this.lastId) > 0) ||
-      // An id from before this history began (a gateway that restarted): what followed it is lost.
-      (this.firstId !== undefined && since !== '0-0' && compareIds(since, this.firstId) < 0)
+    // The ring knows the newest trimmed id exactly; an id from before its origin comes from a
+    // gateway that restarted, and what followed it is lost.
+    const truncated = lostAfter(since, {
+      origin: this.origin,
+      newest: this.newest,
+      oldest: this.count === 0 ? undefined : this.at(0).event.id,
+      trimmed: this.lastTrimmed !== undefined,
+      lastTrimmed: this.lastTrimmed
+    })
     const messages: BusMessage[] = []
     for (let i = this.firstAfter(since); i < this.count && messages.length < limit; i++) messages.push(this.at(i))
     return { messages, truncated }
+  }
+
+  private issued (id: string): void {
+    this.origin ??= id
+    this.newest = id
   }
 
   private at (index: number): BusMessage {

@@ -1,4 +1,5 @@
 import type { BaseLogger, LoggerOptions } from 'pino'
+import { clip } from './security.js'
 
 /** Query parameters that carry credentials; their values never reach a log line. */
 const SECRET_PARAMS: ReadonlySet<string> = new Set(['token', 'access_token', 'ticket'])
@@ -36,7 +37,8 @@ interface LoggedRequest {
 
 /**
  * pino options for the gateway: request lines carry a redacted URL and no headers, and any
- * credential a log call might include by mistake is censored by path.
+ * credential a log call might include by mistake is censored by path. The URL and the user
+ * agent are anyone's to choose, so they are cut (`clip`): a flood of huge ones stays small.
  */
 export function loggerOptions (level: string): LoggerOptions {
   return {
@@ -50,7 +52,8 @@ export function loggerOptions (level: string): LoggerOptions {
     },
     serializers: {
       req (request: LoggedRequest) {
-        return { method: request.method, url: redactUrl(request.url), ip: request.ip, userAgent: request.headers['user-agent'] }
+        const userAgent = request.headers['user-agent']
+        return { method: request.method, url: clip(redactUrl(request.url)), ip: request.ip, userAgent: typeof userAgent === 'string' ? clip(userAgent) : userAgent }
       }
     }
   }

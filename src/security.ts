@@ -1,6 +1,7 @@
 import type { Bus } from './bus/bus.js'
 import { createDraft } from './events.js'
 import type { Log } from './logging.js'
+import { type RepeatOptions, type RepeatSource, type RepeatSummary, RepeatThrottle } from './repeat-throttle.js'
 import { TokenBucket } from './token-bucket.js'
 
 /** The gateway's own audit events; admins see them live on /ws/admin, users never do. */
@@ -25,36 +26,97 @@ export interface SecurityDetails {
 }
 
 /**
- * Writes one audit record per security-relevant fact, and publishes it as an admin-only
- * event. Publishing is rate-limited per instance and per event type, so a flood of failed
- * logins cannot amplify into the bus, nor a storm of successful connections crowd failures
- * out; the next event of a type that goes out says how many of it were suppressed before it.
+ * The longest text from a request (user agent, origin, path, detail) an audit record or a
+ * request log line carries: enough to recognise a client, too little for a flood of 8 KB
+ * headers to grow the logs by the request.
+ */
+export const MAX_AUDIT_TEXT = 256
+
+/** `text` cut to MAX_AUDIT_TEXT characters, the cut marked with `…`. */
+export function clip (text: string): string {
+  return text.length <= MAX_AUDIT_TEXT ? text : `${text.slice(0, MAX_AUDIT_TEXT - 1)}…`
+}
+
+/**
+ * The refusals, which anyone can provoke at will; successes and revocations stay one record
+ * each, whatever their number: the audit trail of who got in must be whole.
+ */
+const REFUSALS: ReadonlySet<SecurityEventType> = new Set<SecurityEventType>([
+  'security.auth.failed', 'security.rate_limit.exceeded', 'security.origin.rejected',
+  'security.subscription.forbidden', 'security.connection.revoked'
+])
+
+/** Sources tracked for repeated refusals; past it new sources share one window per type. */
+const MAX_SOURCES = 1000
+
+/** AUDIT_REPEAT_WINDOW and AUDIT_REPEAT_BURST. */
+export type RepeatLimits = Omit<RepeatOptions, 'maxSources'>
+
+const DEFAULT_REPEATS: RepeatLimits = { windowMs: 10_000, burst: 5 }
+
+/**
+ * Writes one audit record per security-relevant fact, and publishes it as a live-only,
+ * admin-only event: never in the history clients resume from, so refused strangers cannot push
+ * their events out. Two limits keep an attack from amplifying itself. Per refusal type and
+ * source (address, else user), the first `burst` reports of a window are written and published
+ * and the rest counted, then summarised once ("N more … from …"). Per type, at most `perSecond`
+ * events are published; the next one that goes out says how many reports were left out
+ * (`suppressed`, a summary standing for the reports it counts).
  */
 export class SecurityReporter {
   private readonly limits = new Map<SecurityEventType, { bucket: TokenBucket, suppressed: number }>()
   private readonly listeners: Array<(type: SecurityEventType, details: SecurityDetails) => void> = []
+  private readonly repeats: RepeatThrottle<SecurityEventType>
+  private readonly sweeper: NodeJS.Timeout
 
-  constructor (private readonly bus: Bus, private readonly log: Log, private readonly serverId: string, private readonly perSecond: number) {}
+  /** `perSecond` is SECURITY_EVENTS_PER_SECOND, events of each type published per second. */
+  constructor (private readonly bus: Bus, private readonly log: Log, private readonly serverId: string, private readonly perSecond: number, repeats: RepeatLimits = DEFAULT_REPEATS) {
+    this.repeats = new RepeatThrottle({ ...repeats, maxSources: MAX_SOURCES }, (summary) => { this.summarise(summary) })
+    this.sweeper = setInterval(() => { this.repeats.sweep() }, repeats.windowMs).unref()
+  }
 
-  /** Sees every report, suppressed ones included: metrics count what happened, not what was published. */
+  /** Sees every report, held back or not: metrics count what happened, not what was written. */
   onReport (listener: (type: SecurityEventType, details: SecurityDetails) => void): void {
     this.listeners.push(listener)
   }
 
   report (type: SecurityEventType, details: SecurityDetails): void {
     for (const listener of this.listeners) listener(type, details)
-    const record = { audit: type, ...details }
-    if (type === 'security.auth.succeeded') this.log.info(record, type)
-    else this.log.warn(record, type)
+    if (REFUSALS.has(type) && !this.repeats.admit(type, sourceOf(details))) return
+    const clipped = clipDetails(details)
+    this.write(type, { audit: type, ...clipped }, type)
+    this.publish(type, clipped, 1)
+  }
+
+  /** Writes the summaries of the windows still open: at shutdown, so no count is lost. */
+  close (): void {
+    clearInterval(this.sweeper)
+    this.repeats.sweep(Date.now(), true)
+  }
+
+  private summarise ({ type, source, count, elapsedMs }: RepeatSummary<SecurityEventType>): void {
+    const from = source === undefined ? 'other sources' : clip(source.ip ?? source.userId ?? 'an unknown source')
+    const fields = { reason: 'repeated', repeated: count, periodMs: elapsedMs, ...(source === undefined ? { otherSources: true } : clipDetails(source)) }
+    this.write(type, { audit: type, ...fields }, `${count} more ${type} from ${from} in the last ${Math.max(1, Math.round(elapsedMs / 1000))} s`)
+    this.publish(type, fields, count)
+  }
+
+  private write (type: SecurityEventType, record: Record<string, unknown>, message: string): void {
+    if (type === 'security.auth.succeeded') this.log.info(record, message)
+    else this.log.warn(record, message)
+  }
+
+  /** Publishes unless the type's budget is spent; `reports` is how many reports the event stands for. */
+  private publish (type: SecurityEventType, details: Record<string, unknown>, reports: number): void {
     const limit = this.limitOf(type)
     if (!limit.bucket.take()) {
-      limit.suppressed++
+      limit.suppressed += reports
       return
     }
     const data: Record<string, unknown> = { ...details, serverId: this.serverId }
     if (limit.suppressed > 0) data.suppressed = limit.suppressed
     limit.suppressed = 0
-    this.bus.publish([createDraft({ type, data, audience: 'admin' })]).catch((err: unknown) => {
+    this.bus.publishLive(createDraft({ type, data, audience: 'admin' })).catch((err: unknown) => {
       this.log.debug({ err, type }, 'security event not published')
     })
   }
@@ -67,4 +129,16 @@ export class SecurityReporter {
     }
     return limit
   }
+}
+
+/** Who a refusal comes from: its address, else its user. */
+function sourceOf (details: SecurityDetails): RepeatSource {
+  return details.ip === undefined ? { userId: details.userId } : { ip: details.ip }
+}
+
+/** The details with every string cut by `clip`: most come from the request, so from anyone. */
+function clipDetails<D extends object> (details: D): D {
+  const clipped: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(details)) clipped[name] = typeof value === 'string' ? clip(value) : value
+  return clipped as D
 }

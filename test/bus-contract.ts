@@ -62,6 +62,7 @@ export async function publishMany (bus: Bus, count: number, first = 0): Promise<
  *   publish nothing again;
  * - the history returns what was published after an id, and says `truncated` when it no longer
  *   holds all of it: trimmed by count or age, or an id it cannot place;
+ * - live-only events: see liveOnlyContract (bus-live-contract.ts);
  * - probe resolves; after close(), `connected` is false and publish rejects with
  *   BusUnavailableError, so nothing more is handed to the medium on this bus's behalf.
  */

@@ -10,9 +10,11 @@ import { compareIds } from '../src/event-id.js'
 import type { Retention } from '../src/history.js'
 import type { Log } from '../src/logging.js'
 import { connectRedis } from '../src/redis-connection.js'
-import { aDraft, arrived, busContract, drained, increasing, publishMany, RETENTION, subscribed } from './bus-contract.js'
+import { aDraft, arrived, type BusFactory, busContract, drained, increasing, publishMany, RETENTION, subscribed } from './bus-contract.js'
+import { liveOnlyContract } from './bus-live-contract.js'
 import { until } from './helpers/ports.js'
 import { RedisServer } from './helpers/redis.js'
+import { RedisProxy } from './helpers/redis-proxy.js'
 
 const quiet = pino({ level: 'silent' })
 
@@ -47,14 +49,18 @@ function warnings (): { log: Log, lines: string[] } {
   return { log, lines }
 }
 
-busContract('MemoryBus', async (t, retention) => {
+const memoryBus: BusFactory = async (t, retention) => {
   const bus = new MemoryBus({ ...RETENTION, ...retention })
   t.teardown(async () => { await bus.close() })
   return bus
-})
-
+}
 // A redis-server per test: each starts from an empty history, whatever the others trimmed.
-busContract('RedisBus', async (t, retention) => await openRedisBus(t, (await RedisServer.start(t)).url, { retention }))
+const redisBus: BusFactory = async (t, retention) => await openRedisBus(t, (await RedisServer.start(t)).url, { retention })
+
+for (const [name, factory] of [['MemoryBus', memoryBus], ['RedisBus', redisBus]] as const) {
+  busContract(name, factory)
+  liveOnlyContract(name, factory)
+}
 
 t.test('MemoryBus keeps exactly HISTORY_MAX_EVENTS events, and none older than HISTORY_MAX_AGE', async (t) => {
   const bus: Bus = new MemoryBus({ maxEvents: 10, maxAgeMs: 3_600_000 })
@@ -250,4 +256,60 @@ t.test('RedisBus: across a Redis restart (with persistence), what another instan
   t.same(await drained(other, received), [...before, ...meanwhile, ...after])
   const page = await bus.history.after(before[1] as string, 100)
   t.equal(page.truncated, false, 'the persisted history still holds what followed')
+})
+
+t.test('RedisBus: live-only events published while the subscription is down are not refilled; later ones arrive in order', async (t) => {
+  const redis = await RedisServer.start(t)
+  const [bus, other] = [await openRedisBus(t, redis.url), await openRedisBus(t, redis.url)]
+  const received = await subscribed(bus)
+  const raw = rawClient(t, redis.url)
+  const [before] = await other.publish([aDraft(0)])
+  await arrived(received, 1)
+
+  await raw.client('KILL', 'TYPE', 'pubsub')
+  const [kept] = await other.publish([aDraft(1)])
+  const missed = await other.publishLive(aDraft(2, { audience: 'admin' }))
+  t.equal(await channelSubscribers(raw), 0, 'published while no one listened')
+  await until(async () => await channelSubscribers(raw) === 1, 10_000, 'the subscriber to come back')
+  const live = await other.publishLive(aDraft(3, { audience: 'admin' }))
+  const [last] = await other.publish([aDraft(4)])
+  const got = await drained(other, received)
+  t.same(got, [before, kept, live, last], 'the kept event refilled, the missed live-only one gone, the later one delivered')
+  t.ok(compareIds(missed, live) < 0)
+})
+
+t.test('RedisBus: a live-only event that arrives while the gap is refilled is delivered in its place, not taken for delivered', async (t) => {
+  const redis = await RedisServer.start(t)
+  const proxy = await RedisProxy.start(t, redis.port)
+  const [bus, other] = [await openRedisBus(t, proxy.url), await openRedisBus(t, redis.url)]
+  const received = await subscribed(bus)
+  const raw = rawClient(t, redis.url)
+  const [before] = await other.publish([aDraft(0)])
+  await arrived(received, 1)
+
+  // The subscription is made again, but its confirmation and what follows it are held back:
+  // the refill starts only once they are through, and then reads past the live-only event.
+  // The command itself, not the connection name `eventgate-subscriber`.
+  proxy.holdRepliesAfter(/\r\nsubscribe\r\n/i)
+  await raw.client('KILL', 'TYPE', 'pubsub')
+  const [gap] = await other.publish([aDraft(1)])
+  await until(async () => await channelSubscribers(raw) === 1, 10_000, 'the subscription to be made again')
+  const live = await other.publishLive(aDraft(2, { audience: 'admin' }))
+  const [after] = await other.publish([aDraft(3)])
+  proxy.release()
+  t.same(await drained(other, received), [before, gap, live, after], 'every event once, in id order, the live-only one included')
+})
+
+t.test('RedisBus: a stream written before the id clock existed: ids go on after its newest, and its ids stay placed', async (t) => {
+  const redis = await RedisServer.start(t)
+  const raw = rawClient(t, redis.url)
+  const old = [await raw.xadd(HISTORY_KEY, '*', 'e', JSON.stringify(aDraft(0))), await raw.xadd(HISTORY_KEY, '*', 'e', JSON.stringify(aDraft(1)))] as string[]
+  const bus = await openRedisBus(t, redis.url)
+  t.equal(await bus.history.lastId(), old[1], 'a new subscriber starts after the newest stored id')
+  const live = await bus.publishLive(aDraft(2))
+  const [kept] = await bus.publish([aDraft(3)])
+  t.ok(increasing([...old, live, kept as string]), 'the clock starts after the stream')
+  const page = await bus.history.after(old[0] as string, 10)
+  t.same([page.messages.map((m) => m.event.id), page.truncated], [[old[1], kept], false], 'an id of the older stream is still placed')
+  t.equal((await bus.history.after(`${Number((old[0] as string).split('-')[0]) - 1}-0`, 10)).truncated, true, 'one before it is not')
 })

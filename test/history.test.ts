@@ -57,3 +57,29 @@ t.test('an id the history cannot place is truncated: newer than it, or from befo
   t.same(await read('0-0'), { ids: [first], truncated: false }, 'from the start, nothing was trimmed')
   t.same(await read(`${T0 + 1}-0`), { ids: [], truncated: true }, 'newer than the newest')
 })
+
+t.test('a skipped (live-only) id is placed but not kept: a resume from it is truncated only by trimming after it', async (t) => {
+  const { time, history, append, read } = setup(3)
+  const clock = new IdClock()
+  const live = (): string => {
+    const id = clock.next(time.now)
+    history.skip(id)
+    return id
+  }
+  time.now += 1
+  const first = live()
+  t.same(await read(first), { ids: [], truncated: false }, 'placed before anything was kept')
+  time.now += 1
+  const kept = [append(1), append(2)]
+  time.now += 1
+  const middle = live()
+  time.now += 1
+  const later = append(3)
+  t.same(await read('0-0'), { ids: [...kept, later], truncated: false }, 'the ring holds the kept events only')
+  t.same(await read(middle), { ids: [later], truncated: false })
+  t.same(await read(first), { ids: [...kept, later], truncated: false })
+  time.now += 1
+  append(4)
+  t.same(await read(first), { ids: [kept[1], later, `${time.now}-0`], truncated: true }, 'once an event after it is trimmed, lost')
+  t.same((await read(middle)).truncated, false, 'what was trimmed came before this one')
+})

@@ -59,6 +59,18 @@ t.test('the req serializer keeps a redacted URL and drops the headers', async (t
   t.same(JSON.parse(line ?? '{}').req, { method: 'GET', url: '/ws/events?token=[REDACTED]&v=2', ip: '10.0.0.1', userAgent: 'ua/1' })
 })
 
+t.test('the req serializer cuts a huge URL and user agent, redacting before it cuts', async (t) => {
+  const { log, lines } = capture()
+  const req = { method: 'GET', url: `/ws/events?x=${'a'.repeat(8192)}&token=${SECRET}`, ip: '10.0.0.1', headers: { 'user-agent': 'u'.repeat(8192) } }
+  log.info({ req }, 'incoming request')
+  const [line] = lines()
+  t.notMatch(line, 'secret-payload')
+  const logged = JSON.parse(line ?? '{}').req as { url: string, userAgent: string }
+  t.equal(logged.url.length, 256)
+  t.equal(logged.userAgent, `${'u'.repeat(255)}…`)
+  t.ok((line ?? '').length < 800, `${(line ?? '').length} characters for 16 KB given`)
+})
+
 t.test('the level comes from the argument', async (t) => {
   t.equal(loggerOptions('warn').level, 'warn')
   const chunks: string[] = []

@@ -41,6 +41,12 @@ export interface Bus {
   readonly position: string | undefined
   /** Resolves with the ids, in draft order, once the events are in the history. */
   publish: (drafts: readonly EventDraft[], idempotency?: Idempotency) => Promise<string[]>
+  /**
+   * Publishes a live-only event: delivered to every instance like any other, with an id in the
+   * same order (never equal to another's), but never kept in the history, so never replayed nor
+   * refilled. For the gateway's own audit events, which must not push clients' events out.
+   */
+  publishLive: (draft: EventDraft) => Promise<string>
   /** Registers the one handler that receives every event, in id order; call before publishing. */
   subscribe: (handler: BusHandler) => Promise<void>
   /**

@@ -58,6 +58,18 @@ export class MemoryBus implements Bus {
     return ids
   }
 
+  async publishLive (draft: EventDraft): Promise<string> {
+    if (this.closed) throw new BusUnavailableError('the bus is closed')
+    const id = this.clock.next()
+    this.history.skip(id)
+    const message = { event: { id, ...draft }, json: eventJson(id, JSON.stringify(draft)) }
+    queueMicrotask(() => {
+      this.delivered = id
+      this.handler?.(message)
+    })
+    return id
+  }
+
   async probe (): Promise<number> {
     const started = performance.now()
     await new Promise<void>((resolve) => queueMicrotask(resolve))

@@ -13,6 +13,8 @@ const CANARY_PREFIX = 'eventgate-canary:'
 const FILL_PAGE = 500
 /** Wait before retrying a refill that failed (Redis half back). */
 const FILL_RETRY_MS = 250
+/** How long a refill waits for its fence to come back on the subscription before it retries. */
+const FENCE_TIMEOUT_MS = 5000
 
 /**
  * Events through Redis: published by a script into a stream and onto a channel (RedisEventLog);
@@ -67,11 +69,19 @@ export class RedisBus implements Bus {
   }
 
   async publish (drafts: readonly EventDraft[], idempotency?: Idempotency): Promise<string[]> {
+    return await this.send(drafts, idempotency, true)
+  }
+
+  async publishLive (draft: EventDraft): Promise<string> {
+    return (await this.send([draft], undefined, false))[0] as string
+  }
+
+  private async send (drafts: readonly EventDraft[], idempotency: Idempotency | undefined, keep: boolean): Promise<string[]> {
     // The publisher connection is shared and outlives this bus, so being closed is checked apart.
     if (this.closed) throw new BusUnavailableError('the bus is closed')
     if (this.publisher.status !== 'ready') throw new BusUnavailableError()
     try {
-      return await this.history.publish(drafts, idempotency)
+      return await this.history.publish(drafts, idempotency, keep)
     } catch (err) {
       throw new BusUnavailableError((err as Error).message)
     }
@@ -107,6 +117,23 @@ export class RedisBus implements Bus {
     this.subscriber.disconnect()
   }
 
+  /** Sends a canary through the channel and resolves, once it is back, with the id it follows. */
+  private async fence (): Promise<string | undefined> {
+    const canary = `${CANARY_PREFIX}${this.serverId}:fence:${++this.canarySequence}`
+    let timer: NodeJS.Timeout | undefined
+    const back = new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => reject(new BusUnavailableError('the fence did not come back')), FENCE_TIMEOUT_MS)
+      this.canaries.set(canary, resolve)
+    })
+    try {
+      const [last] = await Promise.all([this.history.fence(canary), back])
+      return last
+    } finally {
+      clearTimeout(timer)
+      this.canaries.delete(canary)
+    }
+  }
+
   private deliver (message: BusMessage): void {
     // Refills overlap live messages; only what comes after the last delivered id is new.
     if (this.lastId !== undefined && compareIds(message.event.id, this.lastId) <= 0) return
@@ -117,8 +144,14 @@ export class RedisBus implements Bus {
   /**
    * Reads the events after the last delivered id back from the stream once the subscription is
    * confirmed: anything published before the confirmation is in the stream, anything after it
-   * arrives live. On the first subscription the starting point is the stream's newest id, read
+   * arrives live. On the first subscription the starting point is the newest id issued, read
    * before subscribing so nothing slips between the two.
+   *
+   * Live-only events published while the subscription was down are gone; those published since
+   * must not be taken for delivered because the refill read past them while they were still on
+   * their way. So a fence goes out first: once it is back, every event up to its id is either
+   * in the stream or already here, and the two are woven together in id order; what follows
+   * the fence comes live.
    */
   private async resync (): Promise<void> {
     this.filling ??= []
@@ -130,8 +163,17 @@ export class RedisBus implements Bus {
     try {
       this.lastId ??= await this.history.lastId()
       await this.subscriber.subscribe(EVENTS_CHANNEL)
-      for (let page = await this.history.after(this.lastId, FILL_PAGE); ; page = await this.history.after(this.lastId, FILL_PAGE)) {
-        for (const message of page.messages) this.deliver(message)
+      const fence = await this.fence()
+      const arrived = this.filling
+      let woven = 0
+      let past = false
+      for (let page = await this.history.after(this.lastId, FILL_PAGE); !past; page = await this.history.after(this.lastId, FILL_PAGE)) {
+        for (const message of page.messages) {
+          past = fence !== undefined && compareIds(message.event.id, fence) > 0
+          if (past) break
+          for (; woven < arrived.length && compareIds((arrived[woven] as BusMessage).event.id, message.event.id) < 0; woven++) this.deliver(arrived[woven] as BusMessage)
+          this.deliver(message)
+        }
         if (page.messages.length < FILL_PAGE) break
       }
       if (this.again) {

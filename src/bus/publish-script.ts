@@ -1,0 +1,82 @@
+/**
+ * One publish, atomically: for each draft not already published under its idempotency key,
+ * give it the next id of the shared id clock, XADD it to the history stream with that id (unless
+ * the publish is live-only), and PUBLISH the event; then trim the stream by age and remember the
+ * ids under the keys. A publish is thus never half done, and the channel's order is id order.
+ *
+ * The clock, not the stream, assigns ids, so that events kept in the stream and live-only ones
+ * (never in it) share one order: `ms = max(now, last ms)`, the sequence counting on within a
+ * millisecond, as Redis does for a stream. The clock key holds `last`, the newest id issued, and
+ * `origin`, the first id of the history it numbers: an id before it comes from a history that
+ * was lost. With no clock yet (a new Redis, or a stream written before the clock), it starts
+ * after the stream's newest id, its origin the stream's oldest entry.
+ *
+ * KEYS: 1 the stream, 2 the clock, 3 the request's idempotency key ('' for none), 4.. one per draft ('' for none)
+ * ARGV: 1 channel, 2 max events, 3 max age ms, 4 idempotency TTL ms, 5 '1' to keep in the stream or
+ * '0' for live only, 6.. the drafts' JSON
+ */
+export const PUBLISH_SCRIPT = `
+local function remembered (key)
+  if key == '' then return false end
+  return redis.call('GET', key)
+end
+local function parse (id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local function field (reply, name)
+  for j = 1, #reply, 2 do
+    if reply[j] == name then return reply[j + 1] end
+  end
+  return false
+end
+local prior = remembered(KEYS[3])
+if prior then return prior end
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local last = redis.call('HGET', KEYS[2], 'last')
+local seeding = not last
+local origin = false
+if seeding then
+  local info = redis.pcall('XINFO', 'STREAM', KEYS[1])
+  last = '0-0'
+  if not info.err then
+    last = field(info, 'last-generated-id')
+    local first = field(info, 'first-entry')
+    if first then origin = first[1] end
+  end
+end
+local ms, seq = parse(last)
+local keep = ARGV[5] == '1'
+local ids = {}
+local issued = false
+for i = 6, #ARGV do
+  local key = KEYS[i - 2]
+  local id = remembered(key)
+  if not id then
+    if now > ms then ms, seq = now, 0 else seq = seq + 1 end
+    id = string.format('%.0f-%.0f', ms, seq)
+    local draft = ARGV[i]
+    if keep then
+      local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id, 'e', draft)
+      if type(added) == 'table' and added.err then
+        -- Another writer added a newer entry with an id of its own: the stream's next id is ours.
+        id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', draft)
+        ms, seq = parse(id)
+      end
+    end
+    origin = origin or id
+    issued = id
+    redis.call('PUBLISH', ARGV[1], '{"id":"' .. id .. '",' .. string.sub(draft, 2))
+    if key ~= '' then redis.call('SET', key, id, 'PX', ARGV[4]) end
+  end
+  ids[#ids + 1] = id
+end
+if issued then
+  redis.call('HSET', KEYS[2], 'last', issued)
+  if seeding then redis.call('HSET', KEYS[2], 'origin', origin) end
+end
+if keep then redis.call('XTRIM', KEYS[1], 'MINID', '~', now - tonumber(ARGV[3])) end
+local result = cjson.encode(ids)
+if KEYS[3] ~= '' then redis.call('SET', KEYS[3], result, 'PX', ARGV[4]) end
+return result`
