@@ -111,7 +111,7 @@ export default fp(async function authPlugin (app) {
    * from a blocked address is refused 429 instead; a missing one guesses nothing and does not
    * count. The block is looked at only now: a valid token passes from any address.
    */
-  async function audit (request: FastifyRequest, reply: FastifyReply, result: Verdict): Promise<Identity | undefined> {
+  async function settle (request: FastifyRequest, reply: FastifyReply, result: Verdict): Promise<Identity | undefined> {
     const base = { route: request.routeOptions.url, ip: request.ip, userAgent: request.headers['user-agent'] }
     if ('identity' in result) {
       const { userId, sessionId } = result.identity
@@ -144,14 +144,14 @@ export default fp(async function authPlugin (app) {
 
   app.decorate('authenticate', async function authenticate (request: FastifyRequest, reply: FastifyReply) {
     const result = await verdict(request, false)
-    const identity = await audit(request, reply, result)
+    const identity = await settle(request, reply, result)
     if (identity === undefined) throw new GatewayError('EVENTGATE_UNAUTHORIZED', 'reason' in result ? result.reason : 'unauthorized')
     request.user = identity
   })
 
   app.decorate('authenticateSocket', async function authenticateSocket (request: FastifyRequest, reply: FastifyReply) {
     const result = await verdict(request, true)
-    const identity = await audit(request, reply, result)
+    const identity = await settle(request, reply, result)
     if (identity === undefined) {
       request.refusal = { code: CloseCode.UNAUTHORIZED, reason: 'reason' in result ? result.reason : 'unauthorized' }
       return
