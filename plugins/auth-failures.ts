@@ -3,47 +3,55 @@ import fp from 'fastify-plugin'
 import { GatewayError } from '../src/errors.js'
 
 declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** A route that needs no authentication, such as the health check. */
-    public?: boolean
-  }
   interface FastifyInstance {
-    /** Counts a failed authentication from `ip`; past the limit the IP is blocked for the cool-down. */
-    recordAuthFailure: (ip: string) => void
+    /**
+     * A credential from `ip` failed verification. Resolves with the milliseconds the address
+     * stays blocked, and then the failure is not counted again; or with 0 once it is counted.
+     */
+    authFailure: (ip: string) => Promise<number>
+    /**
+     * `authFailure` for an HTTP request or an upgrade: refuses it 429
+     * EVENTGATE_TOO_MANY_AUTH_FAILURES, with Retry-After, while its address is blocked.
+     */
+    refuseAuthFailure: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
   }
 }
 
 /**
  * Brute-force protection: failed authentications are counted per IP in the shared store, so
- * the count is global across instances. Past AUTH_FAILURE_LIMIT within AUTH_FAILURE_WINDOW,
- * every request from that IP that needs authentication is refused with 429 for
- * AUTH_FAILURE_COOLDOWN, before its token is even read.
+ * the count is global across instances. Past AUTH_FAILURE_LIMIT within AUTH_FAILURE_WINDOW the
+ * IP is blocked for AUTH_FAILURE_COOLDOWN: a credential from it that fails verification is
+ * refused 429 instead of 401.
+ *
+ * Only credentials that fail verification count, and the block is looked at only once one has
+ * failed: a request without a token guesses nothing, and an address is shared (a NAT, a proxy,
+ * an office), so whoever sends bad tokens from it must not lock out its valid users.
  */
 export default fp(async function authFailuresPlugin (app) {
   const { store, config, security } = app
   const { limit, windowMs, cooldownMs } = config.authFailures
   const log = app.log.child({ component: 'auth-failures' })
 
-  app.decorate('recordAuthFailure', (ip: string) => {
-    store.increment(`authfail:${ip}`, windowMs).then(async (count) => {
-      if (count < limit) return
+  async function authFailure (ip: string): Promise<number> {
+    const blockedMs = await store.ttl(`authblock:${ip}`).catch(() => 0)
+    if (blockedMs > 0) return blockedMs
+    // Awaited, so the failure that reaches the limit has set the block before its answer leaves.
+    try {
+      const count = await store.increment(`authfail:${ip}`, windowMs)
+      if (count < limit) return 0
       await store.put(`authblock:${ip}`, '1', cooldownMs)
       if (count === limit) security.report('security.rate_limit.exceeded', { reason: 'auth_failures', ip, failures: count, cooldownMs })
-    }).catch((err: unknown) => log.debug({ err, ip }, 'auth failure not counted'))
-  })
+    } catch (err) {
+      log.debug({ err, ip }, 'auth failure not counted')
+    }
+    return 0
+  }
+  app.decorate('authFailure', authFailure)
 
-  async function refuseBlocked (request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const blockedMs = await store.ttl(`authblock:${request.ip}`).catch(() => 0)
+  app.decorate('refuseAuthFailure', async function refuseAuthFailure (request: FastifyRequest, reply: FastifyReply) {
+    const blockedMs = await authFailure(request.ip)
     if (blockedMs <= 0) return
     void reply.header('retry-after', String(Math.ceil(blockedMs / 1000)))
     throw new GatewayError('EVENTGATE_TOO_MANY_AUTH_FAILURES', 'too many failed authentications from this address; retry later')
-  }
-
-  // First of every non-public route's preValidation hooks: after onRequest, so upgrade
-  // requests are known as such (and their sockets cleaned up), before any token is read.
-  app.addHook('onRoute', (route) => {
-    if (route.config?.public === true) return
-    const existing = route.preValidation === undefined ? [] : [route.preValidation].flat()
-    route.preValidation = [refuseBlocked, ...existing]
   })
 }, { name: 'auth-failures', dependencies: ['config', 'store', 'security'] })

@@ -1,6 +1,7 @@
 import fastifyJwt from '@fastify/jwt'
-import type { FastifyRequest, preValidationAsyncHookHandler } from 'fastify'
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler, preValidationAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
+import { credentialFrom } from '../src/credentials.js'
 import { CloseCode, GatewayError, type Refusal } from '../src/errors.js'
 import { type Identity, identityFromClaims } from '../src/identity.js'
 
@@ -13,19 +14,31 @@ declare module '@fastify/jwt' {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** HTTP routes: 401 without a valid token. */
-    authenticate: preValidationAsyncHookHandler
-    /** WebSocket routes: never fails the upgrade; records why the socket is to be refused. */
+    /**
+     * HTTP routes, in `onRequest`: 401 without a valid token (429 when the token fails from a
+     * blocked address), before any of the body is read.
+     */
+    authenticate: onRequestAsyncHookHandler
+    /**
+     * WebSocket routes, in `preValidation` (@fastify/websocket marks upgrades in `onRequest`):
+     * records why the socket is to be refused; fails the upgrade 429 only for a token that
+     * fails from a blocked address.
+     */
     authenticateSocket: preValidationAsyncHookHandler
     /** WebSocket routes, after authenticateSocket: refuses with 4003 unless `allowed`. */
     authorizeSocket: (allowed: (identity: Identity) => boolean, reason: string) => preValidationAsyncHookHandler
-    /** HTTP routes, after authenticate: 403 unless `allowed`. */
-    authorize: (allowed: (identity: Identity) => boolean, message: string) => preValidationAsyncHookHandler
+    /** HTTP routes, in `onRequest` after authenticate: 403 unless `allowed`, before the body is read. */
+    authorize: (allowed: (identity: Identity) => boolean, message: string) => onRequestAsyncHookHandler
     /**
      * The one verification of a JWT, as at connect: signature, pinned algorithm, claims,
      * revocation. Resolves with the identity or the refusal reason; sessions use it to reauthenticate.
      */
     verifyToken: (token: string) => Promise<Identity | string>
+    /**
+     * Counts a token that failed `reauthenticate` on an open socket against the address its
+     * upgrade came from; resolves true when that address is blocked.
+     */
+    socketAuthFailure: (socket: object) => Promise<boolean>
   }
   interface FastifyRequest {
     refusal: Refusal | undefined
@@ -56,10 +69,11 @@ export default fp(async function authPlugin (app) {
     app.log.warn('no JWT_SECRET or JWT_PUBLIC_KEY: using the public development key; mint tokens with `npm run token`')
   }
 
-  /** What the request carries, verified; a ticket counts on WebSocket upgrades only. */
-  async function verdict (request: FastifyRequest, acceptTicket: boolean): Promise<Verdict> {
-    const found = tokenFrom(request, acceptTicket)
-    if (found === undefined) return { reason: 'token_missing', detail: 'no token in header, cookie or query' }
+  /** What the request carries, verified; a cookie or a ticket counts on WebSocket upgrades only. */
+  async function verdict (request: FastifyRequest, upgrade: boolean): Promise<Verdict> {
+    const { authorization, cookie } = request.headers
+    const found = credentialFrom({ authorization, cookie, url: request.url }, upgrade)
+    if (found === undefined) return { reason: 'token_missing', detail: upgrade ? 'no token in header, cookie or query' : 'no token in header or query' }
     const result = found.source === 'ticket' ? await redeem(found.token) : verify(found.token)
     return 'identity' in result ? await unlessRevoked(result.identity) : result
   }
@@ -92,7 +106,12 @@ export default fp(async function authPlugin (app) {
     return typeof identity === 'string' ? { reason: 'token_invalid', detail: identity } : { identity }
   }
 
-  function audit (request: FastifyRequest, result: Verdict): Identity | undefined {
+  /**
+   * Audits the outcome. A credential that failed verification counts against the address, and
+   * from a blocked address is refused 429 instead; a missing one guesses nothing and does not
+   * count. The block is looked at only now: a valid token passes from any address.
+   */
+  async function settle (request: FastifyRequest, reply: FastifyReply, result: Verdict): Promise<Identity | undefined> {
     const base = { route: request.routeOptions.url, ip: request.ip, userAgent: request.headers['user-agent'] }
     if ('identity' in result) {
       const { userId, sessionId } = result.identity
@@ -101,9 +120,21 @@ export default fp(async function authPlugin (app) {
     }
     const { reason, detail, userId, sessionId } = result
     app.security.report('security.auth.failed', { ...base, reason, detail, userId, sessionId })
-    app.recordAuthFailure(request.ip)
+    if (reason !== 'token_missing') await app.refuseAuthFailure(request, reply)
     return undefined
   }
+
+  // The client address of each authenticated upgrade, by its TCP socket, for the failures of
+  // later `reauthenticate` requests: the session keeps no request, and behind a trusted proxy
+  // the address is X-Forwarded-For's, which only the request knew. Weak: it goes with the socket.
+  const upgradeAddresses = new WeakMap<object, string>()
+
+  app.decorate('socketAuthFailure', async function socketAuthFailure (socket: object) {
+    // ws keeps the TCP socket it was upgraded on as `_socket`.
+    const tcp = (socket as { _socket?: { remoteAddress?: string } })._socket
+    const ip = tcp === undefined ? undefined : upgradeAddresses.get(tcp) ?? tcp.remoteAddress
+    return ip !== undefined && await app.authFailure(ip) > 0
+  })
 
   app.decorate('verifyToken', async function verifyToken (token: string) {
     const plain = verify(token)
@@ -111,18 +142,22 @@ export default fp(async function authPlugin (app) {
     return 'identity' in result ? result.identity : result.reason
   })
 
-  app.decorate('authenticate', async function authenticate (request: FastifyRequest) {
+  app.decorate('authenticate', async function authenticate (request: FastifyRequest, reply: FastifyReply) {
     const result = await verdict(request, false)
-    const identity = audit(request, result)
+    const identity = await settle(request, reply, result)
     if (identity === undefined) throw new GatewayError('EVENTGATE_UNAUTHORIZED', 'reason' in result ? result.reason : 'unauthorized')
     request.user = identity
   })
 
-  app.decorate('authenticateSocket', async function authenticateSocket (request: FastifyRequest) {
+  app.decorate('authenticateSocket', async function authenticateSocket (request: FastifyRequest, reply: FastifyReply) {
     const result = await verdict(request, true)
-    const identity = audit(request, result)
-    if (identity === undefined) request.refusal = { code: CloseCode.UNAUTHORIZED, reason: 'reason' in result ? result.reason : 'unauthorized' }
-    else request.user = identity
+    const identity = await settle(request, reply, result)
+    if (identity === undefined) {
+      request.refusal = { code: CloseCode.UNAUTHORIZED, reason: 'reason' in result ? result.reason : 'unauthorized' }
+      return
+    }
+    request.user = identity
+    upgradeAddresses.set(request.raw.socket, request.ip)
   })
 
   app.decorate('authorize', (allowed: (identity: Identity) => boolean, message: string) =>
@@ -137,33 +172,3 @@ export default fp(async function authPlugin (app) {
       request.refusal = { code: CloseCode.FORBIDDEN, reason }
     })
 }, { name: 'auth', dependencies: ['config', 'security', 'auth-failures', 'tickets', 'revocations'] })
-
-/**
- * The token, from the first source that has one: Authorization header, cookie, then on
- * WebSocket upgrades a `ticket` query parameter, then the `token` query parameter.
- */
-function tokenFrom (request: FastifyRequest, acceptTicket: boolean): { token: string, source: 'header' | 'cookie' | 'ticket' | 'query' } | undefined {
-  const header = request.headers.authorization
-  if (header !== undefined && /^Bearer\s+\S/i.test(header)) return { token: header.replace(/^Bearer\s+/i, '').trim(), source: 'header' }
-  const cookie = cookieValue(request.headers.cookie, 'access_token')
-  if (cookie !== undefined) return { token: cookie, source: 'cookie' }
-  const { token, ticket } = (request.query ?? {}) as Record<string, unknown>
-  if (acceptTicket && typeof ticket === 'string' && ticket !== '') return { token: ticket, source: 'ticket' }
-  if (typeof token === 'string' && token !== '') return { token, source: 'query' }
-  return undefined
-}
-
-function cookieValue (header: string | undefined, name: string): string | undefined {
-  if (header === undefined) return undefined
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=')
-    if (eq === -1 || part.slice(0, eq).trim() !== name) continue
-    const raw = part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1')
-    try {
-      return decodeURIComponent(raw) || undefined
-    } catch {
-      return undefined
-    }
-  }
-  return undefined
-}

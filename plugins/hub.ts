@@ -54,6 +54,7 @@ export default fp(async function hubPlugin (app) {
     tokens: {
       verify: app.verifyToken,
       revoked: (identity) => app.revocations.appliedTo(identity),
+      failed: app.socketAuthFailure,
       expiryWarningMs: config.tokenExpiryWarningMs
     },
     onFrameRefused: () => { refusedFrames++ },

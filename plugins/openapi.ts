@@ -21,13 +21,13 @@ export default fp(async function openapiPlugin (app) {
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-          cookieAuth: { type: 'apiKey', in: 'cookie', name: 'access_token' },
+          cookieAuth: { type: 'apiKey', in: 'cookie', name: 'access_token', description: 'WebSocket upgrades only: HTTP requests ignore it, since any site can make a browser send it' },
           ticket: { type: 'apiKey', in: 'query', name: 'ticket', description: 'WebSocket upgrades only: a single-use ticket from POST /ws/ticket' },
           queryToken: { type: 'apiKey', in: 'query', name: 'token', description: 'WebSocket upgrades: the JWT in the URL, the least safe choice' },
           metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, when it is set' }
         }
       },
-      security: [{ bearerAuth: [] }, { cookieAuth: [] }],
+      security: [{ bearerAuth: [] }],
       tags: [
         { name: 'publishing', description: 'Events and notifications from backend services' },
         { name: 'sessions', description: 'Revocations' },

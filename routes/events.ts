@@ -21,7 +21,7 @@ export default async function eventsRoutes (app: FastifyInstance) {
       response: { 202: { ...Accepted, description: 'The events are in the history: their ids, in the order given' }, ...errorResponses(400, 401, 403, 413, 429, 503) }
     },
     config: { rateLimit: app.rateLimits.publish },
-    preValidation: [app.authenticate, app.authorize(canPublish, 'publishing needs role service or admin, or permission events:publish')]
+    onRequest: [app.authenticate, app.authorize(canPublish, 'publishing needs role service or admin, or permission events:publish')]
   }, async (request, reply) => {
     const { body } = request
     const batch = 'events' in body

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { GatewayError } from '../src/errors.js'
 import { errorResponses } from './schemas.js'
 
@@ -13,7 +13,7 @@ export default async function metricsRoute (app: FastifyInstance) {
   const { metricsToken } = app.config
   const expected = metricsToken === undefined ? undefined : digest(metricsToken)
 
-  async function requireToken (request: FastifyRequest): Promise<void> {
+  async function requireToken (request: FastifyRequest, reply: FastifyReply): Promise<void> {
     if (expected === undefined) return
     const header = request.headers.authorization
     const presented = header !== undefined && /^Bearer\s+\S/i.test(header) ? header.replace(/^Bearer\s+/i, '').trim() : undefined
@@ -21,7 +21,8 @@ export default async function metricsRoute (app: FastifyInstance) {
     if (presented !== undefined && timingSafeEqual(digest(presented), expected)) return
     const reason = presented === undefined ? 'token_missing' : 'token_invalid'
     app.security.report('security.auth.failed', { reason, detail: 'metrics token', route: '/metrics', ip: request.ip, userAgent: request.headers['user-agent'] })
-    app.recordAuthFailure(request.ip)
+    // A missing token guesses nothing: it does not count against the address.
+    if (presented !== undefined) await app.refuseAuthFailure(request, reply)
     throw new GatewayError('EVENTGATE_UNAUTHORIZED', reason)
   }
 
@@ -29,7 +30,7 @@ export default async function metricsRoute (app: FastifyInstance) {
     // Scraped every few seconds: a request line each time would drown the log.
     logLevel: 'warn',
     // A draining instance still reports how its drain goes.
-    config: { public: expected === undefined, servedWhileDraining: true },
+    config: { servedWhileDraining: true },
     schema: {
       tags: ['operations'],
       summary: 'Prometheus metrics',
@@ -40,7 +41,7 @@ export default async function metricsRoute (app: FastifyInstance) {
         ...(expected === undefined ? {} : errorResponses(401, 429))
       }
     },
-    preValidation: requireToken
+    onRequest: requireToken
   }, async (_request, reply) => {
     const text = await app.metrics.metrics()
     return await reply.type(app.metrics.contentType).send(text)

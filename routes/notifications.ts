@@ -18,7 +18,7 @@ export default async function notificationsRoutes (app: FastifyInstance) {
       response: { 202: { ...Accepted, description: 'The notification event is in the history: its id' }, ...errorResponses(400, 401, 403, 413, 429, 503) }
     },
     config: { rateLimit: app.rateLimits.publish },
-    preValidation: [app.authenticate, app.authorize(canPublish, 'notifying needs role service or admin, or permission events:publish')]
+    onRequest: [app.authenticate, app.authorize(canPublish, 'notifying needs role service or admin, or permission events:publish')]
   }, async (request, reply) => {
     assertDataSize(request.body.data, 'data', app.config.maxDataBytes)
     const { userId, ...data } = request.body

@@ -24,7 +24,7 @@ const Revoked = Type.Object({
  * before the revocation. Answers 202 `{revoked: {sessionId | userId, revokedAt}}`.
  */
 export default async function sessionsRoutes (app: FastifyInstance) {
-  const preValidation = [app.authenticate, app.authorize(canRevoke, 'revoking needs role admin or service')]
+  const onRequest = [app.authenticate, app.authorize(canRevoke, 'revoking needs role admin or service')]
 
   app.post<{ Params: Static<typeof SessionParams>, Body: Static<typeof SessionBody> }>('/sessions/:sessionId/revoke', {
     schema: {
@@ -35,7 +35,7 @@ export default async function sessionsRoutes (app: FastifyInstance) {
       body: SessionBody,
       response: { 202: { ...Revoked, description: 'Revoked' }, ...errorResponses(400, 401, 403, 429, 503) }
     },
-    preValidation
+    onRequest
   }, async (request, reply) => await revoke({ sessionId: request.params.sessionId, userId: request.body?.userId }, request.user.userId, reply))
 
   app.post<{ Params: Static<typeof UserParams> }>('/users/:userId/revoke', {
@@ -46,7 +46,7 @@ export default async function sessionsRoutes (app: FastifyInstance) {
       params: UserParams,
       response: { 202: { ...Revoked, description: 'Revoked' }, ...errorResponses(400, 401, 403, 429, 503) }
     },
-    preValidation
+    onRequest
   }, async (request, reply) => await revoke({ userId: request.params.userId }, request.user.userId, reply))
 
   async function revoke (target: RevocationTarget, by: string, reply: FastifyReply): Promise<FastifyReply> {

@@ -34,7 +34,7 @@ export default async function statsRoute (app: FastifyInstance) {
       description: 'Role `admin`.',
       response: { 200: { ...Stats, description: 'Figures' }, ...errorResponses(401, 403, 429, 503) }
     },
-    preValidation: [app.authenticate, app.authorize(isAdmin, 'stats need role admin')]
+    onRequest: [app.authenticate, app.authorize(isAdmin, 'stats need role admin')]
   }, async () => ({
     instance: app.instanceFigures(),
     global: await app.clusterFigures()

@@ -52,10 +52,14 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     // Shutdown is answered by plugins/drain.ts: health keeps answering (503, `draining`), and
     // refusals carry the catalogue's body and Retry-After.
     return503OnClosing: false,
+    ...timeouts(config),
     // TLS_CERT/TLS_KEY: HTTPS and WSS on the same port. The https server hands Fastify the same
     // request and response objects as http's, so the instance keeps its default type.
-    ...(config.tls === undefined ? {} : { https: config.tls })
+    ...(config.tls === undefined ? { http: serverOptions(config) } : { https: { ...config.tls, ...serverOptions(config) } })
   })
+  // Node refuses connections past it at once. Upgraded WebSockets count: it is above
+  // WEBSOCKET_MAX_CONNECTIONS, and bounds what idle or stalled connections can hold.
+  app.server.maxConnections = config.http.maxConnections
   warnAboutTransport(app, config)
   await app.register(configPlugin, { config })
   await app.register(errorsPlugin)
@@ -90,6 +94,29 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(metricsRoute)
   await app.register(dashboardRoutes)
   return app
+}
+
+/**
+ * Nothing a client leaves unfinished is held for good. HTTP_REQUEST_TIMEOUT: the whole request,
+ * headers and body, must arrive in time (a stalled upload is answered 408 and closed).
+ * HTTP_IDLE_TIMEOUT: a connection silent that long while a request is due, as one that never
+ * sends one or never upgrades, is closed. Between keep-alive requests Fastify's
+ * keepAliveTimeout (72 s, above the 60 s idle timeout of common load balancers) applies
+ * instead. An upgraded socket leaves all three: ws clears its timeout, and its heartbeat
+ * watches it from then on.
+ */
+function timeouts (config: Config): { requestTimeout: number, connectionTimeout: number } {
+  return { requestTimeout: config.http.requestTimeoutMs, connectionTimeout: config.http.idleTimeoutMs }
+}
+
+/**
+ * Node checks requests against their deadline on an interval, 30 s by default: a tenth of the
+ * timeout keeps a stalled upload from outliving it by much, for a walk of the requests in
+ * flight only.
+ */
+function serverOptions (config: Config): { requestTimeout: number, connectionsCheckingInterval: number } {
+  const { requestTimeoutMs } = config.http
+  return { requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.ceil(requestTimeoutMs / 10) }
 }
 
 function warnAboutTransport (app: FastifyInstance, config: Config): void {

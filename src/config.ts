@@ -49,6 +49,9 @@ export const EnvSchema = Type.Object({
   IDEMPOTENCY_TTL: Type.Integer({ minimum: 1000, default: 600_000 }),
   HEALTH_CANARY_INTERVAL: Type.Integer({ minimum: 50, default: 5000 }),
   SHUTDOWN_TIMEOUT: Type.Integer({ minimum: 100, default: 10_000 }),
+  HTTP_REQUEST_TIMEOUT: Type.Integer({ minimum: 100, default: 30_000 }),
+  HTTP_IDLE_TIMEOUT: Type.Integer({ minimum: 100, default: 30_000 }),
+  HTTP_MAX_CONNECTIONS: Type.Optional(Type.Integer({ minimum: 1 })),
   TLS_CERT: Type.Optional(Type.String({ minLength: 1 })),
   TLS_KEY: Type.Optional(Type.String({ minLength: 1 })),
   TRUST_PROXY: Type.Optional(Type.String({ minLength: 1 })),
@@ -115,6 +118,11 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     idempotencyTtlMs: values.IDEMPOTENCY_TTL,
     canaryIntervalMs: values.HEALTH_CANARY_INTERVAL,
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT,
+    http: {
+      requestTimeoutMs: values.HTTP_REQUEST_TIMEOUT,
+      idleTimeoutMs: values.HTTP_IDLE_TIMEOUT,
+      maxConnections: resolveMaxConnections(values)
+    },
     tls: resolveTls(values),
     trustProxy: resolveTrustProxy(values.TRUST_PROXY),
     serverId: values.SERVER_ID ?? `eg-${randomBytes(4).toString('hex')}`,
@@ -170,6 +178,19 @@ function resolveResume (values: Env): { maxBytes: number, concurrency: number, c
     throw new ConfigError('RESUME_MAX_BYTES', `must be at most WEBSOCKET_MAX_BUFFERED_BYTES (${values.WEBSOCKET_MAX_BUFFERED_BYTES})`)
   }
   return { maxBytes, concurrency: values.RESUME_CONCURRENCY, concurrencyPerUser: values.RESUME_CONCURRENCY_PER_USER }
+}
+
+/** Connections a WebSocket cap does not account for: publishers, health checks, refused upgrades. */
+const HTTP_CONNECTIONS_BEYOND_SOCKETS = 1000
+
+/** Every WebSocket holds a TCP connection: a cap at or below WEBSOCKET_MAX_CONNECTIONS would hide it. */
+function resolveMaxConnections (values: Env): number {
+  const sockets = values.WEBSOCKET_MAX_CONNECTIONS
+  if (values.HTTP_MAX_CONNECTIONS === undefined) return sockets + HTTP_CONNECTIONS_BEYOND_SOCKETS
+  if (values.HTTP_MAX_CONNECTIONS <= sockets) {
+    throw new ConfigError('HTTP_MAX_CONNECTIONS', `must be above WEBSOCKET_MAX_CONNECTIONS (${sockets}): every WebSocket holds one connection (got "${values.HTTP_MAX_CONNECTIONS}")`)
+  }
+  return values.HTTP_MAX_CONNECTIONS
 }
 
 function resolveTls (values: Env): { cert: string, key: string } | undefined {

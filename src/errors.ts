@@ -7,7 +7,7 @@
 export const CloseCode = {
   /** Server is going away (shutdown): reconnect at once, another instance will take you. */
   GOING_AWAY: 1001,
-  /** Policy violation: sustained message-rate abuse. Do not retry at once. */
+  /** Policy violation: sustained message-rate abuse, or failed `reauthenticate` tokens from a blocked address. Do not retry at once. */
   POLICY_VIOLATION: 1008,
   /** A text frame that is not valid UTF-8 (sent by the WebSocket layer). */
   INVALID_PAYLOAD: 1007,

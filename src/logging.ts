@@ -5,19 +5,24 @@ import { clip } from './security.js'
 const SECRET_PARAMS: ReadonlySet<string> = new Set(['token', 'access_token', 'ticket'])
 
 /**
- * Replaces the values of credential parameters with `[REDACTED]`. Names are compared after
- * decoding, as the query parser sees them, so `%74oken=` is caught as well as `token=`.
+ * Replaces the values of credential parameters with `[REDACTED]`, and the whole of any
+ * fragment: browsers never send one, so what a hand-made client puts after `#` is nothing the
+ * gateway reads, and may be a token (`#token=…`, `#access_token=…`, a bare JWT). Names are
+ * compared after decoding, as the query parser sees them, so `%74oken=` is caught as well as
+ * `token=`.
  */
 export function redactUrl (url: string): string {
-  const start = url.indexOf('?')
-  if (start === -1) return url
-  const end = url.indexOf('#', start) === -1 ? url.length : url.indexOf('#', start)
-  const query = url.slice(start + 1, end).split('&').map((pair) => {
+  const hash = url.indexOf('#')
+  const target = hash === -1 ? url : url.slice(0, hash)
+  const fragment = hash === -1 || hash === url.length - 1 ? url.slice(target.length) : '#[REDACTED]'
+  const start = target.indexOf('?')
+  if (start === -1) return target + fragment
+  const query = target.slice(start + 1).split('&').map((pair) => {
     const eq = pair.indexOf('=')
     const name = eq === -1 ? pair : pair.slice(0, eq)
     return SECRET_PARAMS.has(decodeName(name)) ? `${name}=[REDACTED]` : pair
   })
-  return `${url.slice(0, start)}?${query.join('&')}${url.slice(end)}`
+  return `${target.slice(0, start)}?${query.join('&')}${fragment}`
 }
 
 function decodeName (name: string): string {

@@ -1,4 +1,4 @@
-import type { Connection } from './connection.js'
+import type { Connection, Socket } from './connection.js'
 import { CloseCode, ProtocolError } from './errors.js'
 import { type Identity, isAdmin } from './identity.js'
 import { type ClientFrame, encodeFault, encodeFrame } from './protocol.js'
@@ -13,6 +13,12 @@ export interface TokenContext {
   verify: (token: string) => Promise<Identity | string>
   /** Whether a revocation this instance has just applied covers `identity`. */
   revoked: (identity: Identity) => boolean
+  /**
+   * Counts a token that failed verification against the address `socket` was opened from, as
+   * a failed upgrade would be (AUTH_FAILURE_LIMIT). True when that address is blocked: the
+   * failure is then not counted again, and the connection is closed.
+   */
+  failed: (socket: Socket) => Promise<boolean>
   /** TOKEN_EXPIRY_WARNING: `token_expiring` goes out this long before `exp`; 0 sends none. */
   expiryWarningMs: number
 }
@@ -68,8 +74,15 @@ export class TokenLifetime {
     const { userId, sessionId } = connection.identity
     const audit = { userId, sessionId, connectionId: connection.id, request: 'reauthenticate' }
     if (typeof result === 'string') {
-      // The connection keeps its current token, and with it its deadline.
       this.security.report('security.auth.failed', { ...audit, reason: result })
+      // Else one socket could try tokens without end, where upgrades would be blocked.
+      const blocked = await this.ctx.failed(connection.socket)
+      if (!connection.open) return
+      if (blocked) {
+        connection.close(CloseCode.POLICY_VIOLATION, 'too_many_auth_failures')
+        return
+      }
+      // The connection keeps its current token, and with it its deadline.
       connection.send(encodeFault({ code: ProtocolError.UNAUTHORIZED, message: result, id: frame.id }))
       return
     }

@@ -1,8 +1,9 @@
 import { createSigner } from 'fast-jwt'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { connect } from './helpers/client.js'
-import { get, post, startGateway } from './helpers/gateway.js'
-import { adminToken, keyPair, token, userToken } from './helpers/tokens.js'
+import { type Gateway, get, post, startGateway } from './helpers/gateway.js'
+import { postHead, RawClient } from './helpers/raw.js'
+import { adminToken, keyPair, serviceToken, token, userToken } from './helpers/tokens.js'
 
 const now = (): number => Math.floor(Date.now() / 1000)
 
@@ -116,4 +117,49 @@ t.test('audit records name the outcome, and no token reaches a log line', async 
     t.notOk(all.includes(jwt.split('.')[2] as string), 'not even its signature')
   }
   t.match(all, /token=\[REDACTED\]/)
+})
+
+t.test('the access_token cookie opens WebSockets only, never an HTTP request', async (t) => {
+  const gw = await startGateway(t)
+  const cookie = `access_token=${serviceToken()}`
+  const published = await post(`${gw.url}/events`, { type: 'security.alert' }, undefined, { cookie })
+  t.match(published, { status: 401, body: { code: 'EVENTGATE_UNAUTHORIZED', message: 'token_missing' } }, 'a cross-site form could send it')
+  t.equal((await post(`${gw.url}/ws/ticket`, {}, undefined, { cookie })).status, 401, 'nor trade it for a ticket')
+  const socket = await connect(t, `${gw.wsUrl}/ws/events`, { headers: { cookie } })
+  t.equal((await socket.next('connected')).payload.userId, 'auth-service', 'the upgrade, behind the origin check, takes it')
+})
+
+/** The first frame the gateway sends on a WebSocket upgraded over a bare socket to `path`. */
+async function firstFrame (t: Test, gw: Gateway, path: string): Promise<{ opcode: number, payload: Buffer }> {
+  const raw = await RawClient.open(t, gw.url)
+  raw.write(`GET ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n`)
+  // Server frames are unmasked; these are short: a length byte, or 126 and two length bytes.
+  const frameAt = (data: Buffer): { start: number, length: number } | undefined => {
+    const end = data.indexOf('\r\n\r\n')
+    if (end === -1 || data.length < end + 6) return undefined
+    const short = (data[end + 5] as number) & 0x7f
+    return short === 126 ? { start: end + 8, length: data.readUInt16BE(end + 6) } : { start: end + 6, length: short }
+  }
+  const data = await raw.until((d) => { const f = frameAt(d); return f !== undefined && d.length >= f.start + f.length }, 5000, 'the first frame')
+  t.match(data.toString('latin1'), /^HTTP\/1\.1 101 /)
+  const { start, length } = frameAt(data) as { start: number, length: number }
+  return { opcode: (data[data.indexOf('\r\n\r\n') + 4] as number) & 0x0f, payload: data.subarray(start, start + length) }
+}
+
+t.test('a token after # neither authenticates nor reaches a log line', async (t) => {
+  const gw = await startGateway(t, {}, { captureLogs: true })
+  const jwt = userToken('alice')
+  for (const path of [`/ws/events#token=${jwt}`, `/ws/events#?token=${jwt}`, `/ws/events?x=1#access_token=${jwt}`]) {
+    const close = await firstFrame(t, gw, path)
+    t.equal(close.opcode, 8, `${path.slice(0, 24)}…: a close frame`)
+    t.same([close.payload.readUInt16BE(0), close.payload.subarray(2).toString()], [4001, 'token_missing'])
+  }
+  const raw = await RawClient.open(t, gw.url)
+  raw.write(postHead(`/events#token=${serviceToken()}`, 2) + '{}')
+  t.equal(await raw.status(5000), 401, 'nor on HTTP')
+  const accepted = await firstFrame(t, gw, `/ws/events?token=${jwt}#${jwt}`)
+  t.match(accepted.payload.toString(), /"type":"connected"/, 'the query before the fragment still does')
+  const all = gw.logs.join('\n')
+  t.match(all, /#\[REDACTED\]/, 'the request lines were written, fragment redacted')
+  t.notOk(all.includes(jwt.split('.')[2] as string), 'no log line holds the token')
 })

@@ -171,3 +171,13 @@ t.test('JWT_PUBLIC_KEY refuses a private key', async (t) => {
   t.equal(error?.variable, 'JWT_PUBLIC_KEY')
   t.match(error?.message, /must be a public key, not a private key/)
 })
+
+t.test('HTTP timeouts and the connection cap: defaults, and a cap above the WebSocket cap', async (t) => {
+  t.same(loadConfig({}).http, { requestTimeoutMs: 30_000, idleTimeoutMs: 30_000, maxConnections: 11_000 })
+  t.equal(loadConfig({ WEBSOCKET_MAX_CONNECTIONS: '50000' }).http.maxConnections, 51_000, 'the default follows WEBSOCKET_MAX_CONNECTIONS')
+  t.same(loadConfig({ HTTP_REQUEST_TIMEOUT: '5000', HTTP_IDLE_TIMEOUT: '10000', HTTP_MAX_CONNECTIONS: '20000' }).http,
+    { requestTimeoutMs: 5000, idleTimeoutMs: 10_000, maxConnections: 20_000 })
+  t.match(thrown({ HTTP_MAX_CONNECTIONS: '10000' }), { variable: 'HTTP_MAX_CONNECTIONS', message: /above WEBSOCKET_MAX_CONNECTIONS \(10000\)/ })
+  t.match(thrown({ HTTP_REQUEST_TIMEOUT: '0' }), { variable: 'HTTP_REQUEST_TIMEOUT' }, 'a timeout cannot be switched off')
+  t.match(thrown({ HTTP_IDLE_TIMEOUT: '0' }), { variable: 'HTTP_IDLE_TIMEOUT' })
+})

@@ -8,7 +8,13 @@ t.test('redactUrl hides credential query values and leaves the rest', async (t) 
     ['/ws/events?token=abc&x=1', '/ws/events?token=[REDACTED]&x=1'],
     ['/ws/events?x=1&token=abc&y=2', '/ws/events?x=1&token=[REDACTED]&y=2'],
     ['/ws/events?x=1&access_token=abc', '/ws/events?x=1&access_token=[REDACTED]'],
-    ['/ws/events?ticket=t-1#frag', '/ws/events?ticket=[REDACTED]#frag'],
+    ['/ws/events?ticket=t-1#frag', '/ws/events?ticket=[REDACTED]#[REDACTED]'],
+    ['/ws/events#token=abc.def.ghi', '/ws/events#[REDACTED]'],
+    ['/ws/events#access_token=abc&x=1', '/ws/events#[REDACTED]'],
+    ['/ws/events#abc.def.ghi', '/ws/events#[REDACTED]'],
+    ['/ws/events?x=1#y?token=abc', '/ws/events?x=1#[REDACTED]'],
+    ['/ws/events#?token=abc', '/ws/events#[REDACTED]'],
+    ['/ws/events?x=1#', '/ws/events?x=1#'],
     ['/ws/events?TOKEN=abc&Access_Token=def&TiCkEt=ghi', '/ws/events?TOKEN=[REDACTED]&Access_Token=[REDACTED]&TiCkEt=[REDACTED]'],
     ['/ws/events?token=a&token=b', '/ws/events?token=[REDACTED]&token=[REDACTED]'],
     ['/ws/events?token=', '/ws/events?token=[REDACTED]'],
@@ -83,7 +89,7 @@ t.test('the level comes from the argument', async (t) => {
 
 t.test('redactUrl compares names as the query parser decodes them', async (t) => {
   t.equal(redactUrl('/ws/events?%74oken=abc.def.ghi'), '/ws/events?%74oken=[REDACTED]')
-  t.equal(redactUrl('/ws/events?a=1&TOKEN=x#frag'), '/ws/events?a=1&TOKEN=[REDACTED]#frag')
+  t.equal(redactUrl('/ws/events?a=1&TOKEN=x#frag'), '/ws/events?a=1&TOKEN=[REDACTED]#[REDACTED]')
   t.equal(redactUrl('/ws/events?%E0%A4%A=1&token=x'), '/ws/events?%E0%A4%A=1&token=[REDACTED]', 'a malformed name does not stop redaction')
   t.equal(redactUrl('/ws/events'), '/ws/events')
 })

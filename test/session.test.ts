@@ -39,7 +39,7 @@ function context (revoked: (identity: Identity) => boolean): SessionContext {
     maxPatternLength: 128,
     messageLimits: { burst: 100, perSecond: 20, abuseLimit: 50 },
     security: new SecurityReporter(bus, log, 'test', 20),
-    tokens: { verify: async () => 'token_invalid', revoked, expiryWarningMs: 60_000 }
+    tokens: { verify: async () => 'token_invalid', revoked, failed: async () => false, expiryWarningMs: 60_000 }
   }
 }
 

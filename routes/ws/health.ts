@@ -23,7 +23,7 @@ export default async function healthRoute (app: FastifyInstance) {
   const startedAt = Date.now()
   app.get('/ws/health', {
     logLevel: 'warn',
-    config: { public: true, servedWhileDraining: true },
+    config: { servedWhileDraining: true },
     schema: {
       tags: ['operations'],
       summary: 'Health, for load balancers',

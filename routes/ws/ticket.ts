@@ -21,7 +21,7 @@ export default async function ticketRoute (app: FastifyInstance) {
     },
     // Each ticket holds a store entry for TICKET_TTL: limited like the upgrades it leads to.
     config: { rateLimit: app.rateLimits.upgrade },
-    preValidation: app.authenticate
+    onRequest: app.authenticate
   }, async (request, reply) => {
     const { ticket, expiresAt } = await app.tickets.issue(request.user).catch((err: unknown) => {
       throw new BusUnavailableError(`the shared store is unreachable: ${(err as Error).message}`)
