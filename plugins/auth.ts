@@ -1,7 +1,7 @@
 import fastifyJwt from '@fastify/jwt'
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler, preValidationAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
-import { credentialFrom } from '../src/credentials.js'
+import { countsAsFailure, credentialFrom } from '../src/credentials.js'
 import { CloseCode, GatewayError, type Refusal } from '../src/errors.js'
 import { type Identity, identityFromClaims } from '../src/identity.js'
 
@@ -120,7 +120,7 @@ export default fp(async function authPlugin (app) {
     }
     const { reason, detail, userId, sessionId } = result
     app.security.report('security.auth.failed', { ...base, reason, detail, userId, sessionId })
-    if (reason !== 'token_missing') await app.refuseAuthFailure(request, reply)
+    if (countsAsFailure(reason)) await app.refuseAuthFailure(request, reply)
     return undefined
   }
 
@@ -145,15 +145,22 @@ export default fp(async function authPlugin (app) {
   app.decorate('authenticate', async function authenticate (request: FastifyRequest, reply: FastifyReply) {
     const result = await verdict(request, false)
     const identity = await settle(request, reply, result)
-    if (identity === undefined) throw new GatewayError('EVENTGATE_UNAUTHORIZED', 'reason' in result ? result.reason : 'unauthorized')
-    request.user = identity
+    if (identity !== undefined) {
+      request.user = identity
+      return
+    }
+    const reason = 'reason' in result ? result.reason : 'unauthorized'
+    // Not the credential's fault: Redis is down, as for a publish, and a retry will pass.
+    if (reason === 'revocation_unavailable') throw new GatewayError('EVENTGATE_BUS_UNAVAILABLE', 'revocation_unavailable: revocations cannot be checked while Redis is unreachable; retry later')
+    throw new GatewayError('EVENTGATE_UNAUTHORIZED', reason)
   })
 
   app.decorate('authenticateSocket', async function authenticateSocket (request: FastifyRequest, reply: FastifyReply) {
     const result = await verdict(request, true)
     const identity = await settle(request, reply, result)
     if (identity === undefined) {
-      request.refusal = { code: CloseCode.UNAUTHORIZED, reason: 'reason' in result ? result.reason : 'unauthorized' }
+      const reason = 'reason' in result ? result.reason : 'unauthorized'
+      request.refusal = { code: reason === 'revocation_unavailable' ? CloseCode.TRY_AGAIN_LATER : CloseCode.UNAUTHORIZED, reason }
       return
     }
     request.user = identity

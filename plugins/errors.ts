@@ -20,7 +20,10 @@ interface ValidationIssue {
  */
 export default fp(async function errorsPlugin (app) {
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
-    if (error instanceof GatewayError) return send(reply, error.code, error.message, error.field)
+    if (error instanceof GatewayError) {
+      if (error.code === 'EVENTGATE_BUS_UNAVAILABLE') void reply.header('retry-after', String(BUS_RETRY_AFTER_SECONDS))
+      return send(reply, error.code, error.message, error.field)
+    }
     if (error instanceof BusUnavailableError) {
       request.log.warn({ err: error }, 'publish refused: bus unavailable')
       void reply.header('retry-after', String(BUS_RETRY_AFTER_SECONDS))

@@ -79,11 +79,11 @@ export const ErrorBody = Type.Object({
 
 const ERRORS = {
   400: `EVENTGATE_INVALID_BODY: the body breaks the schema, or a \`data\` is over EVENT_MAX_DATA_BYTES or nests over ${MAX_DATA_DEPTH} levels`,
-  401: 'EVENTGATE_UNAUTHORIZED: no valid token (`token_missing`, `token_invalid`, `token_expired`, `session_revoked`, `revocation_unavailable`)',
+  401: 'EVENTGATE_UNAUTHORIZED: no valid token (`token_missing`, `token_invalid`, `token_expired`, `session_revoked`)',
   403: 'EVENTGATE_FORBIDDEN: the token lacks the right',
   413: 'EVENTGATE_PAYLOAD_TOO_LARGE: the body is over 1 MiB',
   429: 'EVENTGATE_RATE_LIMITED or EVENTGATE_TOO_MANY_AUTH_FAILURES: retry after `Retry-After` seconds',
-  503: 'EVENTGATE_BUS_UNAVAILABLE (Redis unreachable) or EVENTGATE_DRAINING (shutting down): retry after `Retry-After` seconds'
+  503: 'EVENTGATE_BUS_UNAVAILABLE (Redis unreachable, revocations included) or EVENTGATE_DRAINING (shutting down): retry after `Retry-After` seconds'
 } as const
 
 /** Response schemas for the given error statuses: they document the errors, and serialize them. */

@@ -68,3 +68,11 @@ function cookieValue (header: string | undefined, name: string): string | undefi
   }
   return undefined
 }
+
+/**
+ * Whether a refusal counts toward AUTH_FAILURE_LIMIT. A missing credential guesses nothing, and
+ * revocations that could not be read (Redis unreachable) are no fault of the sender.
+ */
+export function countsAsFailure (reason: string): boolean {
+  return reason !== 'token_missing' && reason !== 'revocation_unavailable'
+}

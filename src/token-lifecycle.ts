@@ -1,4 +1,5 @@
 import type { Connection, Socket } from './connection.js'
+import { countsAsFailure } from './credentials.js'
 import { CloseCode, ProtocolError } from './errors.js'
 import { type Identity, isAdmin } from './identity.js'
 import { type ClientFrame, encodeFault, encodeFrame } from './protocol.js'
@@ -76,7 +77,7 @@ export class TokenLifetime {
     if (typeof result === 'string') {
       this.security.report('security.auth.failed', { ...audit, reason: result })
       // Else one socket could try tokens without end, where upgrades would be blocked.
-      const blocked = await this.ctx.failed(connection.socket)
+      const blocked = countsAsFailure(result) && await this.ctx.failed(connection.socket)
       if (!connection.open) return
       if (blocked) {
         connection.close(CloseCode.POLICY_VIOLATION, 'too_many_auth_failures')
