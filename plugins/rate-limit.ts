@@ -1,13 +1,18 @@
 import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { GatewayError } from '../src/errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /**
+     * WebSocket routes, between authentication and admission: RATE_LIMIT_UPGRADES per user,
+     * or per address for an upgrade whose credentials were refused.
+     */
+    limitUpgrade: preHandlerAsyncHookHandler
     /** Route-level rate-limit settings: `config: { rateLimit: app.rateLimits.upgrade }`. */
     rateLimits: {
-      /** WebSocket upgrades, per IP, checked before anything else. */
+      /** Tickets (after authentication): per user, like the upgrades they lead to. */
       upgrade: RateLimitOptions
       /** Publishing, per authenticated identity, checked after authentication. */
       publish: RateLimitOptions
@@ -40,8 +45,16 @@ export default fp(async function rateLimitPlugin (app) {
       })
     }
   })
+  // Keyed by the user once authenticated, so others behind the same address (a NAT, an office
+  // proxy) cannot use up a user's upgrades with requests of their own; refused ones by address.
+  const upgrade: RateLimitOptions = {
+    max: config.rateLimits.upgradesPerMinute,
+    timeWindow: MINUTE_MS,
+    keyGenerator: (request: FastifyRequest) => request.refusal === undefined ? `upgrade:user:${request.user.userId}` : `upgrade:ip:${request.ip}`
+  }
+  app.decorate('limitUpgrade', app.rateLimit(upgrade))
   app.decorate('rateLimits', {
-    upgrade: { max: config.rateLimits.upgradesPerMinute, timeWindow: MINUTE_MS, hook: 'onRequest' },
+    upgrade: { ...upgrade, hook: 'onRequest' },
     publish: {
       max: config.rateLimits.publishPerMinute,
       timeWindow: MINUTE_MS,

@@ -12,8 +12,7 @@ export default async function adminStream (app: FastifyInstance) {
       security: [{ bearerAuth: [] }, { cookieAuth: [] }, { ticket: [] }, { queryToken: [] }],
       response: { 101: { description: 'Switching Protocols: the socket is open; its first frame is `connected`, or a close with the refusal\'s code' } }
     },
-    config: { rateLimit: app.rateLimits.upgrade },
-    preValidation: [app.authenticateSocket, app.authorizeSocket(isAdmin, 'admin_required'), app.admitSocket]
+    preValidation: [app.authenticateSocket, app.authorizeSocket(isAdmin, 'admin_required'), app.limitUpgrade, app.admitSocket]
   }, (socket, request) => {
     app.acceptSocket(socket, request, 'admin')
   })

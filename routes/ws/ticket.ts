@@ -16,7 +16,7 @@ export default async function ticketRoute (app: FastifyInstance) {
     schema: {
       tags: ['websocket'],
       summary: 'Trade a JWT for a single-use WebSocket ticket',
-      description: 'Any valid token, no body. The ticket opens one socket once, on any instance (`/ws/events?ticket=…`), within TICKET_TTL and never beyond the token\'s `exp`. Limited per address like upgrades.',
+      description: 'Any valid token, no body. The ticket opens one socket once, on any instance (`/ws/events?ticket=…`), within TICKET_TTL and never beyond the token\'s `exp`. Limited per user like upgrades.',
       response: { 200: { ...Ticket, description: 'A ticket, with `Cache-Control: no-store`' }, ...errorResponses(401, 429, 503) }
     },
     // Each ticket holds a store entry for TICKET_TTL: limited like the upgrades it leads to.
