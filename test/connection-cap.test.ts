@@ -1,5 +1,4 @@
 import { request } from 'node:http'
-import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import { connect, type TestClient } from './helpers/client.js'
 import { LENIENT_LIMITS } from './helpers/cluster.js'
@@ -56,32 +55,22 @@ async function brokenHandshake (gw: Gateway, user: string): Promise<number> {
   })
 }
 
-/** Upgrades counted by the upgrade rate limit in Redis: each has run its first Redis command. */
-async function upgradesCounted (redis: Redis): Promise<number> {
-  const keys = await redis.keys('eventgate:ratelimit:*')
-  const counts = keys.length === 0 ? [] : await redis.mget(keys)
-  return counts.reduce((sum, count) => sum + Number(count ?? 0), 0)
-}
-
 /**
  * Gateways on a Redis behind a proxy, and a burst that goes through them in lockstep: each
- * upgrade is held at its first Redis command (the upgrade rate limit) until all of them have
- * reached it; then every step of their admission runs for all of them at once, as on a loaded
+ * upgrade is held at its first Redis command (its user's revocation read) until all of them
+ * have reached it; then every step of their admission runs for all of them at once, as on a loaded
  * instance, rather than one upgrade after the other as loopback clients otherwise arrive.
  */
 async function lockstepGateways (t: Test, count: number, env: Record<string, string>) {
   const redis = await RedisServer.start(t)
   const proxy = await RedisProxy.start(t, redis.port)
-  const direct = new Redis(redis.url)
-  t.teardown(() => { direct.disconnect() })
   const gateways: Gateway[] = []
   for (let i = 0; i < count; i++) gateways.push(await startGateway(t, { ...LENIENT_LIMITS, REDIS_URL: proxy.url, SERVER_ID: `g${i}`, ...env }))
   await until(() => gateways.every((gw) => gw.app.bus.connected), 10_000, 'the gateways to reach Redis')
   const burst = async (burstUsers: string[]): Promise<Outcome> => {
-    const before = await upgradesCounted(direct)
-    proxy.holdRepliesAfter(/ratelimit/)
+    proxy.holdRepliesAfter(/revoked:user:/)
     const outcome = upgradeAtOnce(t, gateways, burstUsers)
-    await until(async () => await upgradesCounted(direct) === before + burstUsers.length, 10_000, 'every upgrade to reach Redis')
+    await until(() => proxy.marksSeen === burstUsers.length, 10_000, 'every upgrade to reach Redis')
     proxy.release()
     return await outcome
   }

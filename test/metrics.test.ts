@@ -108,7 +108,7 @@ t.test('HTTP 429s are counted by route, refused frames and limits by reason', as
   t.equal((await alice.next((f) => f.id === 'p1')).type, 'pong')
   for (const id of ['p2', 'p3']) t.match(await alice.next((f) => f.id === 'p3' || f.payload.code === 'RATE_LIMITED'), { type: 'error', payload: { code: 'RATE_LIMITED' } }, id)
 
-  const upgrade = new WebSocket(`${gw.wsUrl}/ws/events`, { headers: { authorization: `Bearer ${userToken('bob')}` } })
+  const upgrade = new WebSocket(`${gw.wsUrl}/ws/events`, { headers: { authorization: `Bearer ${userToken('alice')}` } })
   upgrade.on('error', () => {})
   t.teardown(() => { upgrade.terminate() })
   const response = await within(new Promise<number>((resolve) => upgrade.once('unexpected-response', (_request, res) => { resolve(res.statusCode ?? 0); res.destroy() })), 5000, 'the refused upgrade')

@@ -24,6 +24,7 @@ export class RedisProxy {
   private readonly pairs = new Set<Pair>()
   private subscriptionsHeld = false
   private mark: RegExp | undefined
+  private markSeen = 0
 
   private constructor (readonly port: number) {}
 
@@ -53,7 +54,13 @@ export class RedisProxy {
   }
 
   holdRepliesAfter (pattern: RegExp): void {
-    this.mark = pattern
+    this.mark = new RegExp(pattern.source, 'g')
+    this.markSeen = 0
+  }
+
+  /** How often the pattern of `holdRepliesAfter` was sent since it was set: commands that ran. */
+  get marksSeen (): number {
+    return this.markSeen
   }
 
   release (): void {
@@ -79,7 +86,11 @@ export class RedisProxy {
     client.on('data', (chunk: Buffer) => {
       const text = chunk.toString('latin1')
       if (/subscribe/i.test(text)) pair.subscription = true
-      if (this.mark?.test(text) === true) pair.marked = true
+      const marks = this.mark === undefined ? 0 : text.match(this.mark)?.length ?? 0
+      if (marks > 0) {
+        pair.marked = true
+        this.markSeen += marks
+      }
       pair.redis.write(chunk)
     })
     pair.redis.on('data', (chunk: Buffer) => {
