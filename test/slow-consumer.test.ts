@@ -1,9 +1,9 @@
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
 import type { Socket } from 'node:net'
 import t from 'tap'
 import WebSocket from 'ws'
 import { post } from './helpers/gateway.js'
+import { memory } from './helpers/memory.js'
 import { until } from './helpers/ports.js'
 import { startGatewayProcess } from './helpers/process.js'
 import { serviceToken, userToken } from './helpers/tokens.js'
@@ -49,13 +49,6 @@ class IdClient {
     socket.pause()
     return socket
   }
-}
-
-/** Resident memory of a process, in bytes: `VmRSS` now, `VmHWM` its peak so far. */
-function memory (pid: number): { rss: number, peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) * 1024
-  return { rss: kb('VmRSS'), peak: kb('VmHWM') }
 }
 
 t.test('a client that stops reading is closed 4009 with its resume id; memory stays bounded; the others get every event', async (t) => {
