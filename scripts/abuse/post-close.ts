@@ -1,0 +1,84 @@
+import { type Check, addresses, seconds } from './check.js'
+import { http } from './http.js'
+import { Client, RawWebSocket } from './sockets.js'
+import { userToken } from './tokens.js'
+
+const CONNECT_MS = 5000
+/** Past WEBSOCKET_MESSAGE_BURST (100) and WEBSOCKET_MESSAGE_ABUSE_LIMIT (50) refusals: the 1008 comes within these. */
+const FRAMES_TO_CLOSE = 1000
+/** Lines about the connection written after its close frame that are still in flight, not caused by later frames. */
+const LINES_ALLOWED = 5
+const GONE_MS = 5000
+const PATTERNS = 100_000
+const ANSWER_BOUND_MS = 200
+const LOG_WAIT_MS = 10_000
+
+/**
+ * A socket flooding frames until the server closes it 1008, then writing more as if nothing
+ * happened (a raw client, not a library that stops at the close frame).
+ */
+export const postCloseFlood: Check = {
+  attack: '6 post-close flood',
+  limit: `after the 1008 close: no log line or audit record per frame (≤ ${LINES_ALLOWED} lines), socket gone within ${GONE_MS / 1000} s`,
+  async run ({ lab, sizes }) {
+    const target = lab.a
+    const user = `flooder-${Date.now()}`
+    const [from] = addresses(6, 1) as [string]
+    const lines = target.output.watch(`"${user}"`)
+    const raw = new RawWebSocket(target.port, '/ws/events', { authorization: `Bearer ${userToken(user)}` }, from)
+    await Promise.race([raw.answered, new Promise((resolve) => setTimeout(resolve, CONNECT_MS))])
+    if (raw.status !== 101) {
+      target.output.unwatch(lines)
+      raw.destroy()
+      return { held: false, observed: `upgrade answered ${raw.status}` }
+    }
+    let sent = 0
+    while (raw.closeFrame === undefined && raw.writable && sent < FRAMES_TO_CLOSE) {
+      await raw.sendText('{"type":"ping"}')
+      sent++
+    }
+    // The close frame is read between writes: give the last ones a moment to be answered.
+    await Promise.race([raw.ended, new Promise((resolve) => setTimeout(resolve, 200))])
+    const closedAt = raw.closeFrameAt ?? performance.now()
+    const linesAtClose = lines.count
+    let after = 0
+    while (raw.writable && after < sizes.framesAfterClose) {
+      await raw.sendText('{"type":"ping"}')
+      after++
+    }
+    await Promise.race([raw.ended, new Promise((resolve) => setTimeout(resolve, Math.max(0, closedAt + GONE_MS - performance.now())))])
+    const goneAfter = raw.endedAt === undefined ? undefined : raw.endedAt - closedAt
+    raw.destroy()
+    // A request logged after everything the socket caused: its line marks the end of theirs.
+    const marker = `/abuse-marker-${user}`
+    await http(target.port, { path: marker, from })
+    await target.output.seen(marker, LOG_WAIT_MS)
+    target.output.unwatch(lines)
+    const extra = lines.count - linesAtClose
+    const code = raw.closeFrame?.code
+    return {
+      held: code === 1008 && extra <= LINES_ALLOWED && goneAfter !== undefined && goneAfter <= GONE_MS,
+      observed: `closed ${code ?? 'never'} after ${sent} frames; ${after} written after it, ${extra} log lines; ` +
+        `socket ${goneAfter === undefined ? `still open after ${seconds(GONE_MS)}` : `gone after ${seconds(goneAfter)}`}`
+    }
+  }
+}
+
+/** One `subscribe` naming a hundred thousand patterns, a thousand times WEBSOCKET_MAX_SUBSCRIPTIONS. */
+export const oversizedSubscribe: Check = {
+  attack: '6 oversized subscribe',
+  limit: `${PATTERNS.toLocaleString('en')} patterns: TOO_MANY_SUBSCRIPTIONS within ${ANSWER_BOUND_MS} ms`,
+  async run ({ lab }) {
+    const [from] = addresses(61, 1) as [string]
+    const client = Client.open(lab.a.port, userToken('pattern-hoarder'), from)
+    if (!await client.connected(CONNECT_MS)) return { held: false, observed: 'could not connect' }
+    const eventTypes = Array.from({ length: PATTERNS }, (_, i) => `p${i}.*`)
+    const t0 = performance.now()
+    const reply = await client.request('subscribe', { eventTypes }, 30_000)
+    const ms = performance.now() - t0
+    const closed = client.isOpen ? undefined : await client.closed
+    client.close()
+    const code = reply?.type === 'error' ? String(reply.payload.code) : reply?.type ?? `closed ${closed?.code ?? ''}`
+    return { held: code === 'TOO_MANY_SUBSCRIPTIONS' && ms <= ANSWER_BOUND_MS, observed: `${code} after ${ms.toFixed(0)} ms` }
+  }
+}
