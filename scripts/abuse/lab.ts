@@ -18,8 +18,8 @@ export function unknownSettings (env: Record<string, string>): string[] {
 
 /**
  * A production deployment of two instances on the run's own redis-server: defaults everywhere
- * but what a run needs. Client frames up to 1 MiB let a 100,000-pattern subscribe reach the
- * gateway; the history holds the resume flood's events and little more, so an eviction shows
+ * but what a run needs. Client frames up to 2 MiB let a 100,000-pattern subscribe (about
+ * 1 MB) reach the gateway; the history holds the resume flood's events and little more, so an eviction shows
  * within a run.
  */
 export function productionEnv (redisUrl: string, historyMaxEvents: number): Record<string, string> {
@@ -28,7 +28,7 @@ export function productionEnv (redisUrl: string, historyMaxEvents: number): Reco
     REDIS_URL: redisUrl,
     JWT_SECRET: ABUSE_SECRET,
     METRICS_TOKEN,
-    WEBSOCKET_MAX_PAYLOAD: String(1024 * 1024),
+    WEBSOCKET_MAX_PAYLOAD: String(2 * 1024 * 1024),
     HISTORY_MAX_EVENTS: String(historyMaxEvents),
     ...Object.fromEntries(Object.entries(TIMEOUTS).map(([name, ms]) => [name, String(ms)]))
   }

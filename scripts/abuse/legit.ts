@@ -15,9 +15,16 @@ const USER = 'control-user'
 export interface LegitFigures {
   sent: number
   received: number
+  /** How long the control publishes took: an instance too busy to answer starves its publishers. */
+  publishP99Ms: number
   healthP99Ms: number
   /** Health answers that were not 200, or never came. */
   healthFailures: number
+}
+
+function p99 (values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y)
+  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] as number
 }
 
 /**
@@ -30,6 +37,7 @@ export class Legit {
   private readonly receivedIds = new Set<string>()
   private attempts = 0
   private readonly healthMs: number[] = []
+  private readonly publishMs: number[] = []
   private healthFailures = 0
   private running = true
   private readonly loops: Array<Promise<void>> = []
@@ -58,11 +66,11 @@ export class Legit {
     while (this.missing() > 0 && this.client?.isOpen === true && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
     this.client?.close()
     this.agent.destroy()
-    const sorted = [...this.healthMs].sort((x, y) => x - y)
     return {
       sent: this.attempts,
       received: [...this.sentIds].filter((id) => this.receivedIds.has(id)).length,
-      healthP99Ms: sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] as number,
+      publishP99Ms: p99(this.publishMs),
+      healthP99Ms: p99(this.healthMs),
       healthFailures: this.healthFailures
     }
   }
@@ -79,7 +87,9 @@ export class Legit {
     while (this.running) {
       const next = Date.now() + TICK_MS
       this.attempts++
+      const t0 = performance.now()
       const { ids } = await publish(this.lab.a.port, token, { type: 'control.tick', userId: USER, data: { n: this.attempts } })
+      this.publishMs.push(performance.now() - t0)
       for (const id of ids) this.sentIds.add(id)
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())))
     }

@@ -33,7 +33,7 @@ export const thirdPartyLockout: Check = {
     user.close()
     return {
       held: published.status === 202 && connected,
-      observed: `publish ${published.status}; upgrade ${connected ? 'connected' : `refused (${closed?.code ?? ''} ${closed?.reason ?? ''})`}`
+      observed: `publish ${published.status}; upgrade ${connected ? 'connected' : `refused (${closed?.code === 0 ? closed.reason : `${closed?.code ?? ''} ${closed?.reason ?? ''}`})`}`
     }
   }
 }

@@ -44,14 +44,14 @@ const FULL: Sizes = {
 
 const QUICK: Sizes = {
   ...FULL,
-  historyEvents: 350,
-  historyMaxEvents: 400,
+  historyEvents: 500,
+  historyMaxEvents: 600,
   stalledUploads: 100,
   idleSockets: 500,
   keptEvents: 100,
   floodMs: 6000,
-  framesAfterClose: 5000,
-  timeoutBoundMs: 10_000
+  framesAfterClose: 2000,
+  timeoutBoundMs: 8000
 }
 
 /** In the order they run: the resume flood last, its large history would skew the others' Redis figures. */

@@ -18,9 +18,11 @@ const max = (values: Record<string, number>): number => Math.max(0, ...Object.va
 const sum = (values: Record<string, number>): number => Object.values(values).reduce((a, b) => a + b, 0)
 const cell = (text: string): string => text.replace(/\|/g, '\\|')
 
+const ms = (value: number): string => Number.isNaN(value) ? '–' : value.toFixed(0)
+
 function legitCell ({ legit }: Row): string {
-  const health = `health p99 ${Number.isNaN(legit.healthP99Ms) ? '–' : legit.healthP99Ms.toFixed(0)} ms${legit.healthFailures > 0 ? `, ${legit.healthFailures} FAILED` : ''}`
-  return `${health}; ${legit.received}/${legit.sent} delivered`
+  const health = `health p99 ${ms(legit.healthP99Ms)} ms${legit.healthFailures > 0 ? `, ${legit.healthFailures} FAILED` : ''}`
+  return `${health}; ${legit.received}/${legit.sent} delivered, publish p99 ${ms(legit.publishP99Ms)} ms`
 }
 
 /** The report as a Markdown table: memory is the largest instance's peak RSS growth, CPU the instances' sum. */
