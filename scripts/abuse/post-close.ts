@@ -10,7 +10,9 @@ const FRAMES_TO_CLOSE = 1000
 const LINES_ALLOWED = 5
 const GONE_MS = 5000
 const PATTERNS = 100_000
-const ANSWER_BOUND_MS = 100
+/** Subscribes sent, one after the other, so the CPU they cost stands out from the control traffic's. */
+const SUBSCRIBES = 10
+const CPU_BOUND_MS = 60
 const LOG_WAIT_MS = 10_000
 
 /**
@@ -64,22 +66,37 @@ async function closeFrame (raw: RawWebSocket): Promise<void> {
   while (raw.closeFrame === undefined && raw.endedAt === undefined) await new Promise((resolve) => setTimeout(resolve, 10))
 }
 
-/** One `subscribe` naming a hundred thousand patterns, a thousand times WEBSOCKET_MAX_SUBSCRIPTIONS. */
+/**
+ * `subscribe` frames naming a hundred thousand patterns each, a thousand times
+ * WEBSOCKET_MAX_SUBSCRIPTIONS. Time on a loaded machine is mostly the megabyte's transfer and
+ * parse; the instance's CPU per frame tells whether it validated every pattern before counting.
+ */
 export const oversizedSubscribe: Check = {
   attack: '6 oversized subscribe',
-  limit: `${PATTERNS.toLocaleString('en')} patterns: TOO_MANY_SUBSCRIPTIONS within ${ANSWER_BOUND_MS} ms`,
+  limit: `${PATTERNS.toLocaleString('en')} patterns: TOO_MANY_SUBSCRIPTIONS, ≤ ${CPU_BOUND_MS} ms of instance CPU each`,
   async run ({ lab }) {
     const [from] = addresses(61, 1) as [string]
     const client = Client.open(lab.a.port, userToken('pattern-hoarder'), from)
     if (!await client.connected(CONNECT_MS)) return { held: false, observed: 'could not connect' }
-    const frame = JSON.stringify({ type: 'subscribe', id: 'hoard', payload: { eventTypes: Array.from({ length: PATTERNS }, (_, i) => `p${i}.*`) } })
+    const eventTypes = Array.from({ length: PATTERNS }, (_, i) => `p${i}.*`)
+    const frames = Array.from({ length: SUBSCRIBES }, (_, i) => JSON.stringify({ type: 'subscribe', id: `hoard-${i}`, payload: { eventTypes } }))
+    const codes = new Map<string, number>()
+    const cpu0 = lab.a.cpuSeconds() ?? 0
     const t0 = performance.now()
-    client.send(frame)
-    const reply = await client.next((f) => f.id === 'hoard', 30_000)
-    const ms = performance.now() - t0
+    for (const [i, frame] of frames.entries()) {
+      client.send(frame)
+      const reply = await client.next((f) => f.id === `hoard-${i}`, 30_000)
+      const code = reply?.type === 'error' ? String(reply.payload.code) : reply?.type ?? 'no answer'
+      codes.set(code, (codes.get(code) ?? 0) + 1)
+    }
+    const perFrameMs = ((lab.a.cpuSeconds() ?? cpu0) - cpu0) * 1000 / SUBSCRIBES
+    const ms = (performance.now() - t0) / SUBSCRIBES
     const closed = client.isOpen ? undefined : await client.closed
     client.close()
-    const code = reply?.type === 'error' ? String(reply.payload.code) : reply?.type ?? `closed ${closed?.code ?? ''}`
-    return { held: code === 'TOO_MANY_SUBSCRIPTIONS' && ms <= ANSWER_BOUND_MS, observed: `${code} after ${ms.toFixed(0)} ms` }
+    const answers = [...codes].map(([code, n]) => `${n}×${code}`).join(', ')
+    return {
+      held: codes.get('TOO_MANY_SUBSCRIPTIONS') === SUBSCRIBES && perFrameMs <= CPU_BOUND_MS,
+      observed: `${answers}${closed === undefined ? '' : ` (closed ${closed.code})`}; ${perFrameMs.toFixed(0)} ms CPU and ${ms.toFixed(0)} ms each`
+    }
   }
 }

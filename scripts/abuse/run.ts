@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
@@ -62,6 +63,17 @@ const CHECKS: Check[] = [
 /** A check that has not finished by then failed; the run goes on with the next. */
 const CHECK_TIMEOUT_MS = 120_000
 const RESULTS = new URL('./results/', import.meta.url)
+
+/** The commit the instances ran, with `+` when the tree had changes: what a written result is about. */
+function revision (): string {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'plugins', 'routes'], { encoding: 'utf8' }).trim() !== ''
+    return `commit ${commit}${dirty ? '+' : ''}`
+  } catch {
+    return 'commit unknown'
+  }
+}
 
 const { values } = parseArgs({
   options: {
@@ -138,7 +150,7 @@ process.stdout.write(`${table}\n\n${summary}\n`)
 
 if (values.write) {
   mkdirSync(RESULTS, { recursive: true })
-  const about = `\`npm run abuse${values.quick ? ' -- --quick' : ''}\`, ${new Date().toISOString().slice(0, 16)}Z, ${cpus().length} CPUs, Node ${process.version}` +
+  const about = `\`npm run abuse${values.quick ? ' -- --quick' : ''}\` on ${revision()}, ${new Date().toISOString().slice(0, 16)}Z, ${cpus().length} CPUs, Node ${process.version}` +
     `${unknown.length > 0 ? `; the gateway had no ${unknown.join(' or ')}` : ''}`
   writeFileSync(new URL('latest.md', RESULTS), `# Abuse suite: latest run\n\n${about}\n\n${table}\n\n${summary}\n`)
   writeFileSync(new URL('latest.json', RESULTS), `${JSON.stringify({ about, sizes, unknownSettings: unknown, rows, summary }, null, 2)}\n`)
