@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { Check, CheckContext, Outcome, Sizes } from './check.js'
 import { historyEviction } from './history-eviction.js'
@@ -21,7 +23,9 @@ Usage: npm run abuse -- [options]
 
   --quick          smaller volumes (about a minute instead of three)
   --only <text>    run only the checks whose name contains <text>; repeatable
-  --write          also write scripts/abuse/results/latest.md and latest.json
+  --write          also write the table to scripts/abuse/results/latest.md, and everything
+                   measured to latest.json beside it
+  --results <dir>  where --write writes (default scripts/abuse/results)
   -h, --help       this text
 
 Starts its own redis-server and two gateway instances (NODE_ENV=production, JWT_SECRET and
@@ -62,7 +66,7 @@ const CHECKS: Check[] = [
 ]
 /** A check that has not finished by then failed; the run goes on with the next. */
 const CHECK_TIMEOUT_MS = 120_000
-const RESULTS = new URL('./results/', import.meta.url)
+const RESULTS = fileURLToPath(new URL('./results', import.meta.url))
 
 /** The commit the instances ran, with `+` when the tree had changes: what a written result is about. */
 function revision (): string {
@@ -80,6 +84,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     only: { type: 'string', multiple: true, default: [] },
     write: { type: 'boolean', default: false },
+    results: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false }
   }
 })
@@ -90,6 +95,10 @@ if (values.help) {
 
 const sizes = values.quick ? QUICK : FULL
 const checks = CHECKS.filter((c) => values.only.length === 0 || values.only.some((text) => c.attack.includes(text)))
+if (checks.length === 0) {
+  process.stderr.write(`abuse: no check matches ${values.only.join(', ')}; the checks are: ${CHECKS.map((c) => c.attack).join(', ')}\n`)
+  process.exit(2)
+}
 const t0 = performance.now()
 const log = (line: string): void => { process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${line}\n`) }
 
@@ -149,11 +158,12 @@ const summary = `${rows.length - failed} of ${rows.length} limits held; legitima
 process.stdout.write(`${table}\n\n${summary}\n`)
 
 if (values.write) {
-  mkdirSync(RESULTS, { recursive: true })
+  const dir = values.results ?? RESULTS
+  mkdirSync(dir, { recursive: true })
   const about = `\`npm run abuse${values.quick ? ' -- --quick' : ''}\` on ${revision()}, ${new Date().toISOString().slice(0, 16)}Z, ${cpus().length} CPUs, Node ${process.version}` +
     `${unknown.length > 0 ? `; the gateway had no ${unknown.join(' or ')}` : ''}`
-  writeFileSync(new URL('latest.md', RESULTS), `# Abuse suite: latest run\n\n${about}\n\n${table}\n\n${summary}\n`)
-  writeFileSync(new URL('latest.json', RESULTS), `${JSON.stringify({ about, sizes, unknownSettings: unknown, rows, summary }, null, 2)}\n`)
-  log('wrote scripts/abuse/results/latest.md and latest.json')
+  writeFileSync(join(dir, 'latest.md'), `# Abuse suite: latest run\n\n${about}\n\n${table}\n\n${summary}\n`)
+  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify({ about, sizes, unknownSettings: unknown, rows, summary }, null, 2)}\n`)
+  log(`wrote ${join(dir, 'latest.md')} and latest.json`)
 }
 process.exit(failed === 0 && lost === 0 ? 0 : 1)
