@@ -92,7 +92,8 @@ export const historyEviction: Check = {
       const reply = await client.request('subscribe', { eventTypes: ['account.*'], since: kept.since }, RESUME_MS)
       replayed = Number(reply?.payload.replayed ?? 0)
       truncated = reply?.payload.truncated !== false
-      while (received < kept.count && await client.next((f) => f.type === 'event', RESUME_MS) !== undefined) received++
+      // Only what the reply announced is waited for: a truncated history announces less.
+      while (received < Math.min(replayed, kept.count) && await client.next((f) => f.type === 'event', RESUME_MS) !== undefined) received++
     }
     client.close()
     const perRequest = logBytes / Math.max(1, requests)
