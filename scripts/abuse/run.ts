@@ -141,13 +141,19 @@ if (unknown.length > 0) log(`this gateway has no ${unknown.join(' or ')}: its ow
 log(`${values.quick ? 'quick' : 'default'} run: redis ${lab.redisServer.url}, instances A :${lab.a.port}, B :${lab.b.port}`)
 
 const rows: Row[] = []
-for (const check of checks) {
-  log(`${check.attack}`)
-  const row = await runCheck(lab, check)
-  log(`  ${row.held ? 'held' : 'NOT HELD'}: ${row.observed}`)
-  rows.push(row)
+try {
+  for (const check of checks) {
+    log(`${check.attack}`)
+    const row = await runCheck(lab, check)
+    log(`  ${row.held ? 'held' : 'NOT HELD'}: ${row.observed}`)
+    rows.push(row)
+  }
+  await lab.stop()
+} catch (err) {
+  // An instance that an attack ended and that does not start again: the rest cannot be measured.
+  process.stderr.write(`abuse: ${(err as Error).message}\n`)
+  process.exit(2)
 }
-await lab.stop()
 
 rows.sort((x, y) => parseInt(x.attack) - parseInt(y.attack))
 const table = markdownTable(rows)
