@@ -77,7 +77,7 @@ export const openMetrics: Check = {
 /** Sixty upgrades at once on an instance of its own that takes twenty sockets. */
 export const connectionCap: Check = {
   attack: '7 concurrent upgrades',
-  limit: `${UPGRADES} concurrent upgrades, WEBSOCKET_MAX_CONNECTIONS=${MAX_CONNECTIONS}: at most ${MAX_CONNECTIONS} open`,
+  limit: `${UPGRADES} concurrent upgrades, WEBSOCKET_MAX_CONNECTIONS=${MAX_CONNECTIONS}: 1 to ${MAX_CONNECTIONS} open`,
   async run ({ lab }) {
     const instance = await lab.startExtra('abuse-capped', { WEBSOCKET_MAX_CONNECTIONS: String(MAX_CONNECTIONS) })
     const [from] = addresses(74, 1) as [string]
@@ -88,7 +88,8 @@ export const connectionCap: Check = {
     const open = clients.filter((c) => c.isOpen).length
     for (const client of clients) client.close()
     await instance.stop()
-    return { held: open <= MAX_CONNECTIONS, observed: `${open} open` }
+    // None open would keep the cap too, but says the instance refused everyone: that is no pass.
+    return { held: open >= 1 && open <= MAX_CONNECTIONS, observed: `${open} open` }
   }
 }
 
