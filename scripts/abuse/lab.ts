@@ -11,9 +11,9 @@ import { ABUSE_SECRET, METRICS_TOKEN } from './tokens.js'
  */
 export const TIMEOUTS = { HTTP_REQUEST_TIMEOUT: 5000, HTTP_CONNECTION_TIMEOUT: 3000 }
 
-/** Settings the runner reports as unknown to this gateway's configuration schema. */
-export function unknownSettings (env: Record<string, string>): string[] {
-  return Object.keys(env).filter((name) => !(name in EnvSchema.properties))
+/** The settings among `names` that this gateway's configuration schema does not know. */
+export function unknownSettings (names: string[]): string[] {
+  return names.filter((name) => !(name in EnvSchema.properties))
 }
 
 /**

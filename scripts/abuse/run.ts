@@ -115,16 +115,17 @@ async function bounded (promise: Promise<Outcome>, ms: number): Promise<Outcome>
 async function runCheck (lab: Lab, check: Check): Promise<Row> {
   const restarted = await lab.revive()
   if (restarted.length > 0) log(`  restarted ${restarted.join(', ')}, ended by the previous attack`)
-  const window = { current: undefined as Window | undefined }
-  const ctx: CheckContext = { lab, sizes, log: (line) => log(`  ${line}`), growthMb: (instance) => window.current?.growthMb(instance) ?? 0 }
+  // Made once `prepare` is done: what it spends is not the attack's.
+  let window: Window | undefined
+  const ctx: CheckContext = { lab, sizes, log: (line) => log(`  ${line}`), growthMb: (instance) => window?.growthMb(instance) ?? 0 }
   let prepared: Outcome | undefined
   if (check.prepare !== undefined) prepared = await bounded(check.prepare(ctx).then(() => ({ held: true, observed: '' })), CHECK_TIMEOUT_MS)
-  window.current = new Window(lab.instances)
+  window = new Window(lab.instances)
   const legit = new Legit(lab)
   await legit.start()
   const outcome = prepared?.held === false ? prepared : await bounded(check.run(ctx), CHECK_TIMEOUT_MS)
   const figures = await legit.stop()
-  const spent = window.current.stop()
+  const spent = window.stop()
   const held = outcome.held && spent.died.length === 0 && (check.healthIsLimit !== true || figures.healthFailures === 0)
   return { attack: check.attack, limit: check.limit, held, observed: outcome.observed, spent, legit: figures }
 }
@@ -136,7 +137,7 @@ const lab = await Lab.start(sizes.historyMaxEvents).catch((err: unknown) => {
 process.once('exit', () => lab.killAll())
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
 
-const unknown = unknownSettings(Object.fromEntries(Object.keys(TIMEOUTS).map((k) => [k, ''])))
+const unknown = unknownSettings(Object.keys(TIMEOUTS))
 if (unknown.length > 0) log(`this gateway has no ${unknown.join(' or ')}: its own defaults apply`)
 log(`${values.quick ? 'quick' : 'default'} run: redis ${lab.redisServer.url}, instances A :${lab.a.port}, B :${lab.b.port}`)
 
