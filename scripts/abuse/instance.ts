@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { StringDecoder } from 'node:string_decoder'
 import { fileURLToPath } from 'node:url'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -25,16 +26,17 @@ const CLOCK_TICKS = (() => {
 export interface Watch { readonly needle: string, count: number }
 
 /**
- * What an instance writes on stdout and stderr (pino JSON lines at `info`): bytes and lines
- * counted, lines scanned only for the needles being watched, nothing kept but the last few
- * lines. An unfixed instance can log hundreds of MiB under attack.
+ * What an instance writes on stdout and stderr (pino JSON lines at `info`): bytes counted,
+ * lines scanned only for the needles being watched, nothing kept but the last few lines. An
+ * unfixed instance can log hundreds of MiB under attack.
  */
 export class OutputMeter {
   bytes = 0
-  lines = 0
   readonly recent: string[] = []
   private readonly watches = new Set<Watch>()
   private partial = ''
+  // A character split between two chunks is decoded whole.
+  private readonly decoder = new StringDecoder('utf8')
 
   watch (needle: string): Watch {
     const watch = { needle, count: 0 }
@@ -48,8 +50,7 @@ export class OutputMeter {
 
   feed (chunk: Buffer): void {
     this.bytes += chunk.length
-    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) this.lines++
-    const text = this.partial + chunk.toString('utf8')
+    const text = this.partial + this.decoder.write(chunk)
     const cut = text.lastIndexOf('\n')
     this.partial = text.slice(cut + 1)
     if (cut === -1) return

@@ -126,6 +126,9 @@ async function runCheck (lab: Lab, check: Check): Promise<Row> {
   const outcome = prepared?.held === false ? prepared : await bounded(check.run(ctx), CHECK_TIMEOUT_MS)
   const figures = await legit.stop()
   const spent = window.stop()
+  for (const instance of [lab.a, lab.b]) {
+    if (!instance.alive) log(`  ${instance.name} died; its last lines:\n${instance.output.recent.slice(-5).join('\n')}`)
+  }
   const held = outcome.held && spent.died.length === 0 && (check.healthIsLimit !== true || figures.healthFailures === 0)
   return { attack: check.attack, limit: check.limit, held, observed: outcome.observed, spent, legit: figures }
 }
