@@ -9,7 +9,7 @@ import { ABUSE_SECRET, METRICS_TOKEN } from './tokens.js'
  * and idle connections must be closed by them; a gateway that has no such setting keeps its own
  * default, and the runner says so.
  */
-export const TIMEOUTS = { HTTP_REQUEST_TIMEOUT: 5000, HTTP_CONNECTION_TIMEOUT: 3000 }
+export const TIMEOUTS = { HTTP_REQUEST_TIMEOUT: 5000, HTTP_IDLE_TIMEOUT: 3000 }
 
 /** The settings among `names` that this gateway's configuration schema does not know. */
 export function unknownSettings (names: string[]): string[] {
