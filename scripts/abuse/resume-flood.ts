@@ -39,12 +39,22 @@ export const resumeFlood: Check = {
       const reply = await (clients[i] as Client).request('subscribe', { eventTypes: ['*'], since: '0-0' }, ANSWER_MS)
       return reply?.type === 'subscribed' ? performance.now() - t0 : undefined
     })
+    // Sockets dropped without a close frame: give an instance that is going down the time to be gone.
+    if (answers.includes(undefined)) await Promise.race([target.exited, new Promise((resolve) => setTimeout(resolve, 2000))])
+    const closes = new Map<string, number>()
+    for (const [i, client] of clients.entries()) {
+      if (answers[i] !== undefined || client.isOpen) continue
+      const { code, reason } = await client.closed
+      closes.set(`${code} ${reason}`.trim(), (closes.get(`${code} ${reason}`.trim()) ?? 0) + 1)
+    }
     for (const client of clients) client.close()
     const answered = answers.filter((ms) => ms !== undefined)
     const growth = growthMb(target)
     const slowest = Math.max(0, ...answered)
     const held = target.alive && connected === clients.length && answered.length === clients.length && growth < RSS_BOUND_MB
-    const observed = `${target.alive ? 'up' : 'instance DIED'}; ${answered.length}/${clients.length} answered (${connected} connected), last after ${seconds(slowest)}; RSS +${mb(growth)}`
+    const unanswered = [...closes].map(([close, n]) => `${n}× closed ${close}`).join(', ')
+    const observed = `${target.alive ? 'up' : 'instance DIED'}; ${answered.length}/${clients.length} answered (${connected} connected${unanswered === '' ? '' : `; ${unanswered}`}), ` +
+      `last after ${seconds(slowest)}; RSS +${mb(growth)}`
     return { held, observed }
   }
 }
