@@ -54,7 +54,7 @@ t.test('--help prints the usage, exit 0', async (t) => {
   t.match(stdout, 'Usage: npm run abuse -- ')
 })
 
-t.test('a quick run prints one row per limit with what the instances spent, and exits 0 only when every limit and the legitimate traffic held', async (t) => {
+t.test('a quick run attacks two production instances: every limit holds, each row says what the instances spent, exit 0', async (t) => {
   const { code, stdout, stderr } = await abuse(['--quick'], QUICK_RUN_MS)
   const table = rows(stdout)
   t.same(table.map((cells) => cells[0]), ATTACKS, `one row per attack, in order:\n${stdout}\n${stderr.slice(-4000)}`)
@@ -65,8 +65,9 @@ t.test('a quick run prints one row per limit with what the instances spent, and 
     t.match(cpu, /^\d+\.\d$/, `${attack ?? ''}: CPU seconds`)
     t.match(legit, /health p99 \d+ ms.*; \d+\/[1-9]\d* delivered, publish p99 \d+ ms$/, `${attack ?? ''}: the control traffic ran`)
   }
-  const allHeld = table.every((cells) => cells[2] === 'yes' && !(cells[6] ?? '').startsWith('LOST'))
-  t.equal(code, allHeld ? 0 : 1, 'the exit code follows the table')
+  const failed = table.filter((cells) => cells[2] !== 'yes' || (cells[6] ?? '').startsWith('LOST'))
+  t.same(failed, [], 'every limit held, and the legitimate traffic with it')
+  t.equal(code, 0, 'exit 0')
   t.match(stdout, new RegExp(`\\d+ of ${ATTACKS.length} limits held; legitimate traffic (intact|hurt during \\d+ attack\\(s\\)); \\d+ s`))
   const started = ports(stderr)
   t.equal(started.length, 3, 'says where Redis and the instances listened')
