@@ -6,7 +6,6 @@ export interface Sizes {
   /** Events of 30 KB in the history the resumes read; the history holds them and a little more. */
   historyEvents: number
   historyMaxEvents: number
-  resumes: number
   stalledUploads: number
   idleSockets: number
   /** The user's retained events, then how long strangers flood both instances. */

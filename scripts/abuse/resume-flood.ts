@@ -9,6 +9,8 @@ const BATCH = 30
 const RSS_BOUND_MB = 200
 const ANSWER_MS = 45_000
 const USERS = ['resumer-1', 'resumer-2']
+/** Ten sockets of each user: MAX_CONNECTIONS_PER_USER's default. */
+const RESUMES = 20
 
 /**
  * Tens of MiB of history addressed to someone else, then twenty sockets of two ordinary users
@@ -18,7 +20,7 @@ const USERS = ['resumer-1', 'resumer-2']
 export const resumeFlood: Check = {
   attack: '1 resume flood',
   healthIsLimit: true,
-  limit: `20 resumes from 0-0 over the history: instance up, RSS < ${RSS_BOUND_MB} MB, health 200, all answered`,
+  limit: `${RESUMES} resumes from 0-0 over the history: instance up, RSS < ${RSS_BOUND_MB} MB, health 200, all answered`,
   async prepare ({ lab, sizes, log }) {
     const token = serviceToken('bulk-loader')
     const data = { blob: 'x'.repeat(EVENT_BYTES) }
@@ -29,9 +31,9 @@ export const resumeFlood: Check = {
     }
     log(`history: ${sizes.historyEvents} events of ${EVENT_BYTES / 1000} KB for another user (${(sizes.historyEvents * EVENT_BYTES / 1024 / 1024).toFixed(0)} MiB)`)
   },
-  async run ({ lab, sizes, growthMb }) {
+  async run ({ lab, growthMb }) {
     const target = lab.a
-    const from = addresses(1, sizes.resumes)
+    const from = addresses(1, RESUMES)
     const clients = from.map((address, i) => Client.open(target.port, userToken(USERS[i % USERS.length] as string), address))
     const connected = (await Promise.all(clients.map(async (c) => await c.connected(10_000)))).filter(Boolean).length
     const t0 = performance.now()

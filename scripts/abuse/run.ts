@@ -38,7 +38,6 @@ did not hold or any legitimate delivery or health check failed.`
 const FULL: Sizes = {
   historyEvents: 1100,
   historyMaxEvents: 1200,
-  resumes: 20,
   stalledUploads: 300,
   idleSockets: 2000,
   keptEvents: 300,
