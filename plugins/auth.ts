@@ -144,6 +144,7 @@ export default fp(async function authPlugin (app) {
 
   app.decorate('authenticate', async function authenticate (request: FastifyRequest, reply: FastifyReply) {
     const result = await verdict(request, false)
+    if (!('identity' in result)) endAfterAnswer(reply)
     const identity = await settle(request, reply, result)
     if (identity !== undefined) {
       request.user = identity
@@ -168,8 +169,10 @@ export default fp(async function authPlugin (app) {
   })
 
   app.decorate('authorize', (allowed: (identity: Identity) => boolean, message: string) =>
-    async function authorize (request: FastifyRequest) {
-      if (!allowed(request.user)) throw new GatewayError('EVENTGATE_FORBIDDEN', message)
+    async function authorize (request: FastifyRequest, reply: FastifyReply) {
+      if (allowed(request.user)) return
+      endAfterAnswer(reply)
+      throw new GatewayError('EVENTGATE_FORBIDDEN', message)
     })
 
   app.decorate('authorizeSocket', (allowed: (identity: Identity) => boolean, reason: string) =>
@@ -179,3 +182,12 @@ export default fp(async function authPlugin (app) {
       request.refusal = { code: CloseCode.FORBIDDEN, reason }
     })
 }, { name: 'auth', dependencies: ['config', 'security', 'auth-failures', 'tickets', 'revocations'] })
+
+/**
+ * HTTP routes refuse before the body is read; Node would then read and discard whatever body the
+ * client still sends, up to HTTP_REQUEST_TIMEOUT, to reuse the connection. Closing it after the
+ * answer costs the refused client a new connection instead of costing the gateway its upload.
+ */
+function endAfterAnswer (reply: FastifyReply): void {
+  void reply.header('connection', 'close')
+}

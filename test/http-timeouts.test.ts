@@ -33,6 +33,7 @@ t.test('a POST without valid credentials is answered before its body is read', a
       const raw = await RawClient.open(t, gw.url)
       raw.write(postHead(path, length, headers))
       t.equal(await raw.status(2000), status, `${name}, ${length} bytes announced`)
+      await within(raw.closed, 2000, `the connection of "${name}" to be closed after its answer, its body unread`)
     }
   }
 })
