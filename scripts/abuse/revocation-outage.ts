@@ -29,7 +29,7 @@ async function upgrade (port: number, token: string, from: string, path = '/ws/e
   }
 }
 
-/** `POST /events` answered how: the status, and the error message's first word when refused. */
+/** `POST /events` answered how: the status, and when refused its message up to the first colon. */
 async function publishAnswer (port: number, token: string): Promise<string> {
   const { status, body } = await publish(port, token, { type: 'outage.attempt' })
   if (status === 202) return '202'
