@@ -11,7 +11,7 @@ const ATTACKS = [
   '1 resume flood', '2 stalled uploads', '3 idle sockets', '4 history eviction', '5 third-party lockout',
   '5 forged reauthenticate', '6 post-close flood', '6 oversized subscribe', '7 token in URL fragment',
   '7 cookie-only publish', '7 metrics without token', '7 concurrent upgrades', '7 idempotency collision',
-  '7 deeply nested data'
+  '7 deeply nested data', '8 revocation during outage'
 ]
 /** A quick run takes about a minute on two idle cores; the suite's own tests load them too. */
 const QUICK_RUN_MS = 180_000

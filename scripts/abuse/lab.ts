@@ -34,10 +34,18 @@ export function productionEnv (redisUrl: string, historyMaxEvents: number): Reco
   }
 }
 
+/** A time Redis was down on purpose, in `performance.now()` ms; `to` unset while it lasts. */
+export interface Outage { from: number, to?: number }
+
 /** Redis, instances A and B, and any dedicated instance a check starts. */
 export class Lab {
   readonly extra: Instance[] = []
-  private constructor (readonly redisServer: BenchRedis, readonly redis: Redis, readonly env: Record<string, string>, public a: Instance, public b: Instance) {}
+  /** The outages checks caused: the legitimate traffic is answered 503 then, as documented. */
+  readonly outages: Outage[] = []
+  private constructor (public redisServer: BenchRedis, readonly redis: Redis, readonly env: Record<string, string>, public a: Instance, public b: Instance) {
+    // It reconnects on its own after an outage; each failed attempt meanwhile says nothing new.
+    redis.on('error', () => {})
+  }
 
   static async start (historyMaxEvents: number): Promise<Lab> {
     const redisServer = await BenchRedis.start()
@@ -69,6 +77,28 @@ export class Lab {
     if (!this.a.alive) this.a = await Instance.start(this.a.name, this.env)
     if (!this.b.alive) this.b = await Instance.start(this.b.name, this.env)
     return dead
+  }
+
+  /** Kills the redis-server (SIGKILL): the outage lasts until `endOutage`. */
+  async stopRedis (): Promise<void> {
+    this.outages.push({ from: performance.now() })
+    await this.redisServer.stop()
+  }
+
+  /** Starts a redis-server again on the same port; without persistence it comes back empty. */
+  async startRedis (): Promise<void> {
+    this.redisServer = await BenchRedis.start(this.redisServer.port)
+  }
+
+  /** The instances serve again: from now on the legitimate traffic must pass as before. */
+  endOutage (): void {
+    const last = this.outages.at(-1)
+    if (last !== undefined && last.to === undefined) last.to = performance.now()
+  }
+
+  /** Whether an outage overlaps `[from, to]`. */
+  inOutage (from: number, to: number): boolean {
+    return this.outages.some((o) => o.from <= to && (o.to === undefined || o.to >= from))
   }
 
   /** Redis's `used_memory`, in bytes. */

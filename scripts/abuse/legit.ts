@@ -20,6 +20,12 @@ export interface LegitFigures {
   healthP99Ms: number
   /** Health answers that were not 200, or never came. */
   healthFailures: number
+  /**
+   * Publishes and health checks answered 503 while a check had stopped Redis on purpose: the
+   * documented answer then, so counted here and not in `sent` or `healthFailures`.
+   */
+  outagePublishes: number
+  outageHealth: number
 }
 
 function p99 (values: number[]): number {
@@ -39,6 +45,8 @@ export class Legit {
   private readonly healthMs: number[] = []
   private readonly publishMs: number[] = []
   private healthFailures = 0
+  private outagePublishes = 0
+  private outageHealth = 0
   private running = true
   private readonly loops: Array<Promise<void>> = []
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 4 })
@@ -67,11 +75,13 @@ export class Legit {
     this.client?.close()
     this.agent.destroy()
     return {
-      sent: this.attempts,
+      sent: this.attempts - this.outagePublishes,
       received: [...this.sentIds].filter((id) => this.receivedIds.has(id)).length,
       publishP99Ms: p99(this.publishMs),
       healthP99Ms: p99(this.healthMs),
-      healthFailures: this.healthFailures
+      healthFailures: this.healthFailures,
+      outagePublishes: this.outagePublishes,
+      outageHealth: this.outageHealth
     }
   }
 
@@ -81,16 +91,23 @@ export class Legit {
     return missing
   }
 
-  /** Every attempt counts as sent: a publish the gateway refused is legitimate traffic lost. */
+  /**
+   * Every attempt counts as sent: a publish the gateway refused is legitimate traffic lost. But
+   * for a 503 while Redis is down on purpose, which is what the gateway must answer then.
+   */
   private async publishLoop (): Promise<void> {
     const token = serviceToken('control-publisher')
     while (this.running) {
       const next = Date.now() + TICK_MS
       this.attempts++
       const t0 = performance.now()
-      const { ids } = await publish(this.lab.a.port, token, { type: 'control.tick', userId: USER, data: { n: this.attempts } })
-      this.publishMs.push(performance.now() - t0)
-      for (const id of ids) this.sentIds.add(id)
+      const { status, ids } = await publish(this.lab.a.port, token, { type: 'control.tick', userId: USER, data: { n: this.attempts } })
+      if (status === 503 && this.lab.inOutage(t0, performance.now())) {
+        this.outagePublishes++
+      } else {
+        this.publishMs.push(performance.now() - t0)
+        for (const id of ids) this.sentIds.add(id)
+      }
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())))
     }
   }
@@ -98,8 +115,10 @@ export class Legit {
   private async healthLoop (port: number): Promise<void> {
     while (this.running) {
       const next = Date.now() + HEALTH_MS
+      const t0 = performance.now()
       const answer = await http(port, { path: '/ws/health', agent: this.agent, timeoutMs: 5000 })
       if (answer.status === 200) this.healthMs.push(answer.ms)
+      else if (answer.status === 503 && this.lab.inOutage(t0, performance.now())) this.outageHealth++
       else this.healthFailures++
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())))
     }

@@ -19,5 +19,7 @@ function claims (sub: string, roles: string[]): Record<string, unknown> {
 export const userToken = (sub: string): string => sign(claims(sub, []))
 /** A valid token that may publish. */
 export const serviceToken = (sub: string): string => sign(claims(sub, ['service']))
+/** A valid administrator's token (role `admin`): it may revoke sessions and publish. */
+export const adminToken = (sub: string): string => sign(claims(sub, ['admin']))
 /** A well-formed token with a signature the gateway cannot verify. */
 export const forgedToken = (sub: string): string => forge(claims(sub, []))

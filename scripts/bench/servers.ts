@@ -96,12 +96,12 @@ async function freePort (): Promise<number> {
   })
 }
 
-/** A redis-server of the benchmark's own: a free port, a temp dir, no persistence. */
+/** A redis-server of the benchmark's own: a free port (or `port`, to restart one), a temp dir, no persistence. */
 export class BenchRedis {
   private constructor (readonly port: number, private readonly dir: string, private readonly child: ChildProcess) {}
 
-  static async start (): Promise<BenchRedis> {
-    const port = await freePort()
+  static async start (port?: number): Promise<BenchRedis> {
+    port ??= await freePort()
     const dir = mkdtempSync(join(tmpdir(), 'eventgate-bench-redis-'))
     const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] })
     await new Promise<void>((resolve, reject) => {
