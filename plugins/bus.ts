@@ -10,7 +10,8 @@ declare module 'fastify' {
 }
 
 export default fp(async function busPlugin (app) {
-  const { redisUrl, retention, serverId } = app.config
+  const { retention, serverId } = app.config
+  const redisUrl = app.config.redis?.kind === 'single' ? app.config.redis.url : undefined
   const bus: Bus = app.redis === null || redisUrl === undefined
     ? new MemoryBus(retention)
     : new RedisBus(redisUrl, app.redis, app.log.child({ component: 'bus' }), retention, serverId)

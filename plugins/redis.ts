@@ -17,7 +17,7 @@ const BOOT_WAIT_MS = 2000
  * serves, reports itself unhealthy and keeps reconnecting.
  */
 export default fp(async function redisPlugin (app) {
-  const { redisUrl } = app.config
+  const redisUrl = app.config.redis?.kind === 'single' ? app.config.redis.url : undefined
   const redis = redisUrl === undefined ? null : connectRedis(redisUrl, 'commands', app.log)
   app.decorate('redis', redis)
   app.addHook('onClose', async () => { redis?.disconnect() })
