@@ -4,6 +4,7 @@ import { LENIENT_LIMITS } from './helpers/cluster.js'
 import { type Gateway, get, post, startGateway } from './helpers/gateway.js'
 import { until } from './helpers/ports.js'
 import { RedisCluster } from './helpers/redis-cluster.js'
+import type { RedisServer } from './helpers/redis.js'
 import { adminToken, serviceToken, token, userToken } from './helpers/tokens.js'
 import { within } from './helpers/within.js'
 
@@ -17,6 +18,7 @@ const cluster = await RedisCluster.start(t)
 t.comment(`cluster of six nodes started in ${Math.round(performance.now() - started)} ms`)
 
 const env = {
+  HEALTH_CANARY_INTERVAL: '500',
   REDIS_CLUSTER_NODES: cluster.seeds,
   ...LENIENT_LIMITS,
   RATE_LIMIT_PUBLISH: '5',
@@ -126,10 +128,23 @@ t.test('/ws/stats counts both instances and their sockets', async (t) => {
   t.same((await stats(a)).servers.map((s) => s.serverId).filter((id) => id === 'a' || id === 'b').sort(), ['a', 'b'])
 })
 
-t.test('/ws/health is 200 on the cluster, and 503 once every node is gone', async (t) => {
+const bothAnswer = async (status: number): Promise<void> => {
+  await until(async () => (await get(`${a.url}/ws/health`)).status === status && (await get(`${b.url}/ws/health`)).status === status, 15_000, `both to answer ${status}`)
+}
+
+t.test('/ws/health is 503 while the cluster is down (a master lost with no replica to take over)', async (t) => {
   for (const gw of [a, b]) t.match(await get(`${gw.url}/ws/health`), { status: 200, body: { healthy: true, bus: 'redis', redisConnected: true } })
+  for (const replica of cluster.replicas) await cluster.kill(replica)
+  await cluster.kill(cluster.masters[0] as RedisServer)
+  // The others mark the cluster failed once the master missed the node timeout, and refuse
+  // every command CLUSTERDOWN: the canary stops coming back.
+  await bothAnswer(503)
+  t.match(await publish(b, { type: 'during.the.outage' }), { status: 503, body: { code: 'EVENTGATE_BUS_UNAVAILABLE' } })
+})
+
+t.test('/ws/health is 503 once every node is gone', async (t) => {
   await cluster.stop()
-  await until(async () => (await get(`${a.url}/ws/health`)).status === 503 && (await get(`${b.url}/ws/health`)).status === 503, 10_000, 'both to answer 503')
+  await bothAnswer(503)
   t.match(await get(`${a.url}/ws/health`), { status: 503, body: { healthy: false } })
   t.match(await publish(a, { type: 'after.the.end' }), { status: 503, body: { code: 'EVENTGATE_BUS_UNAVAILABLE' } })
 })

@@ -101,7 +101,10 @@ export class RedisBus implements Bus {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new BusUnavailableError('the canary did not come back')), timeoutMs)
         this.canaries.set(canary, () => { clearTimeout(timer); resolve() })
-        this.publisher.call(this.pubSub.publish, EVENTS_CHANNEL, canary).catch((err: unknown) => { clearTimeout(timer); reject(err) })
+        // Sent by the fence script, which reads the clock, not by a bare publish: a cluster that
+        // lost a master with no replica still passes sharded messages, while it refuses every
+        // command on a key (CLUSTERDOWN), the publish script's included.
+        this.history.fence(canary).catch((err: unknown) => { clearTimeout(timer); reject(err) })
       })
     } catch (err) {
       // A lost canary means a subscription that no longer delivers: make it again.
