@@ -10,10 +10,10 @@ declare module 'fastify' {
 }
 
 export default fp(async function busPlugin (app) {
-  const { redisUrl, retention, serverId } = app.config
-  const bus: Bus = app.redis === null || redisUrl === undefined
+  const { redis: target, retention, serverId } = app.config
+  const bus: Bus = app.redis === null || target === undefined
     ? new MemoryBus(retention)
-    : new RedisBus(redisUrl, app.redis, app.log.child({ component: 'bus' }), retention, serverId)
+    : new RedisBus(target, app.redis, app.log.child({ component: 'bus' }), retention, serverId)
   app.decorate('bus', bus)
   app.addHook('onClose', async () => { await bus.close() })
 }, { name: 'bus', dependencies: ['config', 'redis'] })

@@ -1,11 +1,10 @@
 import fp from 'fastify-plugin'
-import type { Redis } from 'ioredis'
-import { connectRedis, readyWithin } from '../src/redis-connection.js'
+import { connectRedis, type RedisClient, readyWithin } from '../src/redis-connection.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The command connection, or null on the embedded default (no REDIS_URL). */
-    redis: Redis | null
+    /** The command connection (one Redis or a cluster), or null on the embedded default. */
+    redis: RedisClient | null
   }
 }
 
@@ -13,13 +12,13 @@ declare module 'fastify' {
 const BOOT_WAIT_MS = 2000
 
 /**
- * Connects when REDIS_URL is set. An unreachable Redis does not stop the start: the gateway
- * serves, reports itself unhealthy and keeps reconnecting.
+ * Connects when REDIS_URL or REDIS_CLUSTER_NODES is set. An unreachable Redis does not stop the
+ * start: the gateway serves, reports itself unhealthy and keeps reconnecting.
  */
 export default fp(async function redisPlugin (app) {
-  const { redisUrl } = app.config
-  const redis = redisUrl === undefined ? null : connectRedis(redisUrl, 'commands', app.log)
-  app.decorate('redis', redis)
+  const target = app.config.redis
+  const redis = target === undefined ? null : connectRedis(target, 'commands', app.log)
+  app.decorate<RedisClient | null>('redis', redis)
   app.addHook('onClose', async () => { redis?.disconnect() })
   if (redis !== null && !await readyWithin(redis, BOOT_WAIT_MS)) app.log.warn('redis is not reachable yet; starting without it')
 }, { name: 'redis', dependencies: ['config'] })

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { type Static, Type } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { DEVELOPMENT_ORIGINS, originEntryError } from './origins.js'
+import { parseClusterNodes, type RedisTarget } from './redis-target.js'
 
 const LogLevel = Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))
 
@@ -12,6 +13,11 @@ export const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   HOST: Type.Optional(Type.String({ minLength: 1 })),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  REDIS_CLUSTER_NODES: Type.Optional(Type.String({ minLength: 1 })),
+  REDIS_CLUSTER_ENABLED: Type.Optional(Type.Boolean()),
+  REDIS_USERNAME: Type.Optional(Type.String({ minLength: 1 })),
+  REDIS_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
+  REDIS_TLS: Type.Boolean({ default: false }),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1 })),
   JWT_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
@@ -82,7 +88,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     nodeEnv: values.NODE_ENV,
     port: values.PORT,
     host: values.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
-    redisUrl: values.REDIS_URL,
+    redis: resolveRedis(values),
     jwt: resolveJwt(values),
     allowedOrigins: resolveOrigins(values),
     maxConnections: values.WEBSOCKET_MAX_CONNECTIONS,
@@ -150,7 +156,23 @@ function parseEnv (env: Record<string, string | undefined>): Env {
 
 /** Variables whose values are credentials, never echoed in an error. */
 function isSecret (variable: string): boolean {
-  return variable.startsWith('JWT_') || variable === 'METRICS_TOKEN'
+  return variable.startsWith('JWT_') || variable === 'METRICS_TOKEN' || variable === 'REDIS_PASSWORD'
+}
+
+/** One Redis or a cluster, never both; credentials in variables only where the URL cannot hold them. */
+function resolveRedis (values: Env): RedisTarget | undefined {
+  const list = values.REDIS_CLUSTER_NODES
+  if (list === undefined) {
+    if (values.REDIS_CLUSTER_ENABLED === true) throw new ConfigError('REDIS_CLUSTER_NODES', 'is required when REDIS_CLUSTER_ENABLED=true')
+    const stray = (['REDIS_USERNAME', 'REDIS_PASSWORD'] as const).find((v) => values[v] !== undefined) ?? (values.REDIS_TLS ? 'REDIS_TLS' : undefined)
+    if (stray !== undefined) throw new ConfigError(stray, 'applies to REDIS_CLUSTER_NODES only; with REDIS_URL put credentials and TLS in the URL (rediss://user:password@host:port)')
+    return values.REDIS_URL === undefined ? undefined : { kind: 'single', url: values.REDIS_URL }
+  }
+  if (values.REDIS_URL !== undefined) throw new ConfigError('REDIS_CLUSTER_NODES', 'set either REDIS_URL or REDIS_CLUSTER_NODES, not both')
+  if (values.REDIS_CLUSTER_ENABLED === false) throw new ConfigError('REDIS_CLUSTER_ENABLED', 'is false but REDIS_CLUSTER_NODES is set')
+  const nodes = parseClusterNodes(list)
+  if (typeof nodes === 'string') throw new ConfigError('REDIS_CLUSTER_NODES', nodes)
+  return { kind: 'cluster', nodes, username: values.REDIS_USERNAME, password: values.REDIS_PASSWORD, tls: values.REDIS_TLS }
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-connection.js'
 
 export interface InstanceFigures {
   serverId: string
@@ -18,8 +18,12 @@ export interface ClusterFigures {
   servers: InstanceFigures[]
 }
 
-const SERVERS_KEY = 'eventgate:servers'
-const serverKey = (serverId: string): string => `eventgate:server:${serverId}`
+/**
+ * One hash tag for the set and every entry, so the MULTI that writes them and the MGET that reads
+ * them stay on one cluster slot: the sum over instances needs no scan across nodes.
+ */
+const SERVERS_KEY = 'eventgate:{registry}:servers'
+const serverKey = (serverId: string): string => `eventgate:{registry}:server:${serverId}`
 
 /**
  * Each instance's figures, kept in Redis under a key with a TTL and in a sorted set scored by
@@ -30,7 +34,7 @@ export class InstanceRegistry {
   private onReady: (() => void) | undefined
 
   constructor (
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly serverId: string,
     private readonly figures: () => InstanceFigures,
     private readonly ttlMs: number

@@ -113,7 +113,7 @@ t.test('a flood of refused strangers leaves a user\'s history whole, and the log
   t.ok(bytesPerRequest < MAX_LOG_BYTES_PER_REQUEST, `${bytesPerRequest.toFixed(0)} log bytes per refused request (bound ${MAX_LOG_BYTES_PER_REQUEST})`)
   const growth = await usedMemory(raw) - memoryBefore
   t.ok(growth < MAX_REDIS_GROWTH_BYTES, `Redis used_memory grew ${(growth / 1024).toFixed(0)} KiB (bound ${MAX_REDIS_GROWTH_BYTES / 1024} KiB)`)
-  t.equal(await raw.xlen('eventgate:history'), RETAINED, 'the stream holds the victim\'s events and nothing of the flood')
+  t.equal(await raw.xlen('eventgate:{p0}:history'), RETAINED, 'the stream holds the victim\'s events and nothing of the flood')
   // Summaries come when their windows close: after the flood, a few short lines more.
   await until(() => admin.frames.some((f) => f.type === 'event' && f.payload.type === 'security.rate_limit.exceeded' && (f.payload.data as { repeated?: number }).repeated !== undefined), 10_000, 'an admin to see a summary of the upgrades refused by the rate limit')
   const security = admin.frames.filter((f): f is Frame & { payload: EventPayload } => f.type === 'event' && String(f.payload.type).startsWith('security.')).map((f) => f.payload)

@@ -21,9 +21,9 @@ const quiet = pino({ level: 'silent' })
 /** A RedisBus with a publisher connection of its own, both closed when `t` ends, once it can publish. */
 async function openRedisBus (t: Test, url: string, options: { log?: Log, retention?: Partial<Retention>, serverId?: string } = {}): Promise<RedisBus> {
   const log = options.log ?? quiet
-  const publisher = connectRedis(url, 'commands', log)
+  const publisher = connectRedis({ kind: 'single', url }, 'commands', log)
   t.teardown(() => { publisher.disconnect() })
-  const bus = new RedisBus(url, publisher, log, { ...RETENTION, ...options.retention }, options.serverId ?? 'test')
+  const bus = new RedisBus({ kind: 'single', url }, publisher, log, { ...RETENTION, ...options.retention }, options.serverId ?? 'test')
   t.teardown(async () => { await bus.close() })
   await until(() => publisher.status === 'ready', 5000, 'the publisher connection')
   return bus
@@ -237,9 +237,9 @@ t.test('RedisBus: across a Redis restart (with persistence), what another instan
   const redis = await RedisServer.start(t, { persistent: true })
   const bus = await openRedisBus(t, redis.url)
   const received = await subscribed(bus)
-  const publisher = connectRedis(redis.url, 'commands', quiet)
+  const publisher = connectRedis({ kind: 'single', url: redis.url }, 'commands', quiet)
   t.teardown(() => { publisher.disconnect() })
-  const other = new RedisBus(redis.url, publisher, quiet, RETENTION, 'other')
+  const other = new RedisBus({ kind: 'single', url: redis.url }, publisher, quiet, RETENTION, 'other')
   t.teardown(async () => { await other.close() })
   await until(() => publisher.status === 'ready', 5000, 'the other publisher')
   const before = await other.publish([aDraft(0), aDraft(1)])

@@ -30,7 +30,7 @@ t.test('defaults', async (t) => {
     nodeEnv: 'development',
     port: 3000,
     host: '127.0.0.1',
-    redisUrl: undefined,
+    redis: undefined,
     jwt: { key: DEV_JWT_SECRET, algorithm: 'HS256', development: true },
     allowedOrigins: ['http://localhost:*', 'http://127.0.0.1:*'],
     maxConnections: 10000,
@@ -60,7 +60,7 @@ t.test('values are read, coerced and trimmed', async (t) => {
   t.match(config, {
     port: 8080,
     host: '::',
-    redisUrl: 'rediss://cache:6380',
+    redis: { kind: 'single', url: 'rediss://cache:6380' },
     jwt: { key: SECRET, algorithm: 'HS256', development: false, issuer: 'auth', audience: 'gateway' },
     allowedOrigins: ['https://app.example.com', 'https://*.example.org'],
     maxSubscriptions: 5,
@@ -68,6 +68,43 @@ t.test('values are read, coerced and trimmed', async (t) => {
     logLevel: 'debug'
   })
   t.equal(loadConfig({ PORT: '' }).port, 3000, 'an empty value counts as unset')
+})
+
+t.test('REDIS_CLUSTER_NODES selects a cluster, with credentials and TLS of its own', async (t) => {
+  t.same(loadConfig({ REDIS_CLUSTER_NODES: ' 10.0.0.1:7000, redis-b.internal:7001 ,[::1]:7002' }).redis, {
+    kind: 'cluster',
+    nodes: [{ host: '10.0.0.1', port: 7000 }, { host: 'redis-b.internal', port: 7001 }, { host: '::1', port: 7002 }],
+    username: undefined,
+    password: undefined,
+    tls: false
+  })
+  t.match(loadConfig({ REDIS_CLUSTER_NODES: 'a:1', REDIS_CLUSTER_ENABLED: 'true', REDIS_USERNAME: 'gateway', REDIS_PASSWORD: 'pw-0123', REDIS_TLS: 'true' }).redis, {
+    kind: 'cluster', username: 'gateway', password: 'pw-0123', tls: true
+  })
+})
+
+t.test('a Redis configuration that cannot be meant stops the start, naming the variable', async (t) => {
+  const cases: Array<[Record<string, string>, string, RegExp]> = [
+    [{ REDIS_CLUSTER_ENABLED: 'true' }, 'REDIS_CLUSTER_NODES', /required when REDIS_CLUSTER_ENABLED=true/],
+    [{ REDIS_CLUSTER_NODES: 'a:7000', REDIS_CLUSTER_ENABLED: 'false' }, 'REDIS_CLUSTER_ENABLED', /is false/],
+    [{ REDIS_CLUSTER_NODES: 'a:7000', REDIS_URL: 'redis://a:6379' }, 'REDIS_CLUSTER_NODES', /not both/],
+    [{ REDIS_CLUSTER_NODES: 'a:7000,b' }, 'REDIS_CLUSTER_NODES', /"b" is not host:port/],
+    [{ REDIS_CLUSTER_NODES: 'a:70000' }, 'REDIS_CLUSTER_NODES', /"a:70000" is not host:port \(port 1 to 65535\)/],
+    [{ REDIS_CLUSTER_NODES: 'a:0' }, 'REDIS_CLUSTER_NODES', /"a:0"/],
+    [{ REDIS_CLUSTER_NODES: 'redis://a:7000' }, 'REDIS_CLUSTER_NODES', /not host:port/],
+    [{ REDIS_CLUSTER_NODES: ' , ' }, 'REDIS_CLUSTER_NODES', /lists no node/],
+    [{ REDIS_CLUSTER_ENABLED: 'maybe' }, 'REDIS_CLUSTER_ENABLED', /"maybe"/],
+    [{ REDIS_URL: 'redis://a:6379', REDIS_PASSWORD: 'pw-0123' }, 'REDIS_PASSWORD', /in the URL/],
+    [{ REDIS_USERNAME: 'gateway' }, 'REDIS_USERNAME', /REDIS_CLUSTER_NODES only/],
+    [{ REDIS_URL: 'redis://a:6379', REDIS_TLS: 'true' }, 'REDIS_TLS', /rediss:\/\//]
+  ]
+  for (const [env, variable, message] of cases) {
+    const err = thrown(env)
+    t.type(err, ConfigError, `${JSON.stringify(env)} throws a ConfigError`)
+    t.equal(err?.variable, variable, `${JSON.stringify(env)} names ${variable}`)
+    t.match(err?.message, message)
+    t.notOk(err?.message.includes('pw-0123'), 'the password is never echoed')
+  }
 })
 
 t.test('HOST default differs in production', async (t) => {

@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis'
 import { pino } from 'pino'
 import t, { type Test } from 'tap'
-import { connectRedis, readyWithin } from '../src/redis-connection.js'
+import { connectRedis, type RedisClient, readyWithin } from '../src/redis-connection.js'
 import { MemoryStore } from '../src/store/memory.js'
 import { RedisStore } from '../src/store/redis.js'
 import type { Store } from '../src/store/store.js'
@@ -13,8 +12,8 @@ import { storeContract } from './store-contract.js'
 const quiet = pino({ level: 'silent' })
 
 /** A RedisStore on a command connection like the gateway's, closed when `t` ends. */
-async function openRedisStore (t: Test, url: string): Promise<{ store: RedisStore, connection: Redis }> {
-  const connection = connectRedis(url, 'commands', quiet)
+async function openRedisStore (t: Test, url: string): Promise<{ store: RedisStore, connection: RedisClient }> {
+  const connection = connectRedis({ kind: 'single', url }, 'commands', quiet)
   t.teardown(() => { connection.disconnect() })
   t.equal(await readyWithin(connection, 5000), true, 'the command connection is ready')
   const store = new RedisStore(connection)

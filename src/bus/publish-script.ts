@@ -11,13 +11,22 @@
  * was lost. With no clock yet (a new Redis, or a stream written before the clock), it starts
  * after the stream's newest id, its origin the stream's oldest entry.
  *
- * KEYS: 1 the stream, 2 the clock, 3 the request's idempotency key ('' for none), 4.. one per draft ('' for none)
+ * KEYS: 1 the stream, 2 the clock, 3 the request's idempotency key, 4.. one per draft; an
+ * idempotency key that is the stream's own name (KEYS[1]) means none: an empty name would hash to
+ * another cluster slot than the others, and no idempotency key can be the stream.
  * ARGV: 1 channel, 2 max events, 3 max age ms, 4 idempotency TTL ms, 5 '1' to keep in the stream or
  * '0' for live only, 6.. the drafts' JSON
+ *
+ * Every key and the channel carry one hash tag, so on a cluster the whole script runs on the
+ * node that owns that slot, and the channel's publish command is SPUBLISH there (see pubsub.ts).
  */
-export const PUBLISH_SCRIPT = `
+export function publishScript (publish: 'PUBLISH' | 'SPUBLISH'): string {
+  return PUBLISH_SCRIPT.replace('PUBLISH_COMMAND', publish)
+}
+
+const PUBLISH_SCRIPT = `
 local function remembered (key)
-  if key == '' then return false end
+  if key == KEYS[1] then return false end
   return redis.call('GET', key)
 end
 local function parse (id)
@@ -67,8 +76,8 @@ for i = 6, #ARGV do
     end
     origin = origin or id
     issued = id
-    redis.call('PUBLISH', ARGV[1], '{"id":"' .. id .. '",' .. string.sub(draft, 2))
-    if key ~= '' then redis.call('SET', key, id, 'PX', ARGV[4]) end
+    redis.call('PUBLISH_COMMAND', ARGV[1], '{"id":"' .. id .. '",' .. string.sub(draft, 2))
+    if key ~= KEYS[1] then redis.call('SET', key, id, 'PX', ARGV[4]) end
   end
   ids[#ids + 1] = id
 end
@@ -78,5 +87,5 @@ if issued then
 end
 if keep then redis.call('XTRIM', KEYS[1], 'MINID', '~', now - tonumber(ARGV[3])) end
 local result = cjson.encode(ids)
-if KEYS[3] ~= '' then redis.call('SET', KEYS[3], result, 'PX', ARGV[4]) end
+if KEYS[3] ~= KEYS[1] then redis.call('SET', KEYS[3], result, 'PX', ARGV[4]) end
 return result`

@@ -1,9 +1,11 @@
-import type { Redis, Result } from 'ioredis'
+import type { Result } from 'ioredis'
 import { compareIds } from '../event-id.js'
 import { type EventDraft, eventJson, isGatewayEvent } from '../events.js'
 import { type History, type HistoryPage, lostAfter, type Retention } from '../history.js'
 import type { BusMessage, Idempotency } from './bus.js'
-import { PUBLISH_SCRIPT } from './publish-script.js'
+import type { RedisClient } from '../redis-connection.js'
+import { publishScript } from './publish-script.js'
+import { pubSubOf } from './pubsub.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -14,27 +16,45 @@ declare module 'ioredis' {
   }
 }
 
-export const EVENTS_CHANNEL = 'eventgate:events'
-export const HISTORY_KEY = 'eventgate:history'
+/**
+ * The names of one partition of the event log. Each carries the partition's hash tag, so its
+ * stream, clock, idempotency keys and channel share one cluster slot, as one script needs; the
+ * tag comes first, so no publisher's idempotency key can carry a tag of its own into the name.
+ * There is one partition, `{p0}`, on one Redis and on a cluster alike.
+ */
+export function partitionNames (partition: number) {
+  const prefix = `eventgate:{p${partition}}:`
+  return {
+    history: `${prefix}history`,
+    /** The id clock every instance numbers events with: `last` and `origin` (see the publish script). */
+    clock: `${prefix}clock`,
+    channel: `${prefix}events`,
+    idempotencyPrefix: `${prefix}idempotency:`
+  }
+}
+
+const NAMES = partitionNames(0)
+export const EVENTS_CHANNEL = NAMES.channel
+export const HISTORY_KEY = NAMES.history
+export const CLOCK_KEY = NAMES.clock
+const IDEMPOTENCY_PREFIX = NAMES.idempotencyPrefix
+
 /** The clock's newest id, and a canary on the channel, in one step: nothing can come between. */
 const FENCE_SCRIPT = `
 local last = redis.call('HGET', KEYS[1], 'last')
-redis.call('PUBLISH', ARGV[1], ARGV[2])
+redis.call('PUBLISH_COMMAND', ARGV[1], ARGV[2])
 return last`
-
-/** The id clock every instance numbers events with: `last` and `origin` (see PUBLISH_SCRIPT). */
-export const CLOCK_KEY = 'eventgate:clock'
-const IDEMPOTENCY_PREFIX = 'eventgate:idempotency:'
 
 /**
  * The event log in Redis: a stream for history and an id clock, written and published by one
  * script. Live-only events take an id from the clock and go out on the channel, never into the stream.
  */
 export class RedisEventLog implements History {
-  constructor (private readonly redis: Redis, private readonly retention: Retention) {
+  constructor (private readonly redis: RedisClient, private readonly retention: Retention) {
+    const { publish } = pubSubOf(redis)
     // Sent by SHA (EVALSHA, reloaded on NOSCRIPT) rather than its whole text with every publish.
-    redis.defineCommand('eventgatePublish', { lua: PUBLISH_SCRIPT })
-    redis.defineCommand('eventgateFence', { lua: FENCE_SCRIPT })
+    redis.defineCommand('eventgatePublish', { lua: publishScript(publish) })
+    redis.defineCommand('eventgateFence', { lua: FENCE_SCRIPT.replace('PUBLISH_COMMAND', publish) })
   }
 
   /**
@@ -48,7 +68,7 @@ export class RedisEventLog implements History {
 
   /** Publishes the drafts; `keep` false makes them live-only. */
   async publish (drafts: readonly EventDraft[], idempotency?: Idempotency, keep = true): Promise<string[]> {
-    const key = (k: string | undefined): string => k === undefined ? '' : IDEMPOTENCY_PREFIX + k
+    const key = (k: string | undefined): string => k === undefined ? HISTORY_KEY : IDEMPOTENCY_PREFIX + k
     const keys = [HISTORY_KEY, CLOCK_KEY, key(idempotency?.requestKey), ...drafts.map((_, i) => key(idempotency?.eventKeys?.[i]))]
     const result = await this.redis.eventgatePublish(
       keys.length, ...keys,

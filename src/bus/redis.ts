@@ -1,10 +1,11 @@
-import type { Redis } from 'ioredis'
 import { compareIds } from '../event-id.js'
 import type { EventDraft } from '../events.js'
 import type { Retention } from '../history.js'
 import type { Log } from '../logging.js'
-import { connectRedis } from '../redis-connection.js'
+import { connectRedis, type RedisClient } from '../redis-connection.js'
+import type { RedisTarget } from '../redis-target.js'
 import { type Bus, type BusHandler, type BusMessage, BusUnavailableError, type Idempotency } from './bus.js'
+import { type PubSub, pubSubOf } from './pubsub.js'
 import { EVENTS_CHANNEL, parseMessage, RedisEventLog } from './redis-log.js'
 
 /** Canaries share the events channel, so they prove the very subscription events use. */
@@ -25,7 +26,8 @@ const FENCE_TIMEOUT_MS = 5000
 export class RedisBus implements Bus {
   readonly kind = 'redis'
   readonly history: RedisEventLog
-  private readonly subscriber: Redis
+  private readonly subscriber: RedisClient
+  private readonly pubSub: PubSub
   private handler: BusHandler | undefined
   private lastId: string | undefined
   private filling: BusMessage[] | undefined = []
@@ -36,9 +38,10 @@ export class RedisBus implements Bus {
   private canarySequence = 0
   private closed = false
 
-  constructor (url: string, private readonly publisher: Redis, private readonly log: Log, retention: Retention, private readonly serverId: string) {
+  constructor (target: RedisTarget, private readonly publisher: RedisClient, private readonly log: Log, retention: Retention, private readonly serverId: string) {
     this.history = new RedisEventLog(publisher, retention)
-    this.subscriber = connectRedis(url, 'subscriber', log)
+    this.subscriber = connectRedis(target, 'subscriber', log)
+    this.pubSub = pubSubOf(this.subscriber)
   }
 
   get position (): string | undefined {
@@ -51,7 +54,7 @@ export class RedisBus implements Bus {
 
   async subscribe (handler: BusHandler): Promise<void> {
     this.handler = handler
-    this.subscriber.on('message', (channel: string, text: string) => {
+    this.subscriber.on(this.pubSub.message, (channel: string, text: string) => {
       // disconnect() only half-closes the socket: Redis can still send what it published
       // before it read the FIN, and a closed bus must not hand that to its handler.
       if (this.closed || channel !== EVENTS_CHANNEL) return
@@ -65,6 +68,9 @@ export class RedisBus implements Bus {
       else this.deliver(message)
     })
     this.subscriber.on('ready', () => { void this.resync() })
+    // A cluster makes its per-master sharded subscriptions again on its own when a node's
+    // connection drops or the slots move, without a 'ready': anything meanwhile is refilled too.
+    this.subscriber.on('subscribersReady', () => { void this.resync() })
     if (this.subscriber.status === 'ready') void this.resync()
   }
 
@@ -95,7 +101,10 @@ export class RedisBus implements Bus {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new BusUnavailableError('the canary did not come back')), timeoutMs)
         this.canaries.set(canary, () => { clearTimeout(timer); resolve() })
-        this.publisher.publish(EVENTS_CHANNEL, canary).catch((err: unknown) => { clearTimeout(timer); reject(err) })
+        // Sent by the fence script, which reads the clock, not by a bare publish: a cluster that
+        // lost a master with no replica still passes sharded messages, while it refuses every
+        // command on a key (CLUSTERDOWN), the publish script's included.
+        this.history.fence(canary).catch((err: unknown) => { clearTimeout(timer); reject(err) })
       })
     } catch (err) {
       // A lost canary means a subscription that no longer delivers: make it again.
@@ -162,7 +171,7 @@ export class RedisBus implements Bus {
     this.resyncing = true
     try {
       this.lastId ??= await this.history.lastId()
-      await this.subscriber.subscribe(EVENTS_CHANNEL)
+      await this.subscriber[this.pubSub.subscribe](EVENTS_CHANNEL)
       const fence = await this.fence()
       const arrived = this.filling
       let woven = 0

@@ -1,10 +1,12 @@
-import type { Redis, Result } from 'ioredis'
+import type { Result } from 'ioredis'
+import type { RedisClient } from '../redis-connection.js'
 import type { Store } from './store.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     eventgateIncrement: (key: string, ttlMs: number) => Result<number, Context>
     eventgateAcquireSlot: (key: string, member: string, limit: number, now: number, ttlMs: number) => Result<number, Context>
+    eventgateHoldSlot: (key: string, member: string, expiry: number, ttlMs: number) => Result<number, Context>
   }
 }
 
@@ -31,12 +33,18 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1`
 
+/** Keeps a member's slot until `expiry`, re-adding it if lost, and the set alive as long. */
+const HOLD_SLOT = `
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return redis.call('PEXPIRE', KEYS[1], ARGV[3])`
+
 export class RedisStore implements Store {
-  constructor (private readonly redis: Redis) {
+  constructor (private readonly redis: RedisClient) {
     // Sent by SHA (EVALSHA, reloaded on NOSCRIPT): every upgrade acquires a slot and every failed
     // authentication increments, and EVAL would send the script's text each time to be hashed again.
     redis.defineCommand('eventgateIncrement', { numberOfKeys: 1, lua: INCREMENT })
     redis.defineCommand('eventgateAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE_SLOT })
+    redis.defineCommand('eventgateHoldSlot', { numberOfKeys: 1, lua: HOLD_SLOT })
   }
 
   async increment (key: string, ttlMs: number): Promise<number> {
@@ -66,11 +74,9 @@ export class RedisStore implements Store {
   async refreshSlots (slots: ReadonlyArray<{ key: string, member: string }>, ttlMs: number): Promise<void> {
     if (slots.length === 0) return
     const expiry = Date.now() + ttlMs
-    const pipeline = this.redis.pipeline()
-    for (const { key, member } of slots) pipeline.zadd(PREFIX + key, expiry, member).pexpire(PREFIX + key, ttlMs)
-    // exec() resolves even when commands failed (Redis away, a wrong type): each result holds its error.
-    const failure = (await pipeline.exec())?.find(([err]) => err !== null)?.[0]
-    if (failure != null) throw failure
+    // One script per user's set, all sent at once: the sets live on whichever cluster node owns
+    // each user's slot, where a pipeline (one node) could not reach them all.
+    await Promise.all(slots.map(async ({ key, member }) => await this.redis.eventgateHoldSlot(PREFIX + key, member, expiry, ttlMs)))
   }
 
   async releaseSlot (key: string, member: string): Promise<void> {

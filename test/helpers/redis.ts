@@ -12,6 +12,8 @@ export interface RedisOptions {
    * survives a SIGKILL and a start on the same dir. Without it a restart starts empty.
    */
   persistent?: boolean
+  /** More redis-server arguments, such as a cluster node's. */
+  args?: readonly string[]
 }
 
 /** A real redis-server of the test's own, on a free port with a temp dir, that can be stopped and restarted. */
@@ -41,7 +43,7 @@ export class RedisServer {
   async start (): Promise<void> {
     const persistence = this.options.persistent === true ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']
     const child = spawn('redis-server', [
-      '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', this.dir
+      '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', this.dir, ...(this.options.args ?? [])
     ], { stdio: ['ignore', 'pipe', 'pipe'] })
     this.process = child
     await new Promise<void>((resolve, reject) => {
