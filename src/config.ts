@@ -154,9 +154,9 @@ function parseEnv (env: Record<string, string | undefined>): Env {
   return values as Env
 }
 
-/** Variables whose values are credentials, never echoed in an error. */
+/** Variables whose values are or may hold credentials (a URL's password), never echoed in an error. */
 function isSecret (variable: string): boolean {
-  return variable.startsWith('JWT_') || variable === 'METRICS_TOKEN' || variable === 'REDIS_PASSWORD'
+  return variable.startsWith('JWT_') || variable === 'METRICS_TOKEN' || variable === 'REDIS_PASSWORD' || variable === 'REDIS_URL'
 }
 
 /** One Redis or a cluster, never both; credentials in variables only where the URL cannot hold them. */

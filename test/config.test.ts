@@ -161,6 +161,12 @@ t.test('each bad value stops with a ConfigError naming the variable', async (t) 
   }
 })
 
+t.test('a REDIS_URL, which may hold a password, is never echoed in an error', async (t) => {
+  const err = thrown({ REDIS_URL: 'http://user:s3cret-pass@cache:6379' })
+  t.equal(err?.variable, 'REDIS_URL')
+  t.notMatch(err?.message, /s3cret-pass/)
+})
+
 t.test('the JWT_SECRET value never appears in an error message', async (t) => {
   const tooShort = 'hunter2-secret'
   const cases: Array<Record<string, string> & { JWT_SECRET: string }> = [
