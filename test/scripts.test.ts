@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { createConnection, createServer } from 'node:net'
+import { createConnection } from 'node:net'
 import t from 'tap'
 import { connectAs } from './helpers/client.js'
 import { startGateway } from './helpers/gateway.js'
+import { freePort, listenable } from './helpers/ports.js'
 import { serviceToken, TEST_SECRET, userToken } from './helpers/tokens.js'
 import { within } from './helpers/within.js'
 
@@ -36,24 +37,12 @@ async function listening (port: number): Promise<boolean> {
 }
 
 /** Two consecutive free ports: the OS picks the first, the second is checked. */
-/**
- * Two consecutive free ports, below the kernel's ephemeral range (32768 and up): a port the OS
- * handed out as free can be taken as the local end of any outgoing connection before the
- * instance listens on it.
- */
+/** Two consecutive free ports (see `freePort`). */
 async function portPair (): Promise<number> {
   for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 10_000)
-    if (await listenable(port) && await listenable(port + 1)) return port
+    const port = await freePort()
+    if (await listenable(port + 1)) return port
   }
-}
-
-async function listenable (port: number): Promise<boolean> {
-  return await new Promise((resolve) => {
-    const server = createServer()
-    server.once('error', () => resolve(false))
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
-  })
 }
 
 t.test('every script answers --help through npm with its usage, exit 0', async (t) => {
