@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createConnection } from 'node:net'
-import t from 'tap'
+import t, { type Test } from 'tap'
+import { ask } from '../scripts/redis-cluster.js'
 import { connectAs } from './helpers/client.js'
 import { startGateway } from './helpers/gateway.js'
 import { freePort, listenable } from './helpers/ports.js'
@@ -23,6 +24,12 @@ async function run (command: string, args: string[], timeoutMs = 30_000): Promis
   const code = await within(new Promise<number | null>((resolve) => child.once('close', resolve)), timeoutMs, `${command} ${args.join(' ')}`)
     .finally(() => { if (child.exitCode === null) child.kill('SIGKILL') })
   return { code, stdout, stderr }
+}
+
+/** The redis-server processes whose title names one of `ports` (redis-server shows `<host>:<port>`). */
+async function redisServersOn (ports: readonly number[]): Promise<string[]> {
+  const { stdout } = await run('ps', ['-eo', 'args'])
+  return stdout.split('\n').filter((line) => ports.some((port) => line.startsWith(`redis-server 127.0.0.1:${port} `)))
 }
 
 const script = async (name: string, args: string[]): Promise<Run> => await run(process.execPath, ['--import', 'tsx', `scripts/${name}.ts`, ...args])
@@ -76,9 +83,11 @@ t.test('publish-event publishes with a service token it mints, and the event arr
   t.equal((await script('publish-event', ['--url', gw.url, '--type', 'a.b', '--data', '[1]'])).code, 2, '--data must be an object')
 })
 
-t.test('cluster starts Redis and two instances that share events, and stops cleanly on SIGINT', async (t) => {
-  const basePort = await portPair()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/cluster.ts', '--instances', '2', '--base-port', String(basePort)], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] })
+interface ClusterRun { output: () => string, exited: Promise<number | null>, stop: () => void }
+
+/** Starts `npm run cluster` on two instances at `basePort` and resolves once it says it is up. */
+async function startCluster (t: Test, basePort: number, extra: string[], timeoutMs: number): Promise<ClusterRun> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/cluster.ts', '--instances', '2', '--base-port', String(basePort), ...extra], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
   t.teardown(async () => {
     if (child.exitCode === null) child.kill('SIGKILL')
@@ -94,7 +103,24 @@ t.test('cluster starts Redis and two instances that share events, and stops clea
     child.stderr.on('data', onData)
     void exited.then((code) => reject(new Error(`cluster exited with ${String(code)}:\n${output}`)))
   })
-  await within(started, 60_000, 'the cluster to start')
+  await within(started, timeoutMs, 'the cluster to start')
+  return { output: () => output, exited, stop: () => child.kill('SIGINT') }
+}
+
+/** bob subscribes on the second instance, an event is published on the first, and reaches him. */
+async function crossInstance (t: Test, first: string, second: string): Promise<Awaited<ReturnType<typeof connectAs>>> {
+  const bob = await connectAs(t, `ws://${second}/ws/events`, userToken('bob'))
+  t.equal((await bob.subscribe('session.*')).type, 'subscribed')
+  const published = await script('publish-event', ['--url', `http://${first}`, '--type', 'session.created', '--user', 'bob'])
+  t.equal(published.code, 0, published.stderr)
+  t.match((await bob.events(1))[0], { id: published.stdout.trim(), type: 'session.created' }, 'published on eg-1, received on eg-2')
+  return bob
+}
+
+t.test('cluster starts Redis and two instances that share events, and stops cleanly on SIGINT', async (t) => {
+  const basePort = await portPair()
+  const cluster = await startCluster(t, basePort, [], 60_000)
+  const output = cluster.output()
   const [first, second] = [basePort, basePort + 1].map((port) => `127.0.0.1:${port}`) as [string, string]
   t.match(output, `eg-1  http://${first}  ws://${first}/ws/events  dashboard http://${first}/dashboard`)
   t.match(output, `eg-2  http://${second}`)
@@ -103,17 +129,46 @@ t.test('cluster starts Redis and two instances that share events, and stops clea
   t.ok(await listening(redisPort), 'its own redis-server')
   t.ok(existsSync(dir), 'in a temporary directory')
 
-  const bob = await connectAs(t, `ws://${second}/ws/events`, userToken('bob'))
-  t.equal((await bob.subscribe('session.*')).type, 'subscribed')
-  const published = await script('publish-event', ['--url', `http://${first}`, '--type', 'session.created', '--user', 'bob'])
-  t.equal(published.code, 0, published.stderr)
-  t.match((await bob.events(1))[0], { id: published.stdout.trim(), type: 'session.created' }, 'published on eg-1, received on eg-2')
+  const bob = await crossInstance(t, first, second)
 
-  child.kill('SIGINT')
+  cluster.stop()
   t.equal((await bob.closed).code, 1001, 'the instances drain')
-  t.equal(await within(exited, 30_000, 'the cluster to stop'), 0, 'exit 0')
-  t.match(output, 'cluster stopped')
+  t.equal(await within(cluster.exited, 30_000, 'the cluster to stop'), 0, 'exit 0')
+  t.match(cluster.output(), 'cluster stopped')
   t.notOk(await listening(basePort) || await listening(basePort + 1), 'the instances are gone')
   t.notOk(await listening(redisPort), 'Redis is gone')
+  t.notOk(existsSync(dir), 'its directory removed')
+})
+
+t.test('cluster --redis-cluster runs the instances on a Redis Cluster of its own, and stops every node on SIGINT', async (t) => {
+  const basePort = await portPair()
+  // Six nodes, a cluster create and two instances: slower to start than one Redis on a loaded machine.
+  const cluster = await startCluster(t, basePort, ['--redis-cluster'], 120_000)
+  const output = cluster.output()
+  const [first, second] = [basePort, basePort + 1].map((port) => `127.0.0.1:${port}`) as [string, string]
+  t.match(output, 'on a Redis Cluster of 3 masters and 3 replicas')
+  t.match(output, `eg-2  http://${second}`)
+  const seeds = /REDIS_CLUSTER_NODES=(\S+)/.exec(output)?.[1] ?? ''
+  const ports = seeds.split(',').map((seed) => Number(/^127\.0\.0\.1:(\d+)$/.exec(seed)?.[1]))
+  t.equal(new Set(ports.filter(Number.isInteger)).size, 6, 'six seeds printed')
+  t.equal((await redisServersOn(ports)).length, 6, 'six redis-server processes of its own')
+  for (const port of ports) t.match(await ask(port, ['CLUSTER', 'INFO']), 'cluster_state:ok', `${port} is a node of a cluster that serves`)
+  const roles = await Promise.all(ports.map(async (port) => (await ask(port, ['ROLE'])).split('\n')[0]))
+  t.same(roles.sort(), ['master', 'master', 'master', 'slave', 'slave', 'slave'], 'three masters, three replicas')
+  const dir = /\(data in ([^)]+)\)/.exec(output)?.[1] ?? ''
+  t.ok(existsSync(dir), 'in a temporary directory')
+  for (const address of [first, second]) {
+    const health = await fetch(`http://${address}/ws/health`)
+    await health.arrayBuffer()
+    t.equal(health.status, 200, `${address} healthy`)
+  }
+
+  const bob = await crossInstance(t, first, second)
+
+  cluster.stop()
+  t.equal((await bob.closed).code, 1001, 'the instances drain')
+  t.equal(await within(cluster.exited, 30_000, 'the cluster to stop'), 0, 'exit 0')
+  t.notOk(await listening(basePort) || await listening(basePort + 1), 'the instances are gone')
+  t.same(await redisServersOn(ports), [], 'no redis-server of the run is left')
   t.notOk(existsSync(dir), 'its directory removed')
 })

@@ -1,17 +1,11 @@
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
-import { Redis } from 'ioredis'
-import { until } from './ports.js'
+import { ask, joinCluster } from '../../scripts/redis-cluster.js'
 import { RedisServer } from './redis.js'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
-const run = promisify(execFile)
-
 /** Three masters with a replica each: the smallest cluster that can lose a master and go on. */
 const MASTERS = 3
 const NODES = MASTERS * 2
-const SLOTS = 16384
 
 /**
  * A real Redis Cluster of the test's own: six `redis-server --cluster-enabled yes` on free ports,
@@ -25,8 +19,7 @@ export class RedisCluster {
     // A short node timeout keeps a later failover test quick; 2 s still rides out a loaded machine.
     const args = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000']
     const nodes = await Promise.all(Array.from({ length: NODES }, async () => await RedisServer.start(t, { args })))
-    await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'])
-    await until(async () => (await Promise.all(nodes.map(settled))).every(Boolean), 20_000, 'the cluster to cover every slot on every node')
+    await joinCluster(nodes.map((n) => n.port), 20_000)
     const roles = await Promise.all(nodes.map(role))
     return new RedisCluster(nodes, nodes.filter((_, i) => roles[i] === 'master'), nodes.filter((_, i) => roles[i] === 'slave'))
   }
@@ -47,29 +40,6 @@ export class RedisCluster {
   }
 }
 
-/**
- * Whether `node` says the cluster is ok, with every slot served and all six nodes known, and, on
- * a replica, its link to the master up (a failover needs a replica that has the data).
- */
-async function settled (node: RedisServer): Promise<boolean> {
-  const info = await ask(node, ['CLUSTER', 'INFO'])
-  if (!info.includes('cluster_state:ok') || !info.includes(`cluster_slots_ok:${SLOTS}`) || !info.includes(`cluster_known_nodes:${NODES}`)) return false
-  const [kind, , , state] = (await ask(node, ['ROLE'])).split('\n')
-  return kind === 'master' || state === 'connected'
-}
-
 async function role (node: RedisServer): Promise<string> {
-  return (await ask(node, ['ROLE'])).split('\n')[0] ?? ''
-}
-
-/** One command on a short-lived plain connection; the reply flattened to lines. */
-async function ask (node: RedisServer, command: readonly [string, ...string[]]): Promise<string> {
-  const redis = new Redis(node.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
-  try {
-    await redis.connect()
-    const reply = await redis.call(...command)
-    return Array.isArray(reply) ? reply.flat(3).map(String).join('\n') : String(reply)
-  } finally {
-    redis.disconnect()
-  }
+  return (await ask(node.port, ['ROLE'])).split('\n')[0] ?? ''
 }
