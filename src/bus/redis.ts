@@ -6,6 +6,7 @@ import { connectRedis, type RedisClient } from '../redis-connection.js'
 import type { RedisTarget } from '../redis-target.js'
 import { type Bus, type BusHandler, type BusMessage, BusUnavailableError, type Idempotency } from './bus.js'
 import { type PubSub, pubSubOf } from './pubsub.js'
+import { type Durability, NO_REPLICAS } from './durability.js'
 import { EVENTS_CHANNEL, parseMessage, RedisEventLog } from './redis-log.js'
 
 /** Canaries share the events channel, so they prove the very subscription events use. */
@@ -38,8 +39,8 @@ export class RedisBus implements Bus {
   private canarySequence = 0
   private closed = false
 
-  constructor (target: RedisTarget, private readonly publisher: RedisClient, private readonly log: Log, retention: Retention, private readonly serverId: string) {
-    this.history = new RedisEventLog(publisher, retention)
+  constructor (target: RedisTarget, private readonly publisher: RedisClient, private readonly log: Log, retention: Retention, private readonly serverId: string, durability: Durability = NO_REPLICAS) {
+    this.history = new RedisEventLog(publisher, retention, durability)
     this.subscriber = connectRedis(target, 'subscriber', log)
     this.pubSub = pubSubOf(this.subscriber)
   }
