@@ -121,7 +121,29 @@ async function failover (t: Test, label: string, env: Record<string, string>) {
   return { report, accepted }
 }
 
+t.test('the cost of WAIT on a calm cluster: publish latency with and without a replica to wait for', async (t) => {
+  const shared = { REDIS_CLUSTER_NODES: cluster.seeds, RATE_LIMIT_PUBLISH: '1000000', ...LENIENT_LIMITS }
+  for (const [label, env] of [['without', {}], ['with', { REDIS_WAIT_REPLICAS: '1' }]] as const) {
+    const gateway = await startGateway(t, { ...shared, ...env })
+    await until(() => gateway.app.bus.connected, 10_000, 'the gateway to reach the cluster')
+    const latencies: number[] = []
+    for (let n = 0; n < 400; n++) {
+      const started = performance.now()
+      const res = await post(`${gateway.url}/events`, { type: 'latency.tick', userId: 'zoe' }, serviceToken('latency'))
+      if (n >= 100) latencies.push(performance.now() - started)
+      t.equal(res.status, 202, 'accepted', { diagnostic: res.status !== 202 })
+    }
+    t.comment(`${label} REDIS_WAIT_REPLICAS: publish p50 ${p(latencies, 0.5)} ms, p99 ${p(latencies, 0.99)} ms over ${latencies.length} (after 100 warm-up)`)
+    await gateway.close()
+  }
+})
+
 t.test('without REDIS_WAIT_REPLICAS: publishing resumes without a restart; only the last replication lag may be lost', async (t) => {
   const { report } = await failover(t, 'nowait', {})
   t.same(report[0]?.lost, report[1]?.lost, 'both subscribers miss the same events, if any')
+})
+
+t.test('with REDIS_WAIT_REPLICAS=1: no accepted event is lost; publishing resumes once the new master has a replica', async (t) => {
+  const { report, accepted } = await failover(t, 'wait', { REDIS_WAIT_REPLICAS: '1' })
+  for (const r of report) t.same(r.ids, accepted, 'every accepted event, once, in order')
 })
