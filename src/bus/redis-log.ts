@@ -51,10 +51,14 @@ return last`
  * script. Live-only events take an id from the clock and go out on the channel, never into the stream.
  */
 export class RedisEventLog implements History {
-  constructor (private readonly redis: RedisClient, private readonly retention: Retention, private readonly durability: Durability = NO_REPLICAS) {
+  /**
+   * `waiting` carries the publishes that wait for replicas (`redis` when none do): WAIT blocks its
+   * connection, and the canary, limits and revocations must not queue behind it.
+   */
+  constructor (private readonly redis: RedisClient, private readonly retention: Retention, private readonly durability: Durability = NO_REPLICAS, private readonly waiting: RedisClient = redis) {
     const { publish } = pubSubOf(redis)
     // Sent by SHA (EVALSHA, reloaded on NOSCRIPT) rather than its whole text with every publish.
-    redis.defineCommand('eventgatePublish', { lua: publishScript(publish) })
+    for (const client of new Set([redis, waiting])) client.defineCommand('eventgatePublish', { lua: publishScript(publish) })
     redis.defineCommand('eventgateFence', { lua: FENCE_SCRIPT.replace('PUBLISH_COMMAND', publish) })
   }
 
@@ -86,17 +90,16 @@ export class RedisEventLog implements History {
   /**
    * WAIT is refused inside a script, and a keyless command on a cluster goes to any node. Sent in
    * one pipeline behind the script, it runs right after it on the same connection to the same
-   * node: ioredis sends a pipeline whole to the master of its keys' slot. It blocks that
-   * connection until the replicas answer, so a node's other commands queue behind it.
+   * node: ioredis sends a pipeline whole to the master of its keys' slot.
    */
   private async publishReplicated (args: Array<string | number>): Promise<unknown> {
     const { replicas, timeoutMs } = this.durability
     try {
-      return acknowledged(await this.redis.pipeline().eventgatePublish(...args).call('WAIT', replicas, timeoutMs).exec(), this.durability)
+      return acknowledged(await this.waiting.pipeline().eventgatePublish(...args).call('WAIT', replicas, timeoutMs).exec(), this.durability)
     } catch (err) {
       // ioredis follows a MOVED for a lone command, not for a pipeline holding a write: the
       // refusal reaches the publisher (nothing ran, a retry is safe) and the slots are read again.
-      if (this.redis instanceof Cluster && /^MOVED /.test((err as Error).message)) this.redis.refreshSlotsCache()
+      if (this.waiting instanceof Cluster && /^MOVED /.test((err as Error).message)) this.waiting.refreshSlotsCache()
       throw err
     }
   }

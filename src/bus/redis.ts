@@ -28,6 +28,8 @@ export class RedisBus implements Bus {
   readonly kind = 'redis'
   readonly history: RedisEventLog
   private readonly subscriber: RedisClient
+  /** A connection of the bus's own for publishes that WAIT for replicas (see RedisEventLog). */
+  private readonly durablePublisher: RedisClient | undefined
   private readonly pubSub: PubSub
   private handler: BusHandler | undefined
   private lastId: string | undefined
@@ -40,7 +42,8 @@ export class RedisBus implements Bus {
   private closed = false
 
   constructor (target: RedisTarget, private readonly publisher: RedisClient, private readonly log: Log, retention: Retention, private readonly serverId: string, durability: Durability = NO_REPLICAS) {
-    this.history = new RedisEventLog(publisher, retention, durability)
+    this.durablePublisher = durability.replicas > 0 ? connectRedis(target, 'commands', log) : undefined
+    this.history = new RedisEventLog(publisher, retention, durability, this.durablePublisher)
     this.subscriber = connectRedis(target, 'subscriber', log)
     this.pubSub = pubSubOf(this.subscriber)
   }
@@ -50,7 +53,11 @@ export class RedisBus implements Bus {
   }
 
   get connected (): boolean {
-    return !this.closed && this.publisher.status === 'ready' && this.subscriber.status === 'ready' && this.filling === undefined
+    return !this.closed && this.publishing && this.subscriber.status === 'ready' && this.filling === undefined
+  }
+
+  private get publishing (): boolean {
+    return this.publisher.status === 'ready' && (this.durablePublisher === undefined || this.durablePublisher.status === 'ready')
   }
 
   async subscribe (handler: BusHandler): Promise<void> {
@@ -86,7 +93,7 @@ export class RedisBus implements Bus {
   private async send (drafts: readonly EventDraft[], idempotency: Idempotency | undefined, keep: boolean): Promise<string[]> {
     // The publisher connection is shared and outlives this bus, so being closed is checked apart.
     if (this.closed) throw new BusUnavailableError('the bus is closed')
-    if (this.publisher.status !== 'ready') throw new BusUnavailableError()
+    if (!this.publishing) throw new BusUnavailableError()
     try {
       return await this.history.publish(drafts, idempotency, keep)
     } catch (err) {
@@ -125,6 +132,7 @@ export class RedisBus implements Bus {
   async close (): Promise<void> {
     this.closed = true
     this.subscriber.disconnect()
+    this.durablePublisher?.disconnect()
   }
 
   /** Sends a canary through the channel and resolves, once it is back, with the id it follows. */
