@@ -19,6 +19,13 @@ const FILL_RETRY_MS = 250
 const FENCE_TIMEOUT_MS = 5000
 
 /**
+ * The subscription cannot be made or does not deliver: a sharded subscriber missing for the
+ * channel's slot (ioredis can keep a stale set of them after a failover), or a fence that did
+ * not come back. Waiting does not mend it; making the subscription again does.
+ */
+class SubscriptionLostError extends BusUnavailableError {}
+
+/**
  * Events through Redis: published by a script into a stream and onto a channel (RedisEventLog);
  * received on a second, subscribe-only connection. Whenever that subscription is (re)made, the
  * events published meanwhile are read back from the stream, so the handler sees every event
@@ -140,7 +147,7 @@ export class RedisBus implements Bus {
     const canary = `${CANARY_PREFIX}${this.serverId}:fence:${++this.canarySequence}`
     let timer: NodeJS.Timeout | undefined
     const back = new Promise<void>((resolve, reject) => {
-      timer = setTimeout(() => reject(new BusUnavailableError('the fence did not come back')), FENCE_TIMEOUT_MS)
+      timer = setTimeout(() => reject(new SubscriptionLostError('the fence did not come back')), FENCE_TIMEOUT_MS)
       this.canaries.set(canary, resolve)
     })
     try {
@@ -180,7 +187,7 @@ export class RedisBus implements Bus {
     this.resyncing = true
     try {
       this.lastId ??= await this.history.lastId()
-      await this.subscriber[this.pubSub.subscribe](EVENTS_CHANNEL)
+      await this.subscriber[this.pubSub.subscribe](EVENTS_CHANNEL).catch((err: Error) => { throw new SubscriptionLostError(err.message) })
       const fence = await this.fence()
       const arrived = this.filling
       let woven = 0
@@ -205,6 +212,7 @@ export class RedisBus implements Bus {
     } catch (err) {
       if (this.closed) return
       this.log.warn({ err }, 'could not refill events from the history; retrying')
+      if (err instanceof SubscriptionLostError) this.resubscribe()
       setTimeout(() => { void this.resync() }, FILL_RETRY_MS).unref()
     } finally {
       this.resyncing = false
