@@ -17,14 +17,14 @@ const cluster = await RedisCluster.start(t)
 const PACE_MS = 15
 const FAILOVER_MS = 30_000
 
-interface Publisher { accepted: string[], refused: number, latencies: number[], stop: () => Promise<void> }
+interface Publisher { accepted: string[], refused: number, refusals: { first?: number, last?: number }, latencies: number[], stop: () => Promise<void> }
 
 /**
  * One event at a time, alternating between the gateways, at about 50 a second. A refusal (503)
  * is retried with the same Idempotency-Key until accepted: the retry never publishes twice.
  */
 function steadyPublisher (gateways: readonly Gateway[], label: string): Publisher {
-  const state: Publisher = { accepted: [], refused: 0, latencies: [], stop: async () => { running = false; await done } }
+  const state: Publisher = { accepted: [], refused: 0, refusals: {}, latencies: [], stop: async () => { running = false; await done } }
   let running = true
   const done = (async () => {
     for (let n = 0; running; n++) {
@@ -40,6 +40,8 @@ function steadyPublisher (gateways: readonly Gateway[], label: string): Publishe
         }
         if (res.status !== 503) throw new Error(`POST /events answered ${res.status}: ${JSON.stringify(res.body)}`)
         state.refused++
+        state.refusals.first ??= performance.now()
+        state.refusals.last = performance.now()
         await new Promise((resolve) => setTimeout(resolve, PACE_MS))
       }
       await new Promise((resolve) => setTimeout(resolve, PACE_MS))
@@ -108,7 +110,7 @@ async function failover (t: Test, label: string, env: Record<string, string>) {
   })
   const at = (ms: number | undefined): string => ms === undefined ? 'never' : `${Math.round(ms - killedAt)} ms`
   t.comment(`${label}: promoted ${promoted.port} after ${at(promotedAt)}, rejoined after ${at(rejoinedAt)}, publishing resumed by ${at(resumedAt)}`)
-  t.comment(`${label}: health 503 from ${at(health.window.first)} to ${at(health.window.last)}; ${publisher.refused} publishes refused (503) and retried`)
+  t.comment(`${label}: health 503 from ${at(health.window.first)} to ${at(health.window.last)}; ${publisher.refused} publishes refused (503) and retried, from ${at(publisher.refusals.first)} to ${at(publisher.refusals.last)}`)
   t.comment(`${label}: accepted ${accepted.length}, delivered ${report.map((r) => r.delivered).join(' / ')}, lost ${report.map((r) => r.lost.length).join(' / ')}`)
   t.comment(`${label}: publish latency p50 ${p(publisher.latencies, 0.5)} ms, p99 ${p(publisher.latencies, 0.99)} ms over ${publisher.latencies.length}`)
   t.not(promoted.port, master.port, 'a replica took over the slot')
