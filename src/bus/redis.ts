@@ -34,7 +34,7 @@ class SubscriptionLostError extends BusUnavailableError {}
 export class RedisBus implements Bus {
   readonly kind = 'redis'
   readonly history: RedisEventLog
-  private readonly subscriber: RedisClient
+  private subscriber: RedisClient
   /** A connection of the bus's own for publishes that WAIT for replicas (see RedisEventLog). */
   private readonly durablePublisher: RedisClient | undefined
   private readonly pubSub: PubSub
@@ -48,7 +48,7 @@ export class RedisBus implements Bus {
   private canarySequence = 0
   private closed = false
 
-  constructor (target: RedisTarget, private readonly publisher: RedisClient, private readonly log: Log, retention: Retention, private readonly serverId: string, durability: Durability = NO_REPLICAS) {
+  constructor (private readonly target: RedisTarget, private readonly publisher: RedisClient, private readonly log: Log, retention: Retention, private readonly serverId: string, durability: Durability = NO_REPLICAS) {
     this.durablePublisher = durability.replicas > 0 ? connectRedis(target, 'commands', log) : undefined
     this.history = new RedisEventLog(publisher, retention, durability, this.durablePublisher)
     this.subscriber = connectRedis(target, 'subscriber', log)
@@ -69,10 +69,15 @@ export class RedisBus implements Bus {
 
   async subscribe (handler: BusHandler): Promise<void> {
     this.handler = handler
-    this.subscriber.on(this.pubSub.message, (channel: string, text: string) => {
+    this.listen(this.subscriber)
+    if (this.subscriber.status === 'ready') void this.resync()
+  }
+
+  private listen (subscriber: RedisClient): void {
+    subscriber.on(this.pubSub.message, (channel: string, text: string) => {
       // disconnect() only half-closes the socket: Redis can still send what it published
-      // before it read the FIN, and a closed bus must not hand that to its handler.
-      if (this.closed || channel !== EVENTS_CHANNEL) return
+      // before it read the FIN, and a closed bus (or a replaced subscriber) must not hand that on.
+      if (this.closed || subscriber !== this.subscriber || channel !== EVENTS_CHANNEL) return
       if (text.startsWith(CANARY_PREFIX)) {
         this.canaries.get(text)?.()
         return
@@ -82,11 +87,10 @@ export class RedisBus implements Bus {
       else if (this.filling !== undefined) this.filling.push(message)
       else this.deliver(message)
     })
-    this.subscriber.on('ready', () => { void this.resync() })
+    subscriber.on('ready', () => { if (subscriber === this.subscriber) void this.resync() })
     // A cluster makes its per-master sharded subscriptions again on its own when a node's
     // connection drops or the slots move, without a 'ready': anything meanwhile is refilled too.
-    this.subscriber.on('subscribersReady', () => { void this.resync() })
-    if (this.subscriber.status === 'ready') void this.resync()
+    subscriber.on('subscribersReady', () => { if (subscriber === this.subscriber) void this.resync() })
   }
 
   async publish (drafts: readonly EventDraft[], idempotency?: Idempotency): Promise<string[]> {
@@ -134,6 +138,18 @@ export class RedisBus implements Bus {
   /** Drops the subscription and makes it again, refilling whatever it missed. */
   private resubscribe (): void {
     if (!this.closed) this.subscriber.disconnect(true)
+  }
+
+  /**
+   * Replaces the subscriber connection with a new one. After a failover ioredis can keep a
+   * cluster's set of sharded subscribers without one for the new master, through reconnects
+   * too (a set being rebuilt waits on a connection to the dead node): only a new client mends it.
+   */
+  private replaceSubscriber (): void {
+    if (this.closed) return
+    this.subscriber.disconnect()
+    this.subscriber = connectRedis(this.target, 'subscriber', this.log)
+    this.listen(this.subscriber)
   }
 
   async close (): Promise<void> {
@@ -212,7 +228,7 @@ export class RedisBus implements Bus {
     } catch (err) {
       if (this.closed) return
       this.log.warn({ err }, 'could not refill events from the history; retrying')
-      if (err instanceof SubscriptionLostError) this.resubscribe()
+      if (err instanceof SubscriptionLostError) this.replaceSubscriber()
       setTimeout(() => { void this.resync() }, FILL_RETRY_MS).unref()
     } finally {
       this.resyncing = false
