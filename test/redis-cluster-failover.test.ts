@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import { HISTORY_KEY } from '../src/bus/redis-log.js'
 import { createClient, type GatewayEvent } from '../src/client/index.js'
@@ -5,6 +6,7 @@ import { LENIENT_LIMITS } from './helpers/cluster.js'
 import { type Gateway, get, post, startGateway } from './helpers/gateway.js'
 import { until } from './helpers/ports.js'
 import { RedisCluster } from './helpers/redis-cluster.js'
+import type { RedisServer } from './helpers/redis.js'
 import { serviceToken, userToken } from './helpers/tokens.js'
 import { WebSocket } from './client-support.js'
 
@@ -148,4 +150,49 @@ t.test('without REDIS_WAIT_REPLICAS: publishing resumes without a restart; only 
 t.test('with REDIS_WAIT_REPLICAS=1: no accepted event is lost; publishing resumes once the new master has a replica', async (t) => {
   const { report, accepted } = await failover(t, 'wait', { REDIS_WAIT_REPLICAS: '1' })
   for (const r of report) t.same(r.ids, accepted, 'every accepted event, once, in order')
+})
+
+/** One command on a short-lived connection to one node. */
+async function on (node: RedisServer, ...command: [string, ...Array<string | number>]): Promise<unknown> {
+  const redis = new Redis(node.port, '127.0.0.1', { maxRetriesPerRequest: 0, retryStrategy: () => null })
+  try {
+    return await redis.call(...command)
+  } finally {
+    redis.disconnect()
+  }
+}
+
+t.test('the loss window, held open: acknowledged without WAIT and lost; with WAIT, refused instead', async (t) => {
+  const shared = { REDIS_CLUSTER_NODES: cluster.seeds, RATE_LIMIT_PUBLISH: '1000000', ...LENIENT_LIMITS }
+  const fast = await startGateway(t, shared)
+  const durable = await startGateway(t, { ...shared, REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT: '5000' })
+  await until(() => fast.app.bus.connected && durable.app.bus.connected, 10_000, 'the gateways to reach the cluster')
+  const publish = async (gw: Gateway, n: number) => await post(`${gw.url}/events`, { type: 'window.tick', data: { n } }, serviceToken('window'))
+  t.equal((await publish(durable, -1)).status, 202, 'a replica holds what came before')
+
+  // The replica frozen and its link cut, the master acknowledges writes no replica has, and
+  // dies with them; the replica, thawed at once, is promoted without them.
+  const master = await cluster.masterOf(HISTORY_KEY)
+  const port = Number(/slave0:ip=[^,]+,port=(\d+)/.exec(String(await on(master, 'INFO', 'replication')))?.[1])
+  const replica = cluster.nodes.find((n) => n.port === port) as RedisServer
+  replica.signal('SIGSTOP')
+  t.teardown(() => replica.signal('SIGCONT'))
+  await on(master, 'CLIENT', 'KILL', 'TYPE', 'replica')
+  const fastIds = (await Promise.all([0, 1, 2, 3, 4].map(async (n) => await publish(fast, n)))).flatMap((r) => r.body.ids as string[])
+  t.equal(fastIds.length, 5, 'five events acknowledged while no replica was linked')
+  const written = Number(await on(master, 'XLEN', HISTORY_KEY))
+  const waiting = publish(durable, 0)
+  await until(async () => Number(await on(master, 'XLEN', HISTORY_KEY)) === written + 1, 5000, 'the master to write what the durable gateway publishes')
+  await cluster.kill(master)
+  replica.signal('SIGCONT')
+  t.equal((await cluster.servesAgain(HISTORY_KEY, FAILOVER_MS)).port, replica.port, 'the thawed replica took over')
+  const durableStatus = (await waiting).status
+  await cluster.rejoin(master, FAILOVER_MS)
+
+  const survivor = await cluster.masterOf(HISTORY_KEY)
+  const kept = await Promise.all(fastIds.map(async (id) => (await on(survivor, 'XRANGE', HISTORY_KEY, id, id) as unknown[]).length))
+  const lost = kept.filter((n) => n === 0).length
+  t.comment(`loss window held open: ${lost} of ${fastIds.length} acknowledged events lost without WAIT; with WAIT=1 the publish meanwhile answered ${durableStatus}`)
+  t.equal(lost, fastIds.length, 'without WAIT, what the replica never got is gone')
+  t.equal(durableStatus, 503, 'with WAIT, it was not acknowledged')
 })
