@@ -10,10 +10,10 @@ declare module 'fastify' {
 }
 
 export default fp(async function busPlugin (app) {
-  const { redis: target, retention, serverId } = app.config
+  const { redis: target, retention, serverId, durability } = app.config
   const bus: Bus = app.redis === null || target === undefined
     ? new MemoryBus(retention)
-    : new RedisBus(target, app.redis, app.log.child({ component: 'bus' }), retention, serverId)
+    : new RedisBus(target, app.redis, app.log.child({ component: 'bus' }), retention, serverId, durability)
   app.decorate('bus', bus)
   app.addHook('onClose', async () => { await bus.close() })
 }, { name: 'bus', dependencies: ['config', 'redis'] })

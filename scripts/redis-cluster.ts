@@ -31,7 +31,8 @@ export async function joinCluster (ports: readonly number[], timeoutMs: number):
   }
 }
 
-async function settled (port: number, nodes: number): Promise<boolean> {
+/** Whether the node on `port` serves: cluster ok, every slot, `nodes` known, a replica linked. */
+export async function settled (port: number, nodes: number): Promise<boolean> {
   const info = await ask(port, ['CLUSTER', 'INFO'])
   if (!info.includes('cluster_state:ok') || !info.includes(`cluster_slots_ok:${SLOTS}`) || !info.includes(`cluster_known_nodes:${nodes}`)) return false
   const [kind, , , state] = (await ask(port, ['ROLE'])).split('\n')

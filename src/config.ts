@@ -18,6 +18,8 @@ export const EnvSchema = Type.Object({
   REDIS_USERNAME: Type.Optional(Type.String({ minLength: 1 })),
   REDIS_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
   REDIS_TLS: Type.Boolean({ default: false }),
+  REDIS_WAIT_REPLICAS: Type.Integer({ minimum: 0, default: 0 }),
+  REDIS_WAIT_TIMEOUT: Type.Integer({ minimum: 1, default: 1000 }),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1 })),
   JWT_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
@@ -89,6 +91,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     port: values.PORT,
     host: values.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
     redis: resolveRedis(values),
+    /** Replicas that must confirm a publish before it is answered 202 (0: the master's word). */
+    durability: { replicas: values.REDIS_WAIT_REPLICAS, timeoutMs: values.REDIS_WAIT_TIMEOUT },
     jwt: resolveJwt(values),
     allowedOrigins: resolveOrigins(values),
     maxConnections: values.WEBSOCKET_MAX_CONNECTIONS,

@@ -1,8 +1,9 @@
-import type { Result } from 'ioredis'
+import { Cluster, type Result } from 'ioredis'
 import { compareIds } from '../event-id.js'
 import { type EventDraft, eventJson, isGatewayEvent } from '../events.js'
 import { type History, type HistoryPage, lostAfter, type Retention } from '../history.js'
 import type { BusMessage, Idempotency } from './bus.js'
+import { acknowledged, type Durability, NO_REPLICAS } from './durability.js'
 import type { RedisClient } from '../redis-connection.js'
 import { publishScript } from './publish-script.js'
 import { pubSubOf } from './pubsub.js'
@@ -50,10 +51,14 @@ return last`
  * script. Live-only events take an id from the clock and go out on the channel, never into the stream.
  */
 export class RedisEventLog implements History {
-  constructor (private readonly redis: RedisClient, private readonly retention: Retention) {
+  /**
+   * `waiting` carries the publishes that wait for replicas (`redis` when none do): WAIT blocks its
+   * connection, and the canary, limits and revocations must not queue behind it.
+   */
+  constructor (private readonly redis: RedisClient, private readonly retention: Retention, private readonly durability: Durability = NO_REPLICAS, private readonly waiting: RedisClient = redis) {
     const { publish } = pubSubOf(redis)
     // Sent by SHA (EVALSHA, reloaded on NOSCRIPT) rather than its whole text with every publish.
-    redis.defineCommand('eventgatePublish', { lua: publishScript(publish) })
+    for (const client of new Set([redis, waiting])) client.defineCommand('eventgatePublish', { lua: publishScript(publish) })
     redis.defineCommand('eventgateFence', { lua: FENCE_SCRIPT.replace('PUBLISH_COMMAND', publish) })
   }
 
@@ -66,16 +71,37 @@ export class RedisEventLog implements History {
     return await this.redis.eventgateFence(1, CLOCK_KEY, EVENTS_CHANNEL, canary) ?? undefined
   }
 
-  /** Publishes the drafts; `keep` false makes them live-only. */
+  /**
+   * Publishes the drafts; `keep` false makes them live-only. With replicas to wait for, kept
+   * events are answered only once that many replicas hold them (see durability.ts).
+   */
   async publish (drafts: readonly EventDraft[], idempotency?: Idempotency, keep = true): Promise<string[]> {
     const key = (k: string | undefined): string => k === undefined ? HISTORY_KEY : IDEMPOTENCY_PREFIX + k
     const keys = [HISTORY_KEY, CLOCK_KEY, key(idempotency?.requestKey), ...drafts.map((_, i) => key(idempotency?.eventKeys?.[i]))]
-    const result = await this.redis.eventgatePublish(
+    const args = [
       keys.length, ...keys,
       EVENTS_CHANNEL, this.retention.maxEvents, this.retention.maxAgeMs, idempotency?.ttlMs ?? 1, keep ? '1' : '0',
       ...drafts.map((d) => JSON.stringify(d))
-    )
+    ]
+    const result = keep && this.durability.replicas > 0 ? await this.publishReplicated(args) : await this.redis.eventgatePublish(...args)
     return JSON.parse(String(result)) as string[]
+  }
+
+  /**
+   * WAIT is refused inside a script, and a keyless command on a cluster goes to any node. Sent in
+   * one pipeline behind the script, it runs right after it on the same connection to the same
+   * node: ioredis sends a pipeline whole to the master of its keys' slot.
+   */
+  private async publishReplicated (args: Array<string | number>): Promise<unknown> {
+    const { replicas, timeoutMs } = this.durability
+    try {
+      return acknowledged(await this.waiting.pipeline().eventgatePublish(...args).call('WAIT', replicas, timeoutMs).exec(), this.durability)
+    } catch (err) {
+      // ioredis follows a MOVED for a lone command, not for a pipeline holding a write: the
+      // refusal reaches the publisher (nothing ran, a retry is safe) and the slots are read again.
+      if (this.waiting instanceof Cluster && /^MOVED /.test((err as Error).message)) this.waiting.refreshSlotsCache()
+      throw err
+    }
   }
 
   async after (since: string, limit: number): Promise<HistoryPage> {

@@ -6,6 +6,7 @@ import { connectRedis, type RedisClient } from '../redis-connection.js'
 import type { RedisTarget } from '../redis-target.js'
 import { type Bus, type BusHandler, type BusMessage, BusUnavailableError, type Idempotency } from './bus.js'
 import { type PubSub, pubSubOf } from './pubsub.js'
+import { type Durability, NO_REPLICAS } from './durability.js'
 import { EVENTS_CHANNEL, parseMessage, RedisEventLog } from './redis-log.js'
 
 /** Canaries share the events channel, so they prove the very subscription events use. */
@@ -18,6 +19,13 @@ const FILL_RETRY_MS = 250
 const FENCE_TIMEOUT_MS = 5000
 
 /**
+ * The subscription cannot be made or does not deliver: a sharded subscriber missing for the
+ * channel's slot (ioredis can keep a stale set of them after a failover), or a fence that did
+ * not come back. Waiting does not mend it; making the subscription again does.
+ */
+class SubscriptionLostError extends BusUnavailableError {}
+
+/**
  * Events through Redis: published by a script into a stream and onto a channel (RedisEventLog);
  * received on a second, subscribe-only connection. Whenever that subscription is (re)made, the
  * events published meanwhile are read back from the stream, so the handler sees every event
@@ -26,7 +34,9 @@ const FENCE_TIMEOUT_MS = 5000
 export class RedisBus implements Bus {
   readonly kind = 'redis'
   readonly history: RedisEventLog
-  private readonly subscriber: RedisClient
+  private subscriber: RedisClient
+  /** A connection of the bus's own for publishes that WAIT for replicas (see RedisEventLog). */
+  private readonly durablePublisher: RedisClient | undefined
   private readonly pubSub: PubSub
   private handler: BusHandler | undefined
   private lastId: string | undefined
@@ -38,8 +48,9 @@ export class RedisBus implements Bus {
   private canarySequence = 0
   private closed = false
 
-  constructor (target: RedisTarget, private readonly publisher: RedisClient, private readonly log: Log, retention: Retention, private readonly serverId: string) {
-    this.history = new RedisEventLog(publisher, retention)
+  constructor (private readonly target: RedisTarget, private readonly publisher: RedisClient, private readonly log: Log, retention: Retention, private readonly serverId: string, durability: Durability = NO_REPLICAS) {
+    this.durablePublisher = durability.replicas > 0 ? connectRedis(target, 'commands', log) : undefined
+    this.history = new RedisEventLog(publisher, retention, durability, this.durablePublisher)
     this.subscriber = connectRedis(target, 'subscriber', log)
     this.pubSub = pubSubOf(this.subscriber)
   }
@@ -49,15 +60,24 @@ export class RedisBus implements Bus {
   }
 
   get connected (): boolean {
-    return !this.closed && this.publisher.status === 'ready' && this.subscriber.status === 'ready' && this.filling === undefined
+    return !this.closed && this.publishing && this.subscriber.status === 'ready' && this.filling === undefined
+  }
+
+  private get publishing (): boolean {
+    return this.publisher.status === 'ready' && (this.durablePublisher === undefined || this.durablePublisher.status === 'ready')
   }
 
   async subscribe (handler: BusHandler): Promise<void> {
     this.handler = handler
-    this.subscriber.on(this.pubSub.message, (channel: string, text: string) => {
+    this.listen(this.subscriber)
+    if (this.subscriber.status === 'ready') void this.resync()
+  }
+
+  private listen (subscriber: RedisClient): void {
+    subscriber.on(this.pubSub.message, (channel: string, text: string) => {
       // disconnect() only half-closes the socket: Redis can still send what it published
-      // before it read the FIN, and a closed bus must not hand that to its handler.
-      if (this.closed || channel !== EVENTS_CHANNEL) return
+      // before it read the FIN, and a closed bus (or a replaced subscriber) must not hand that on.
+      if (this.closed || subscriber !== this.subscriber || channel !== EVENTS_CHANNEL) return
       if (text.startsWith(CANARY_PREFIX)) {
         this.canaries.get(text)?.()
         return
@@ -67,11 +87,10 @@ export class RedisBus implements Bus {
       else if (this.filling !== undefined) this.filling.push(message)
       else this.deliver(message)
     })
-    this.subscriber.on('ready', () => { void this.resync() })
+    subscriber.on('ready', () => { if (subscriber === this.subscriber) void this.resync() })
     // A cluster makes its per-master sharded subscriptions again on its own when a node's
     // connection drops or the slots move, without a 'ready': anything meanwhile is refilled too.
-    this.subscriber.on('subscribersReady', () => { void this.resync() })
-    if (this.subscriber.status === 'ready') void this.resync()
+    subscriber.on('subscribersReady', () => { if (subscriber === this.subscriber) void this.resync() })
   }
 
   async publish (drafts: readonly EventDraft[], idempotency?: Idempotency): Promise<string[]> {
@@ -85,7 +104,7 @@ export class RedisBus implements Bus {
   private async send (drafts: readonly EventDraft[], idempotency: Idempotency | undefined, keep: boolean): Promise<string[]> {
     // The publisher connection is shared and outlives this bus, so being closed is checked apart.
     if (this.closed) throw new BusUnavailableError('the bus is closed')
-    if (this.publisher.status !== 'ready') throw new BusUnavailableError()
+    if (!this.publishing) throw new BusUnavailableError()
     try {
       return await this.history.publish(drafts, idempotency, keep)
     } catch (err) {
@@ -121,9 +140,22 @@ export class RedisBus implements Bus {
     if (!this.closed) this.subscriber.disconnect(true)
   }
 
+  /**
+   * Replaces the subscriber connection with a new one. After a failover ioredis can keep a
+   * cluster's set of sharded subscribers without one for the new master, through reconnects
+   * too (a set being rebuilt waits on a connection to the dead node): only a new client mends it.
+   */
+  private replaceSubscriber (): void {
+    if (this.closed) return
+    this.subscriber.disconnect()
+    this.subscriber = connectRedis(this.target, 'subscriber', this.log)
+    this.listen(this.subscriber)
+  }
+
   async close (): Promise<void> {
     this.closed = true
     this.subscriber.disconnect()
+    this.durablePublisher?.disconnect()
   }
 
   /** Sends a canary through the channel and resolves, once it is back, with the id it follows. */
@@ -131,7 +163,7 @@ export class RedisBus implements Bus {
     const canary = `${CANARY_PREFIX}${this.serverId}:fence:${++this.canarySequence}`
     let timer: NodeJS.Timeout | undefined
     const back = new Promise<void>((resolve, reject) => {
-      timer = setTimeout(() => reject(new BusUnavailableError('the fence did not come back')), FENCE_TIMEOUT_MS)
+      timer = setTimeout(() => reject(new SubscriptionLostError('the fence did not come back')), FENCE_TIMEOUT_MS)
       this.canaries.set(canary, resolve)
     })
     try {
@@ -171,7 +203,7 @@ export class RedisBus implements Bus {
     this.resyncing = true
     try {
       this.lastId ??= await this.history.lastId()
-      await this.subscriber[this.pubSub.subscribe](EVENTS_CHANNEL)
+      await this.subscriber[this.pubSub.subscribe](EVENTS_CHANNEL).catch((err: Error) => { throw new SubscriptionLostError(err.message) })
       const fence = await this.fence()
       const arrived = this.filling
       let woven = 0
@@ -196,6 +228,7 @@ export class RedisBus implements Bus {
     } catch (err) {
       if (this.closed) return
       this.log.warn({ err }, 'could not refill events from the history; retrying')
+      if (err instanceof SubscriptionLostError) this.replaceSubscriber()
       setTimeout(() => { void this.resync() }, FILL_RETRY_MS).unref()
     } finally {
       this.resyncing = false

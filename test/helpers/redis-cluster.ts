@@ -1,4 +1,5 @@
-import { ask, joinCluster } from '../../scripts/redis-cluster.js'
+import { ask, joinCluster, settled } from '../../scripts/redis-cluster.js'
+import { until } from './ports.js'
 import { RedisServer } from './redis.js'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
@@ -34,10 +35,53 @@ export class RedisCluster {
     await node.stop()
   }
 
+  /** The master that serves `key`'s slot now, as the surviving nodes see it. */
+  async masterOf (key: string): Promise<RedisServer> {
+    const live = this.nodes.filter((n) => n.running)
+    const slot = Number(await ask((live[0] as RedisServer).port, ['CLUSTER', 'KEYSLOT', key]))
+    const port = ownerPort(await ask((live[0] as RedisServer).port, ['CLUSTER', 'NODES']), slot)
+    const owner = live.find((n) => n.port === port)
+    if (owner === undefined) throw new Error(`no live master serves slot ${slot}`)
+    return owner
+  }
+
+  /**
+   * Resolves once every running node says the cluster is ok and that a live master serves `key`:
+   * after a master's death, once its replica was promoted.
+   */
+  async servesAgain (key: string, timeoutMs: number): Promise<RedisServer> {
+    await until(async () => {
+      const live = this.nodes.filter((n) => n.running)
+      const infos = await Promise.all(live.map(async (n) => await ask(n.port, ['CLUSTER', 'INFO']).catch(() => '')))
+      if (!infos.every((info) => info.includes('cluster_state:ok'))) return false
+      return await this.masterOf(key).then(() => true, () => false)
+    }, timeoutMs, `a live master to serve ${key}`)
+    return await this.masterOf(key)
+  }
+
+  /** Starts a killed node again on its own config: it rejoins, as a replica of whoever took its slots. */
+  async rejoin (node: RedisServer, timeoutMs: number): Promise<void> {
+    await node.start()
+    await until(async () => await settled(node.port, NODES).catch(() => false) && await role(node) === 'slave', timeoutMs, 'the node to rejoin as a synced replica')
+  }
+
   /** Kills every node: the cluster is unreachable. */
   async stop (): Promise<void> {
     await Promise.all(this.nodes.map(async (n) => await n.stop()))
   }
+}
+
+/** The port of the master `CLUSTER NODES` lists as serving `slot` (not one marked failed). */
+function ownerPort (nodes: string, slot: number): number | undefined {
+  for (const line of nodes.split('\n')) {
+    const [, address, flags, , , , , , ...slots] = line.split(' ')
+    if (flags === undefined || !flags.includes('master') || flags.includes('fail')) continue
+    for (const range of slots) {
+      const [from, to = from] = range.split('-').map(Number)
+      if (from !== undefined && to !== undefined && slot >= from && slot <= to) return Number(address?.split(/[:@]/)[1])
+    }
+  }
+  return undefined
 }
 
 async function role (node: RedisServer): Promise<string> {

@@ -63,6 +63,11 @@ export class RedisServer {
     })
   }
 
+  /** Freezes the server (SIGSTOP) as a stalled host would, or resumes it (SIGCONT). */
+  signal (signal: 'SIGSTOP' | 'SIGCONT'): void {
+    this.process?.kill(signal)
+  }
+
   /** Kills the server (SIGKILL by default, as a crash would) and waits for it to be gone. */
   async stop (signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.process
