@@ -53,7 +53,7 @@ export function lostAfter (since: string, bounds: HistoryBounds): boolean {
 
 /**
  * The embedded history: a ring buffer of the last events, trimmed by count and by age. Ids
- * given to live-only events are noted (`skip`), so it places them without keeping them.
+ * given to live-only events are noted (`noteLive`), so it places them without keeping them.
  */
 export class RingHistory implements History {
   private readonly slots: Array<BusMessage | undefined>
@@ -76,7 +76,7 @@ export class RingHistory implements History {
   }
 
   /** Notes the id of a live-only event: not kept, but an id this history can place. */
-  skip (id: string): void {
+  noteLive (id: string): void {
     this.issued(id)
   }
 

@@ -58,12 +58,12 @@ t.test('an id the history cannot place is truncated: newer than it, or from befo
   t.same(await read(`${T0 + 1}-0`), { ids: [], truncated: true }, 'newer than the newest')
 })
 
-t.test('a skipped (live-only) id is placed but not kept: a resume from it is truncated only by trimming after it', async (t) => {
+t.test('a live-only id is placed but not kept: a resume from it is truncated only by trimming after it', async (t) => {
   const { time, history, append, read } = setup(3)
   const clock = new IdClock()
   const live = (): string => {
     const id = clock.next(time.now)
-    history.skip(id)
+    history.noteLive(id)
     return id
   }
   time.now += 1

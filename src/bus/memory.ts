@@ -61,7 +61,7 @@ export class MemoryBus implements Bus {
   async publishLive (draft: EventDraft): Promise<string> {
     if (this.closed) throw new BusUnavailableError('the bus is closed')
     const id = this.clock.next()
-    this.history.skip(id)
+    this.history.noteLive(id)
     const message = { event: { id, ...draft }, json: eventJson(id, JSON.stringify(draft)) }
     queueMicrotask(() => {
       this.delivered = id
