@@ -41,6 +41,21 @@ async function channelSubscribers (raw: Redis): Promise<number> {
   return count
 }
 
+/**
+ * A subscribing bus, another that publishes, one event through, and then the subscriber's
+ * connection killed: what the other publishes next lands while no one listens.
+ */
+async function subscriptionCut (t: Test) {
+  const redis = await RedisServer.start(t)
+  const [bus, other] = [await openRedisBus(t, redis.url), await openRedisBus(t, redis.url)]
+  const received = await subscribed(bus)
+  const raw = rawClient(t, redis.url)
+  const [before] = await other.publish([aDraft(0)])
+  await arrived(received, 1)
+  await raw.client('KILL', 'TYPE', 'pubsub')
+  return { other, received, raw, before: before as string }
+}
+
 function warnings (): { log: Log, lines: string[] } {
   const lines: string[] = []
   const log = pino({ level: 'warn' }, new Writable({
@@ -131,15 +146,8 @@ t.test('RedisBus: malformed messages on the channel are dropped, logged, and lat
 })
 
 t.test('RedisBus: malformed stream entries are skipped by the history and by a refill', async (t) => {
-  const redis = await RedisServer.start(t)
-  const [bus, other] = [await openRedisBus(t, redis.url), await openRedisBus(t, redis.url)]
-  const received = await subscribed(bus)
-  const raw = rawClient(t, redis.url)
-  const [before] = await other.publish([aDraft(0)])
-  await arrived(received, 1)
-
   // The subscriber goes away; while it is gone, junk and events land in the stream.
-  await raw.client('KILL', 'TYPE', 'pubsub')
+  const { other, received, raw, before } = await subscriptionCut(t)
   const junk: Array<[string, string]> = [['e', 'not json'], ['e', '{}'], ['e', JSON.stringify({ ...aDraft(), type: 'Not A Type' })], ['x', '[1]']]
   const ids: string[] = []
   for (const [n, [field, value]] of junk.entries()) {
@@ -259,14 +267,7 @@ t.test('RedisBus: across a Redis restart (with persistence), what another instan
 })
 
 t.test('RedisBus: live-only events published while the subscription is down are not refilled; later ones arrive in order', async (t) => {
-  const redis = await RedisServer.start(t)
-  const [bus, other] = [await openRedisBus(t, redis.url), await openRedisBus(t, redis.url)]
-  const received = await subscribed(bus)
-  const raw = rawClient(t, redis.url)
-  const [before] = await other.publish([aDraft(0)])
-  await arrived(received, 1)
-
-  await raw.client('KILL', 'TYPE', 'pubsub')
+  const { other, received, raw, before } = await subscriptionCut(t)
   const [kept] = await other.publish([aDraft(1)])
   const missed = await other.publishLive(aDraft(2, { audience: 'admin' }))
   t.equal(await channelSubscribers(raw), 0, 'published while no one listened')
