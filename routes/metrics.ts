@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { bearerToken } from '../src/credentials.js'
 import { GatewayError } from '../src/errors.js'
 import { errorResponses } from './schemas.js'
 
@@ -15,8 +16,7 @@ export default async function metricsRoute (app: FastifyInstance) {
 
   async function requireToken (request: FastifyRequest, reply: FastifyReply): Promise<void> {
     if (expected === undefined) return
-    const header = request.headers.authorization
-    const presented = header !== undefined && /^Bearer\s+\S/i.test(header) ? header.replace(/^Bearer\s+/i, '').trim() : undefined
+    const presented = bearerToken(request.headers.authorization)
     // Digests have one length, so the comparison takes the same time whatever was sent.
     if (presented !== undefined && timingSafeEqual(digest(presented), expected)) return
     const reason = presented === undefined ? 'token_missing' : 'token_invalid'
