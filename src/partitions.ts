@@ -1,0 +1,86 @@
+import { SLOTS, slotOf } from './cluster-slot.js'
+import { ONLY_PARTITION } from './event-id.js'
+import { type EventDraft, isAdminOnly } from './events.js'
+
+/** Receives every broadcast (an event with no user, user audience) and user-less control event. */
+export const BROADCAST_PARTITION = 'b'
+/** Receives admin-audience events with no user, which only /ws/admin streams see. */
+export const ADMIN_PARTITION = 'a'
+
+/** REDIS_PARTITIONS' bounds: a position names every partition an admin stream reads. */
+export const MAX_USER_PARTITIONS = 256
+
+/**
+ * How the event log is split (REDIS_PARTITIONS). With one partition, `p0` holds every event, as
+ * on the embedded bus. With more, an event addressed to a user goes to `p<fnv1a(userId) mod
+ * count>`, so each user's events share one ordered stream; a broadcast goes to `b`, an
+ * admin-audience event with no user to `a`. Each partition's keys share a hash tag picked so that
+ * partition `i`'s slot falls in the i-th of `count` equal slot ranges: a cluster whose masters
+ * own equal ranges holds an equal share of partitions on each.
+ */
+export class Partitioning {
+  /** Every partition, user partitions first. */
+  readonly all: readonly string[]
+  private readonly tags = new Map<string, string>()
+
+  constructor (readonly count: number) {
+    if (!Number.isInteger(count) || count < 1 || count > MAX_USER_PARTITIONS) throw new RangeError(`a partition count is an integer from 1 to ${MAX_USER_PARTITIONS}`)
+    const users = Array.from({ length: count }, (_, i) => `p${i}`)
+    this.all = count === 1 ? users : [...users, BROADCAST_PARTITION, ADMIN_PARTITION]
+    if (count === 1) this.tags.set(ONLY_PARTITION, ONLY_PARTITION)
+    else users.forEach((partition, i) => this.tags.set(partition, balancedTag(partition, i, count)))
+    this.tags.set(BROADCAST_PARTITION, BROADCAST_PARTITION)
+    this.tags.set(ADMIN_PARTITION, ADMIN_PARTITION)
+  }
+
+  get single (): boolean {
+    return this.count === 1
+  }
+
+  /** The partition an event is published to. */
+  of (draft: Pick<EventDraft, 'userId' | 'audience' | 'type'>): string {
+    if (this.single) return ONLY_PARTITION
+    if (draft.userId !== undefined) return this.ofUser(draft.userId)
+    return draft.audience === 'admin' || isAdminOnly(draft.type) ? ADMIN_PARTITION : BROADCAST_PARTITION
+  }
+
+  ofUser (userId: string): string {
+    return this.single ? ONLY_PARTITION : `p${fnv1a(userId) % this.count}`
+  }
+
+  /** What a stream reads: an admin stream every partition, a user's its own and the broadcasts. */
+  read (stream: 'events' | 'admin', userId: string): readonly string[] {
+    if (this.single || stream === 'admin') return this.all
+    return [this.ofUser(userId), BROADCAST_PARTITION]
+  }
+
+  /** The hash tag of a partition's keys and channel. */
+  tag (partition: string): string {
+    const tag = this.tags.get(partition)
+    if (tag === undefined) throw new RangeError(`no partition ${partition}`)
+    return tag
+  }
+
+  /** An id as the wire carries it: with its partition, unless there is only one. */
+  wireId (partition: string, local: string): string {
+    return this.single ? local : `${partition}:${local}`
+  }
+}
+
+/** The first tag `p<i>.<k>` whose slot falls in the i-th of `count` equal slot ranges. */
+function balancedTag (partition: string, index: number, count: number): string {
+  const low = Math.floor(index * SLOTS / count)
+  const high = Math.floor((index + 1) * SLOTS / count)
+  for (let k = 0; ; k++) {
+    const tag = `${partition}.${k}`
+    const slot = slotOf(`{${tag}}`)
+    if (slot >= low && slot < high) return tag
+  }
+}
+
+/** 32-bit FNV-1a over the UTF-8 bytes: stable across processes and languages. */
+export function fnv1a (text: string): number {
+  let hash = 0x811c9dc5
+  for (const byte of Buffer.from(text)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0
+  return hash
+}
