@@ -49,9 +49,19 @@ export class Partitioning {
   }
 
   /** What a stream reads: an admin stream every partition, a user's its own and the broadcasts. */
-  read (stream: 'events' | 'admin', userId: string): readonly string[] {
+  read (stream: 'user' | 'admin', userId: string): readonly string[] {
     if (this.single || stream === 'admin') return this.all
     return [this.ofUser(userId), BROADCAST_PARTITION]
+  }
+
+  /**
+   * What a stream receives, partition by partition: the whole partition (no user), or only one
+   * user's events of it. A user stream receives the user's events of their partition and every
+   * broadcast; with one partition, the whole of it, as every stream there does.
+   */
+  interests (stream: 'user' | 'admin', userId: string): Array<[partition: string, userId: string | undefined]> {
+    if (this.single || stream === 'admin') return this.all.map((partition) => [partition, undefined])
+    return [[this.ofUser(userId), userId], [BROADCAST_PARTITION, undefined]]
   }
 
   /** The hash tag of a partition's keys and channel. */
