@@ -37,10 +37,14 @@ export class Partitioning {
     return this.count === 1
   }
 
-  /** The partition an event is published to. */
-  of (draft: Pick<EventDraft, 'userId' | 'audience' | 'type'>): string {
+  /**
+   * The partition an event is published to. A control event with no user (a session revoked
+   * whose user is not known) goes to the broadcasts, which every instance reads, whoever sees it.
+   */
+  of (draft: Pick<EventDraft, 'userId' | 'audience' | 'type' | 'control'>): string {
     if (this.single) return ONLY_PARTITION
     if (draft.userId !== undefined) return this.ofUser(draft.userId)
+    if (draft.control !== undefined) return BROADCAST_PARTITION
     return draft.audience === 'admin' || isAdminOnly(draft.type) ? ADMIN_PARTITION : BROADCAST_PARTITION
   }
 

@@ -28,6 +28,7 @@ t.test('several partitions: users by hash, broadcasts to b, user-less admin even
   t.equal(sixteen.of({ type: 'system.notice' }), 'b')
   t.equal(sixteen.of({ type: 'admin.user.locked' }), 'a')
   t.equal(sixteen.of({ type: 'system.audit', audience: 'admin' }), 'a')
+  t.equal(sixteen.of({ type: 'session.revoked', audience: 'admin', control: 'revocation' }), 'b', 'a user-less control event reaches every instance')
   t.equal(sixteen.of({ type: 'admin.user.locked', userId: 'u1' }), sixteen.ofUser('u1'), 'a user\'s events stay in one stream')
   t.same(sixteen.read('user', 'u1'), [sixteen.ofUser('u1'), 'b'])
   t.same(sixteen.read('admin', 'u1'), sixteen.all)
