@@ -42,10 +42,11 @@ export interface ReaderHost {
 export class PartitionReader {
   /** Set while no receiver is left: the reader is dropped when it fires. */
   linger: NodeJS.Timeout | undefined
-  /** Receivers of the whole partition. */
+  /** Receivers of the whole partition, and the subscription of its channel once there are. */
   private whole = 0
-  /** Receivers per user, for the users' own channels. */
-  private readonly users = new Map<string, number>()
+  private wholeJoined: Promise<void> | undefined
+  /** Receivers per user, and the subscription of the user's own channel. */
+  private readonly users = new Map<string, { count: number, joined: Promise<void> }>()
   private lastId: string | undefined
   private filling: BusMessage[] | undefined = []
   /** A refill is running; `again` asks it to run once more for a reconnect that came meanwhile. */
@@ -71,10 +72,24 @@ export class PartitionReader {
    * and the user's later events come on the new channel.
    */
   async join (userId?: string): Promise<void> {
-    const channel = userId === undefined ? this.names.channel : this.names.userChannelPrefix + userId
-    const known = userId === undefined ? this.whole++ > 0 : this.users.has(userId)
-    if (userId !== undefined) this.users.set(userId, (this.users.get(userId) ?? 0) + 1)
-    if (known) return await this.positioned()
+    if (userId === undefined) {
+      this.whole++
+      this.wholeJoined ??= this.subscribeNew(this.names.channel)
+      return await this.wholeJoined
+    }
+    const known = this.users.get(userId)
+    if (known !== undefined) {
+      known.count++
+      return await known.joined
+    }
+    const entry = { count: 1, joined: Promise.resolve() }
+    this.users.set(userId, entry)
+    entry.joined = this.subscribeNew(this.names.userChannelPrefix + userId)
+    await entry.joined
+  }
+
+  /** Subscribes a channel the reader did not want before; never rejects (a failure refills). */
+  private async subscribeNew (channel: string): Promise<void> {
     if (this.lastId === undefined || !this.current || this.resyncing) return await this.resettled()
     try {
       await this.host.subscribe([channel])
@@ -88,14 +103,13 @@ export class PartitionReader {
   /** One receiver fewer; a user's channel is let go with the last of their sockets here. */
   leave (userId?: string): void {
     if (userId === undefined) {
-      if (--this.whole === 0) this.host.unsubscribe(this.names.channel)
+      if (--this.whole > 0) return
+      this.wholeJoined = undefined
+      this.host.unsubscribe(this.names.channel)
       return
     }
-    const count = (this.users.get(userId) ?? 1) - 1
-    if (count > 0) {
-      this.users.set(userId, count)
-      return
-    }
+    const entry = this.users.get(userId)
+    if (entry === undefined || --entry.count > 0) return
     this.users.delete(userId)
     this.host.unsubscribe(this.names.userChannelPrefix + userId)
   }
