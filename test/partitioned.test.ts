@@ -1,7 +1,9 @@
 import t from 'tap'
+import { createClient, type GatewayEvent } from '../src/client/index.js'
 import { partitionOf } from '../src/event-id.js'
 import { Partitioning } from '../src/partitions.js'
 import { parsePosition } from '../src/position.js'
+import { WebSocket } from './client-support.js'
 import { connectAs, type TestClient } from './helpers/client.js'
 import { startPair } from './helpers/cluster.js'
 import { type Gateway, post } from './helpers/gateway.js'
@@ -102,4 +104,22 @@ t.test('a position that leaves out a partition the stream reads is truncated; a 
     t.match((await client.request('subscribe', { eventTypes: ['z.*'], since })).payload, { code: 'INVALID_MESSAGE' }, since)
   }
   client.close()
+})
+
+t.test('the SDK keeps a position per partition and resumes every partition after a drop', async (t) => {
+  const user = users[1] as string
+  const client = createClient({ url: a.url, getToken: () => userToken(user), WebSocket, reconnect: { baseMs: 200, capMs: 400 } })
+  t.teardown(async () => { await client.close() })
+  const seen: GatewayEvent[] = []
+  await client.subscribe('sdk.*', (event) => { seen.push(event) })
+  const before = await publish(b, [{ type: 'sdk.own', userId: user }, { type: 'sdk.all' }])
+  await until(() => seen.length === 2, 5000, 'the first two events')
+  t.same([...(parsePosition(client.position) ?? new Map()).values()].sort(), [...before].sort(), 'the position names both partitions')
+  a.app.hub.closeAll(1013, 'try_again_later')
+  const away = await publish(b, [{ type: 'sdk.own', userId: user }, { type: 'sdk.all' }, { type: 'sdk.own', userId: user }, { type: 'sdk.all' }])
+  await until(() => seen.length === 6, 10_000, 'the events published while the socket was down')
+  const ids = seen.map((e) => e.id)
+  t.equal(new Set(ids).size, 6, 'none twice')
+  t.same(ids.filter((id) => partitionOf(id) === 'p1'), [before[0], away[0], away[2]], 'the user\'s partition in order')
+  t.same(ids.filter((id) => partitionOf(id) === 'b'), [before[1], away[1], away[3]], 'the broadcasts in order')
 })
