@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
-import { createClient } from '../../src/client/index.js'
-import type { ClientState, CloseInfo, EventgateClient, EventgateError, EventHandler, ReconnectInfo, Subscription } from '../../src/client/index.js'
+import { createClient } from '../src/client/index.js'
+import type { ClientState, CloseInfo, EventgateClient, EventgateError, EventHandler, ReconnectInfo, Subscription } from '../src/client/index.js'
 
 export type Stream = 'events' | 'admin'
 

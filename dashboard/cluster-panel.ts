@@ -1,5 +1,5 @@
 /// <reference lib="dom" />
-import type { ClusterFigures, InstanceFigures } from '../../src/registry.js'
+import type { ClusterFigures, InstanceFigures } from '../src/registry.js'
 import { byId, fillRows } from './dom.js'
 
 /** The gateway refreshes each instance's figures in the registry every 5 s: polling faster shows nothing new. */

@@ -1,5 +1,5 @@
 /// <reference lib="dom" />
-import type { ClientState, CloseInfo, EventgateError, GatewayEvent, ReconnectInfo } from '../../src/client/index.js'
+import type { ClientState, CloseInfo, EventgateError, GatewayEvent, ReconnectInfo } from '../src/client/index.js'
 import { ClusterPanel } from './cluster-panel.js'
 import { Connection, type Stream } from './connection.js'
 import { byId } from './dom.js'
