@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 import type { ClientState, CloseInfo, EventgateError, GatewayEvent, ReconnectInfo } from '../src/client/index.js'
 import { ClusterPanel } from './cluster-panel.js'
 import { Connection, type Stream } from './connection.js'

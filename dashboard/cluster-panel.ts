@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 import type { ClusterFigures, InstanceFigures } from '../src/registry.js'
 import { byId, fillRows } from './dom.js'
 

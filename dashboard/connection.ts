@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 import { createClient } from '../src/client/index.js'
 import type { ClientState, CloseInfo, EventgateClient, EventgateError, EventHandler, ReconnectInfo, Subscription } from '../src/client/index.js'
 

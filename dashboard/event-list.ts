@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 import type { GatewayEvent } from '../src/client/index.js'
 import { clock, el } from './dom.js'
 
