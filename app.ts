@@ -18,6 +18,7 @@ import registryPlugin from './plugins/registry.js'
 import revocationEnforcementPlugin from './plugins/revocation-enforcement.js'
 import revocationsPlugin from './plugins/revocations.js'
 import securityPlugin from './plugins/security.js'
+import shutdownPlugin from './plugins/shutdown.js'
 import storePlugin from './plugins/store.js'
 import ticketsPlugin from './plugins/tickets.js'
 import websocketPlugin from './plugins/websocket.js'
@@ -77,6 +78,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(revocationEnforcementPlugin)
   await app.register(canaryPlugin)
   await app.register(registryPlugin)
+  await app.register(shutdownPlugin)
   await app.register(websocketPlugin)
   await app.register(originsPlugin)
   await app.register(rateLimitPlugin)

@@ -7,6 +7,7 @@ import type { BusMessage } from '../src/bus/bus.js'
 import { closeSocket, type Stream } from '../src/connection.js'
 import { CloseCode } from '../src/errors.js'
 import { Hub } from '../src/hub.js'
+import { OpenSockets } from '../src/open-sockets.js'
 import { ReplayGate } from '../src/replay-gate.js'
 import { openSession, type SessionContext } from '../src/session.js'
 import { ConnectionSlots } from '../src/slots.js'
@@ -15,6 +16,8 @@ import { releaseUpgrade, upgradeListeners } from './websocket.js'
 declare module 'fastify' {
   interface FastifyInstance {
     hub: Hub
+    /** The sockets handed to sessions and not yet closed: shutdown closes them 1001. */
+    openSockets: OpenSockets
     /**
      * WebSocket routes, after authentication: refuses with 1013 when this instance is full,
      * 4008 when the user holds all their slots; else reserves a slot for the connection.
@@ -80,8 +83,8 @@ export default fp(async function hubPlugin (app) {
   cleanup.unref()
 
   app.decorateRequest('connectionId', undefined)
-  /** The sockets of open sessions, so shutdown can wait for their closing handshakes. */
-  const open = new Set<WebSocket>()
+  const open = new OpenSockets()
+  app.decorate('openSockets', open)
   function closed (socket: WebSocket, userId: string, connectionId: string): void {
     open.delete(socket)
     slots.release(userId, connectionId)
@@ -139,28 +142,6 @@ export default fp(async function hubPlugin (app) {
     socket.once('close', () => { closed(socket, userId, connectionId) })
   })
 
-  // Registered before @fastify/websocket's own preClose, so clients get 1001 rather than 1005,
-  // and after the drain plugin's (a dependency), so health is 503 before the first close.
-  app.addHook('preClose', async () => {
-    app.log.info({ connections: hub.size }, 'closing every socket 1001 server_shutting_down')
-    // A socket already CLOSED has emitted its 'close' (a close listener threw, say): skip it.
-    // (Not events.once: it rejects on the 'error' a socket may emit before its 'close'.)
-    const closed = Array.from(open, async (socket) => {
-      if (socket.readyState !== socket.CLOSED) await new Promise((resolve) => socket.once('close', resolve))
-    })
-    hub.closeAll(CloseCode.GOING_AWAY, 'server_shutting_down')
-    // The listener stays open (Fastify closes it after the preClose hooks) until the clients
-    // have answered: meanwhile health checks and reconnects get a 503 saying `draining`
-    // rather than a refused connection. A client that never answers (asleep, or not reading)
-    // would hold this for ws's close timeout (30 s), past SHUTDOWN_TIMEOUT: half of it is
-    // its grace, the other half is left for the rest of the shutdown.
-    const grace = setTimeout(() => {
-      app.log.warn({ connections: open.size }, 'sockets did not answer the close in time, terminating')
-      for (const socket of open) socket.terminate()
-    }, config.shutdownTimeoutMs / 2)
-    await Promise.all(closed)
-    clearTimeout(grace)
-  })
   app.addHook('onClose', async () => {
     clearInterval(heartbeat)
     clearInterval(cleanup)
