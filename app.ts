@@ -19,6 +19,7 @@ import revocationEnforcementPlugin from './plugins/revocation-enforcement.js'
 import revocationsPlugin from './plugins/revocations.js'
 import securityPlugin from './plugins/security.js'
 import shutdownPlugin from './plugins/shutdown.js'
+import socketsPlugin from './plugins/sockets.js'
 import storePlugin from './plugins/store.js'
 import ticketsPlugin from './plugins/tickets.js'
 import websocketPlugin from './plugins/websocket.js'
@@ -75,6 +76,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(revocationsPlugin)
   await app.register(authPlugin)
   await app.register(hubPlugin)
+  await app.register(socketsPlugin)
   await app.register(revocationEnforcementPlugin)
   await app.register(canaryPlugin)
   await app.register(registryPlugin)

@@ -101,7 +101,7 @@ export default fp(async function metricsPlugin (app) {
 
   // Last: merging copies the metrics registered so far.
   app.decorate('metrics', Registry.merge([processMetrics(), registry]))
-}, { name: 'metrics', dependencies: ['config', 'bus', 'hub', 'canary', 'publisher', 'security', 'redis', 'revocations'] })
+}, { name: 'metrics', dependencies: ['config', 'bus', 'hub', 'sockets', 'canary', 'publisher', 'security', 'redis', 'revocations'] })
 
 let processRegistry: Registry | undefined
 

@@ -27,4 +27,4 @@ export default fp(async function shutdownPlugin (app) {
       deregister: app.deregister
     }, config.shutdownTimeoutMs)
   })
-}, { name: 'shutdown', dependencies: ['config', 'drain', 'hub', 'registry'] })
+}, { name: 'shutdown', dependencies: ['config', 'drain', 'hub', 'sockets', 'registry'] })
