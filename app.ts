@@ -5,6 +5,7 @@ import authPlugin from './plugins/auth.js'
 import busPlugin from './plugins/bus.js'
 import canaryPlugin from './plugins/canary.js'
 import configPlugin from './plugins/config.js'
+import credentialsPlugin from './plugins/credentials.js'
 import drainPlugin from './plugins/drain.js'
 import errorsPlugin from './plugins/errors.js'
 import hubPlugin from './plugins/hub.js'
@@ -19,6 +20,7 @@ import revocationEnforcementPlugin from './plugins/revocation-enforcement.js'
 import revocationsPlugin from './plugins/revocations.js'
 import securityPlugin from './plugins/security.js'
 import shutdownPlugin from './plugins/shutdown.js'
+import socketAuthPlugin from './plugins/socket-auth.js'
 import socketsPlugin from './plugins/sockets.js'
 import storePlugin from './plugins/store.js'
 import ticketsPlugin from './plugins/tickets.js'
@@ -74,7 +76,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(authFailuresPlugin)
   await app.register(ticketsPlugin)
   await app.register(revocationsPlugin)
+  await app.register(credentialsPlugin)
   await app.register(authPlugin)
+  await app.register(socketAuthPlugin)
   await app.register(hubPlugin)
   await app.register(socketsPlugin)
   await app.register(revocationEnforcementPlugin)

@@ -82,4 +82,4 @@ export default fp(async function socketsPlugin (app) {
     const { userId } = request.user
     socket.once('close', () => { closed(socket, userId, connectionId) })
   })
-}, { name: 'sockets', dependencies: ['config', 'drain', 'bus', 'hub', 'auth', 'security', 'revocations'] })
+}, { name: 'sockets', dependencies: ['config', 'drain', 'bus', 'hub', 'credentials', 'socket-auth', 'security', 'revocations'] })
