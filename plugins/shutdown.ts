@@ -16,7 +16,7 @@ export default fp(async function shutdownPlugin (app) {
       drain: app.startDraining,
       closeSockets: async () => {
         app.log.info({ connections: hub.size }, 'closing every socket 1001 server_shutting_down')
-        const closed = openSockets.closed()
+        const closed = openSockets.allClosed()
         hub.closeAll(CloseCode.GOING_AWAY, 'server_shutting_down')
         await closed
       },

@@ -31,12 +31,8 @@ declare module 'fastify' {
 /** Admits WebSocket upgrades (src/admissions.ts) and opens them as sessions (src/session.ts). */
 export default fp(async function socketsPlugin (app) {
   const { config, hub, slots, revocations, security } = app
-  const open = new OpenSockets()
+  const open = new OpenSockets((userId, connectionId) => { slots.release(userId, connectionId) })
   app.decorate('openSockets', open)
-  const closed = (socket: WebSocket, userId: string, connectionId: string): void => {
-    open.delete(socket)
-    slots.release(userId, connectionId)
-  }
   let refusedFrames = 0
   app.decorate('refusedFrames', { getter: () => refusedFrames })
   const context = sessionContext(config, {
@@ -46,7 +42,7 @@ export default fp(async function socketsPlugin (app) {
     security,
     tokens: { verify: app.verifyToken, revoked: (identity) => revocations.appliedTo(identity), failed: app.socketAuthFailure },
     onFrameRefused: () => { refusedFrames++ },
-    onClose: (connection) => { closed(connection.socket as WebSocket, connection.identity.userId, connection.id) }
+    onClose: (connection) => { open.closed(connection.socket as WebSocket, connection.identity.userId, connection.id) }
   })
   const admissions = new Admissions(config.maxConnections, () => hub.size, slots)
 
@@ -74,12 +70,12 @@ export default fp(async function socketsPlugin (app) {
     const upgrade = upgradeListeners(socket)
     const connection = openSession(context, socket, connectionId, request.user, stream, app.log)
     open.add(socket)
-    // The session listens for the socket's errors now, and calls `closed` when it closes.
+    // The session listens for the socket's errors now, and tells `open` when it closes.
     if (connection !== undefined) {
       releaseUpgrade(socket, request, upgrade)
       return
     }
     const { userId } = request.user
-    socket.once('close', () => { closed(socket, userId, connectionId) })
+    socket.once('close', () => { open.closed(socket, userId, connectionId) })
   })
 }, { name: 'sockets', dependencies: ['config', 'drain', 'bus', 'hub', 'credentials', 'socket-auth', 'security', 'revocations'] })

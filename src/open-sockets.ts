@@ -10,6 +10,9 @@ type Socket = Pick<WebSocket, 'readyState' | 'CLOSED' | 'once' | 'terminate'>
 export class OpenSockets {
   private readonly sockets = new Set<Socket>()
 
+  /** `release` gives back a user's connection slot. */
+  constructor (private readonly release: (userId: string, connectionId: string) => void) {}
+
   get size (): number {
     return this.sockets.size
   }
@@ -18,8 +21,10 @@ export class OpenSockets {
     this.sockets.add(socket)
   }
 
-  delete (socket: Socket): void {
+  /** `socket` has closed: it is waited for no longer, and its user's slot is given back. */
+  closed (socket: Socket, userId: string, connectionId: string): void {
     this.sockets.delete(socket)
+    this.release(userId, connectionId)
   }
 
   /**
@@ -27,7 +32,7 @@ export class OpenSockets {
    * (a close listener threw, say) and is not waited for. Not events.once: it rejects on the
    * 'error' a socket may emit before its 'close'.
    */
-  async closed (): Promise<void> {
+  async allClosed (): Promise<void> {
     await Promise.all(Array.from(this.sockets, async (socket) => {
       if (socket.readyState !== socket.CLOSED) await new Promise((resolve) => socket.once('close', resolve))
     }))
