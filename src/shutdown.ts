@@ -22,7 +22,8 @@ export interface ShutdownSteps {
  * rather than a refused connection. A client that never answers its close (asleep, or not
  * reading) would hold the shutdown for ws's close timeout (30 s), past SHUTDOWN_TIMEOUT: half of
  * that timeout is the sockets' grace, the other half is left for the rest of the shutdown.
- * The entry is removed last, while the instance may still be holding clients it counts.
+ * The registry entry goes last: until then its figures still count the sockets being closed.
+ * The entry point bounds the whole close by SHUTDOWN_TIMEOUT, and exits 1 past it.
  */
 export async function shutDown (steps: ShutdownSteps, shutdownTimeoutMs: number): Promise<void> {
   steps.drain()
