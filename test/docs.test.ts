@@ -12,13 +12,13 @@ const pages = ['README.md', ...readdirSync(`${root}docs`).filter((f) => f.endsWi
 /** The first cells of a page's table rows: `| \`CODE\` | ...`. */
 const documented = (page: string): Set<string> => new Set([...read(page).matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1] ?? ''))
 
-t.test('every close code of the catalogue has a row in README.md', async (t) => {
-  const rows = documented('README.md')
+t.test('every close code of the catalogue has a row in docs/protocol.md', async (t) => {
+  const rows = documented('docs/protocol.md')
   for (const [name, code] of Object.entries(CloseCode)) t.ok(rows.has(String(code)), `${name} (${code})`)
 })
 
-t.test('every protocol error code has a row in README.md', async (t) => {
-  const rows = documented('README.md')
+t.test('every protocol error code has a row in docs/protocol.md', async (t) => {
+  const rows = documented('docs/protocol.md')
   for (const code of Object.values(ProtocolError)) t.ok(rows.has(code), code)
 })
 
