@@ -22,8 +22,8 @@ t.test('every protocol error code has a row in docs/protocol.md', async (t) => {
   for (const code of Object.values(ProtocolError)) t.ok(rows.has(code), code)
 })
 
-t.test('every HTTP error code has a row in README.md, with its status', async (t) => {
-  const page = read('README.md')
+t.test('every HTTP error code has a row in docs/http-api.md, with its status', async (t) => {
+  const page = read('docs/http-api.md')
   for (const [code, status] of Object.entries(HttpError)) {
     t.match(page, new RegExp(`^\\| \`${code}\` \\| ${status} \\|`, 'm'), code)
   }
