@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { EnvSchema } from '../src/config.js'
 import { CloseCode, HttpError, ProtocolError } from '../src/errors.js'
-import { brokenLinks } from './helpers/markdown.js'
+import { brokenLinks, linkTargets } from './helpers/markdown.js'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
 const read = (page: string): string => readFileSync(`${root}${page}`, 'utf8')
@@ -36,4 +36,9 @@ t.test('every environment variable has a row in docs/configuration.md', async (t
 
 t.test('every relative link of the README and docs/ reaches a file, and its #anchor a heading', async (t) => {
   for (const page of pages) t.same(brokenLinks(root, page), [], page)
+})
+
+t.test('every page of docs/ is linked from the README', async (t) => {
+  const targets = new Set(linkTargets(read('README.md')).map((target) => target.split('#')[0]))
+  for (const page of pages.filter((p) => p.startsWith('docs/'))) t.ok(targets.has(page), page)
 })
