@@ -23,7 +23,7 @@ t.test('backoff: full jitter below an exponential ceiling, capped', async (t) =>
   t.ok(spread.size > 50, `delays spread over the range (${spread.size} distinct of 200)`)
 })
 
-t.test('close policy follows the README close-code table', async (t) => {
+t.test('close policy follows the close table of docs/client.md', async (t) => {
   const table: Array<[number, string, boolean]> = [
     [4001, 'at-once', true], [4003, 'never', true], [4008, 'backoff', false], [4009, 'backoff', true],
     [1013, 'backoff', false], [1008, 'backoff', true], [1001, 'at-once', false], [1012, 'at-once', false],
