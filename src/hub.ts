@@ -1,7 +1,7 @@
 import type { BusMessage } from './bus/bus.js'
 import { type Connection, ReadyState } from './connection.js'
 import { CloseCode } from './errors.js'
-import { compareIds, partitionOf } from './event-id.js'
+import { compareIds, partitionOf } from './wire/event-id.js'
 import { type GatewayEvent, isAdminOnly } from './events.js'
 import { encodeEventFrame, EventFrame } from './protocol.js'
 import { PatternTrie } from './topics.js'

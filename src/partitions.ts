@@ -1,5 +1,5 @@
 import { SLOTS, slotOf } from './cluster-slot.js'
-import { ONLY_PARTITION } from './event-id.js'
+import { ONLY_PARTITION } from './wire/event-id.js'
 import { type EventDraft, isAdminOnly } from './events.js'
 
 /** Receives every broadcast (an event with no user, user audience) and user-less control event. */

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Connection, type Socket, type Stream } from '../src/connection.js'
 import type { BusMessage } from '../src/bus/bus.js'
-import { IdClock } from '../src/event-id.js'
+import { IdClock } from '../src/wire/event-id.js'
 import { createDraft, eventJson, type EventInput } from '../src/events.js'
 import { Hub } from '../src/hub.js'
 import type { Log } from '../src/logging.js'

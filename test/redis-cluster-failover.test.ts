@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import { partitionNames } from '../src/bus/redis-log.js'
-import { localId } from '../src/event-id.js'
+import { localId } from '../src/wire/event-id.js'
 import { Partitioning } from '../src/partitions.js'
 import { createClient, type GatewayEvent } from '../src/client/index.js'
 import { LENIENT_LIMITS } from './helpers/cluster.js'

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { BusMessage } from '../src/bus/bus.js'
 import { Connection, type Socket, type Stream } from '../src/connection.js'
-import { IdClock } from '../src/event-id.js'
+import { IdClock } from '../src/wire/event-id.js'
 import { createDraft, type EventInput, eventJson } from '../src/events.js'
 import { type History, type HistoryPage, type Retention, RingHistory } from '../src/history.js'
 import { Hub } from '../src/hub.js'

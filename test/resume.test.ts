@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net'
 import t, { type Test } from 'tap'
-import { compareIds } from '../src/event-id.js'
+import { compareIds } from '../src/wire/event-id.js'
 import { connectAs, type EventPayload, type Frame, type TestClient } from './helpers/client.js'
 import { LENIENT_LIMITS, startPair } from './helpers/cluster.js'
 import { type Gateway, post, startGateway } from './helpers/gateway.js'

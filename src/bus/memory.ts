@@ -1,4 +1,4 @@
-import { IdClock } from '../event-id.js'
+import { IdClock } from '../wire/event-id.js'
 import { type EventDraft, eventJson } from '../events.js'
 import { type Retention, RingHistory } from '../history.js'
 import { Partitioning } from '../partitions.js'

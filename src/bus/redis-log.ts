@@ -1,5 +1,5 @@
 import { Cluster, type Result } from 'ioredis'
-import { compareIds, localId, ONLY_PARTITION, partitionOf } from '../event-id.js'
+import { compareIds, localId, ONLY_PARTITION, partitionOf } from '../wire/event-id.js'
 import { type EventDraft, eventJson, isGatewayEvent } from '../events.js'
 import { type History, type HistoryPage, lostAfter, type Retention } from '../history.js'
 import type { BusMessage, Idempotency } from './bus.js'

@@ -1,5 +1,5 @@
 import type { ErrorCode } from './errors.js'
-import { isEventId } from '../event-id.js'
+import { isEventId } from '../wire/event-id.js'
 import type { GatewayEvent } from './types.js'
 
 /** A frame from the gateway: `{type, id?, payload}`, JSON text. */
