@@ -4,7 +4,7 @@ import { CloseCode } from './errors.js'
 import { compareIds, partitionOf } from './wire/event-id.js'
 import { type GatewayEvent, isAdminOnly } from './events.js'
 import { encodeEventFrame, EventFrame } from './protocol.js'
-import { PatternTrie } from './topics.js'
+import { PatternTrie } from './wire/pattern-trie.js'
 
 /**
  * This instance's connections and their subscriptions, indexed so that delivering an event

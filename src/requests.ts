@@ -5,7 +5,7 @@ import type { Hub } from './hub.js'
 import { parsePosition, type Position } from './wire/position.js'
 import type { Fault } from './protocol.js'
 import { positionFor, resume, type ResumeContext } from './resume.js'
-import { patternError } from './topics.js'
+import { patternError } from './wire/topics.js'
 
 export interface RequestContext extends ResumeContext {
   hub: Hub

@@ -7,7 +7,7 @@ import type { Hub } from './hub.js'
 import { formatPosition, type Position } from './wire/position.js'
 import { encodeEventFrame, EventFrame, type Fault } from './protocol.js'
 import type { ReplayGate } from './replay-gate.js'
-import { PatternTrie } from './topics.js'
+import { PatternTrie } from './wire/pattern-trie.js'
 
 export interface ResumeContext {
   hub: Hub

@@ -3,7 +3,8 @@ import t from 'tap'
 import { backoffDelay } from '../src/client/backoff.js'
 import { closePolicy } from '../src/client/close-policy.js'
 import { endpointOf } from '../src/client/endpoint.js'
-import { patternMatches } from '../src/client/patterns.js'
+import { Subscriptions } from '../src/client/subscriptions.js'
+import type { GatewayEvent } from '../src/client/types.js'
 import { earliestRefresh, refreshDue, tokenExpiresAt } from '../src/client/token.js'
 import { Watchdog } from '../src/client/watchdog.js'
 import { until } from './helpers/ports.js'
@@ -49,7 +50,16 @@ t.test('token: refresh schedule', async (t) => {
   t.equal(earliestRefresh(4000, 0), 2000, 'a warning brings the refresh forward, not before halfway')
 })
 
-t.test('patterns match as the gateway matches them', async (t) => {
+/** Whether an event of `type` reaches a handler on `pattern`. */
+function routed (pattern: string, type: string): boolean {
+  const subscriptions = new Subscriptions()
+  let reached = false
+  subscriptions.add(pattern, () => { reached = true })
+  subscriptions.dispatch({ id: '1-0', type, timestamp: new Date(0).toISOString(), data: {} }, (err) => { throw err })
+  return reached
+}
+
+t.test('patterns route events to handlers as the gateway matches them', async (t) => {
   const cases: Array<[string, string, boolean]> = [
     ['authentication.*', 'authentication.logout', true],
     ['authentication.*', 'authentication.login.success', true],
@@ -62,7 +72,22 @@ t.test('patterns match as the gateway matches them', async (t) => {
     ['session.created', 'session.created.web', false],
     ['*', 'anything.at.all', true]
   ]
-  for (const [pattern, type, expected] of cases) t.equal(patternMatches(pattern, type), expected, `${pattern} ~ ${type}`)
+  for (const [pattern, type, expected] of cases) t.equal(routed(pattern, type), expected, `${pattern} ~ ${type}`)
+})
+
+t.test('a handler on several matching patterns is called once per event; an unsubscribed pattern routes nothing', async (t) => {
+  const subscriptions = new Subscriptions()
+  let calls = 0
+  const handler = (): void => { calls++ }
+  subscriptions.add('a.*', handler)
+  subscriptions.add('a.b', handler)
+  subscriptions.add('*', handler)
+  const event: GatewayEvent = { id: '1-0', type: 'a.b', timestamp: new Date(0).toISOString(), data: {} }
+  subscriptions.dispatch(event, (err) => { throw err })
+  t.equal(calls, 1, 'three matching patterns, one call')
+  for (const pattern of ['a.*', 'a.b', '*']) subscriptions.remove(pattern)
+  subscriptions.dispatch(event, (err) => { throw err })
+  t.equal(calls, 1, 'no call once every pattern is gone')
 })
 
 t.test('endpoints: the stream and the ticket route under the base URL', async (t) => {
