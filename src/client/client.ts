@@ -1,3 +1,4 @@
+import { ABNORMAL_CLOSURE } from '../wire/close-codes.js'
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js'
 import { closePolicy } from './close-policy.js'
 import { Emitter } from './emitter.js'
@@ -253,7 +254,7 @@ export class Client implements EventgateClient {
     this.logger?.warn('no traffic from the gateway within the heartbeat interval and grace; reconnecting', { silentMs: this.intervalMs + this.graceMs })
     this.release(link)
     link.close(true)
-    this.retry('backoff', { code: 1006, reason: 'heartbeat_timeout' })
+    this.retry('backoff', { code: ABNORMAL_CLOSURE, reason: 'heartbeat_timeout' })
   }
 
   private release (link: Link): void {
