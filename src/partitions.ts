@@ -1,6 +1,6 @@
 import { SLOTS, slotOf } from './cluster-slot.js'
-import { ONLY_PARTITION } from './wire/event-id.js'
 import { type EventDraft, isAdminOnly } from './events.js'
+import { ONLY_PARTITION } from './wire/event-id.js'
 
 /** Receives every broadcast (an event with no user, user audience) and user-less control event. */
 export const BROADCAST_PARTITION = 'b'

@@ -1,10 +1,10 @@
 import t from 'tap'
 import { Connection, type Socket, type Stream } from '../src/connection.js'
 import type { BusMessage } from '../src/bus/bus.js'
-import { IdClock } from '../src/wire/event-id.js'
 import { createDraft, eventJson, type EventInput } from '../src/events.js'
 import { Hub } from '../src/hub.js'
 import type { Log } from '../src/logging.js'
+import { IdClock } from '../src/wire/event-id.js'
 
 /** A stand-in for a `ws` socket that records what the hub does to it. Nothing crosses a network. */
 class RecordingSocket implements Socket {

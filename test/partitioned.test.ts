@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createClient, type GatewayEvent } from '../src/client/index.js'
-import { partitionOf } from '../src/wire/event-id.js'
 import { Partitioning } from '../src/partitions.js'
+import { partitionOf } from '../src/wire/event-id.js'
 import { parsePosition } from '../src/wire/position.js'
 import { WebSocket } from './client-support.js'
 import { connectAs, type TestClient } from './helpers/client.js'

@@ -1,7 +1,6 @@
 import t from 'tap'
 import type { BusMessage } from '../src/bus/bus.js'
 import { Connection, type Socket, type Stream } from '../src/connection.js'
-import { IdClock } from '../src/wire/event-id.js'
 import { createDraft, type EventInput, eventJson } from '../src/events.js'
 import { type History, type HistoryPage, type Retention, RingHistory } from '../src/history.js'
 import { Hub } from '../src/hub.js'
@@ -11,6 +10,7 @@ import { isFault } from '../src/protocol.js'
 import { ReplayGate } from '../src/replay-gate.js'
 import { until } from './helpers/ports.js'
 import { type Reply, requestHandlers, type RequestContext } from '../src/requests.js'
+import { IdClock } from '../src/wire/event-id.js'
 
 const log: Log = { error () {}, warn () {}, info () {}, debug () {}, child: () => log }
 const RETENTION: Retention = { maxEvents: 100, maxAgeMs: 3_600_000 }

@@ -1,12 +1,12 @@
 import type { Socket } from 'node:net'
 import t, { type Test } from 'tap'
-import { compareIds } from '../src/wire/event-id.js'
 import { connectAs, type EventPayload, type Frame, type TestClient } from './helpers/client.js'
 import { LENIENT_LIMITS, startPair } from './helpers/cluster.js'
 import { type Gateway, post, startGateway } from './helpers/gateway.js'
 import { until } from './helpers/ports.js'
 import { RedisServer } from './helpers/redis.js'
 import { adminToken, serviceToken, token, userToken } from './helpers/tokens.js'
+import { compareIds } from '../src/wire/event-id.js'
 
 type Input = Record<string, unknown>
 

@@ -1,4 +1,5 @@
 import { ABNORMAL_CLOSURE } from '../wire/close-codes.js'
+import type { PushType } from '../wire/frames.js'
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js'
 import { closePolicy } from './close-policy.js'
 import { Emitter } from './emitter.js'
@@ -30,7 +31,7 @@ const pushHandlers: Record<string, PushHandler> = {
     const fault = readFault(payload)
     client.report(new EventgateError(fault.code, fault.message))
   }
-}
+} satisfies Record<PushType, PushHandler>
 
 export class Client implements EventgateClient {
   private readonly emitter = new Emitter<ClientEvents>((err, name) => { this.listenerThrew(err, name) })
