@@ -1,13 +1,13 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { GatewayError } from '../src/errors.js'
-import { MAX_DATA_DEPTH, MAX_ID_LENGTH, nestsDeeperThan } from '../src/events.js'
+import { MAX_DATA_DEPTH, MAX_USER_OR_SESSION_ID_LENGTH, nestsDeeperThan } from '../src/events.js'
 import { EVENT_TYPE_SOURCE, MAX_EVENT_TYPE_LENGTH } from '../src/wire/topics.js'
 
 /** Publishing limits: a batch carries at most this many events, a body at most this many bytes. */
 export const MAX_BATCH = 100
 export const BODY_LIMIT_BYTES = 1024 * 1024
 
-export const Id = Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH })
+export const Id = Type.String({ minLength: 1, maxLength: MAX_USER_OR_SESSION_ID_LENGTH })
 const Data = Type.Object({}, { additionalProperties: true })
 
 const IdempotencyKey = Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' })

@@ -36,7 +36,7 @@ export interface EventInput {
 }
 
 /** The longest user or session id accepted, in events and in tokens. */
-export const MAX_ID_LENGTH = 256
+export const MAX_USER_OR_SESSION_ID_LENGTH = 256
 
 /**
  * How deeply a published `data` may nest objects and arrays, `data` itself being level 1. The
@@ -105,7 +105,7 @@ export function isGatewayEvent (value: unknown): value is GatewayEvent {
 }
 
 function isId (value: unknown): boolean {
-  return typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_USER_OR_SESSION_ID_LENGTH
 }
 
 /**
