@@ -8,7 +8,7 @@ export interface GatewayEvent {
   sessionId?: string
   data: Record<string, unknown>
   timestamp: string
-  /** `admin`: delivered to /ws/admin only. Set by the gateway for its own audit events. */
+  /** `admin`: delivered to /ws/admin only. Set by the gateway for its own security events. */
   audience?: 'admin'
   /**
    * Set by the gateway alone on the events every instance acts on (a revocation closes sockets).

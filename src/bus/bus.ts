@@ -57,7 +57,7 @@ export interface Bus {
   /**
    * Publishes a live-only event: delivered to every instance like any other, with an id in the
    * same order (never equal to another's), but never kept in the history, so never replayed nor
-   * refilled. For the gateway's own audit events, which must not push clients' events out.
+   * refilled. For the gateway's own security events, which must not push clients' events out.
    */
   publishLive: (draft: EventDraft) => Promise<string>
   /**

@@ -17,7 +17,7 @@ export interface GatewayEvent<Data extends Record<string, unknown> = Record<stri
   userId?: string
   sessionId?: string
   data: Data
-  /** `admin`: one of the gateway's own audit events, delivered on `/ws/admin` only. */
+  /** `admin`: one of the gateway's own security events, delivered on `/ws/admin` only. */
   audience?: 'admin'
 }
 
