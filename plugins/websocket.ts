@@ -13,10 +13,10 @@ export function upgradeListeners (socket: WebSocket): ErrorListener[] {
 }
 
 /**
- * Lets go of the upgrade request once a session owns the socket and listens for its errors.
+ * Lets go of the upgrade request once a socket session owns the socket and listens for its errors.
  * @fastify/websocket keeps it for the socket's whole life, about 3 KB a connection, through:
  * - the 'error' listener it adds before calling the route handler, a closure over the Fastify
- *   request and reply (for `errorHandler` below); the session's own listener replaces it;
+ *   request and reply (for `errorHandler` below); the socket session's own listener replaces it;
  * - the ServerResponse it assigned to the TCP socket to route the upgrade through Fastify,
  *   which src/private-apis.ts detaches.
  * `errorHandler` still handles a route handler that throws: that path holds nothing afterwards.
@@ -31,7 +31,7 @@ export default fp(async function websocketPlugin (app) {
   await app.register(websocket, {
     errorHandler (err, socket, request) {
       // A WS_ERR_* is the client breaking the protocol: ws has already sent the close frame
-      // with its code (1009 too big, 1007 not UTF-8, 1002 bad frame) and the session logs it
+      // with its code (1009 too big, 1007 not UTF-8, 1002 bad frame) and the socket session logs it
       // at warn. The default handler would log it as our error and terminate() the socket,
       // which can cut that close frame off.
       const { code } = err as { code?: unknown }
