@@ -2,6 +2,7 @@ import type { Log } from './logging.js'
 import type { Identity } from './identity.js'
 import { writePreparedFrame } from './private-apis.js'
 import type { EventFrame } from './protocol.js'
+import type { Stream } from './wire/streams.js'
 
 /** The part of a `ws` WebSocket the core uses, so the core does not depend on a server. */
 export interface Socket {
@@ -13,9 +14,6 @@ export interface Socket {
   terminate: () => void
   ping: () => void
 }
-
-/** `user` streams see their own events and broadcasts; `admin` streams see everything. */
-export type Stream = 'user' | 'admin'
 
 /** `ws` ready states (the WebSocket standard's). */
 export const ReadyState = { OPEN: 1, CLOSING: 2, CLOSED: 3 } as const

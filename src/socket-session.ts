@@ -1,5 +1,5 @@
 import type { RawData, WebSocket } from 'ws'
-import { closeSocket, Connection, ReadyState, type Stream } from './connection.js'
+import { closeSocket, Connection, ReadyState } from './connection.js'
 import { CloseCode, ProtocolError } from './errors.js'
 import { FrameQueue } from './frame-queue.js'
 import type { Identity } from './identity.js'
@@ -9,6 +9,7 @@ import { encodeFault, encodeFrame, type Fault, isFault, parseClientFrame } from 
 import { type Reply, type RequestContext, requestHandlers } from './requests.js'
 import type { SecurityReporter } from './security.js'
 import { isoOrNull, type TokenContext, TokenLifetime } from './token-lifecycle.js'
+import type { Stream } from './wire/streams.js'
 
 export interface SocketSessionContext extends RequestContext {
   serverId: string

@@ -42,7 +42,7 @@ t.test('ws\'s sender takes a prepared frame on a real socket, and the client rea
 
 t.test('a connection sends event frames through the fast path, not through ws\'s send', async (t) => {
   const { server, messages } = await pair(t)
-  const connection = new Connection('c1', server as unknown as Socket, identity, 'user', log)
+  const connection = new Connection('c1', server as unknown as Socket, identity, 'events', log)
   const sends = t.capture(server, 'send')
   connection.sendFrame(frameOf('{"n":1}'))
   connection.sendFrame(frameOf('{"n":2}'))
@@ -53,7 +53,7 @@ t.test('a connection sends event frames through the fast path, not through ws\'s
 
 t.test('a prepared frame waits its turn behind a frame ws is still compressing', async (t) => {
   const { server, messages } = await pair(t, { threshold: 0 })
-  const connection = new Connection('c1', server as unknown as Socket, identity, 'user', log)
+  const connection = new Connection('c1', server as unknown as Socket, identity, 'events', log)
   server.send('x'.repeat(64 * 1024), { compress: true })
   t.equal(writePreparedFrame(server, frameOf('{"n":1}')), false, 'the sender is busy: no prepared frame now')
   connection.sendFrame(frameOf('{"n":2}'))

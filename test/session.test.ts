@@ -48,13 +48,13 @@ const alice: Identity = { userId: 'alice', sessionId: 's1', roles: [], permissio
 t.test('an upgrade a just-applied revocation covers is closed 4001 session_revoked before it joins the hub', async (t) => {
   const ctx = context((identity) => identity.sessionId === 's1')
   const socket = new FakeSocket()
-  t.equal(openSocketSession(ctx, socket as unknown as WebSocket, 'c1', alice, 'user', log), undefined)
+  t.equal(openSocketSession(ctx, socket as unknown as WebSocket, 'c1', alice, 'events', log), undefined)
   t.same(socket.closed, [[4001, 'session_revoked']])
   t.same(socket.sent, [], 'no connected frame')
   t.equal(ctx.hub.size, 0)
 
   const other = new FakeSocket()
-  t.ok(openSocketSession(ctx, other as unknown as WebSocket, 'c2', { ...alice, sessionId: 's2' }, 'user', log) !== undefined, 'another session opens')
+  t.ok(openSocketSession(ctx, other as unknown as WebSocket, 'c2', { ...alice, sessionId: 's2' }, 'events', log) !== undefined, 'another session opens')
   t.match(JSON.parse(other.sent[0] ?? '{}'), { type: 'connected', payload: { connectionId: 'c2', userId: 'alice' } })
   t.equal(ctx.hub.size, 1)
   other.emit('close', 1000)

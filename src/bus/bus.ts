@@ -1,7 +1,7 @@
-import type { Stream } from '../connection.js'
 import type { EventDraft, GatewayEvent } from '../events.js'
 import type { History } from '../history.js'
 import type { Partitioning } from '../partitions.js'
+import type { Stream } from '../wire/streams.js'
 
 /**
  * What the bus hands to subscribers: the event and its JSON text. The text travels with the
