@@ -4,12 +4,13 @@ import fp from 'fastify-plugin'
 import type { WebSocket } from 'ws'
 import { Admissions } from '../src/admissions.js'
 import type { BusMessage } from '../src/bus/bus.js'
-import { closeSocket, type Stream } from '../src/connection.js'
+import { closeSocket } from '../src/connection.js'
 import { CloseCode } from '../src/errors.js'
 import { Hub } from '../src/hub.js'
 import { ReplayGate } from '../src/replay-gate.js'
-import { openSession, type SessionContext } from '../src/session.js'
+import { openSocketSession, type SocketSessionContext } from '../src/socket-session.js'
 import { ConnectionSlots } from '../src/slots.js'
+import type { Stream } from '../src/wire/streams.js'
 import { releaseUpgrade, upgradeListeners } from './websocket.js'
 
 declare module 'fastify' {
@@ -24,7 +25,7 @@ declare module 'fastify' {
     acceptSocket: (socket: WebSocket, request: FastifyRequest, stream: Stream) => void
     /** Runs `listener` once per event from the bus, after the hub handed it to this instance's sockets. */
     afterDelivery: (listener: (message: BusMessage) => void) => void
-    /** Client frames this instance's sessions refused `RATE_LIMITED`. */
+    /** Client frames this instance's socket sessions refused `RATE_LIMITED`. */
     readonly refusedFrames: number
   }
   interface FastifyRequest {
@@ -37,7 +38,7 @@ export default fp(async function hubPlugin (app) {
   const { config } = app
   const hub = new Hub({ maxBufferedBytes: config.maxBufferedBytes })
   let refusedFrames = 0
-  const context: SessionContext = {
+  const context: SocketSessionContext = {
     hub,
     serverId: config.serverId,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
@@ -80,7 +81,7 @@ export default fp(async function hubPlugin (app) {
   cleanup.unref()
 
   app.decorateRequest('connectionId', undefined)
-  /** The sockets of open sessions, so shutdown can wait for their closing handshakes. */
+  /** The sockets of open socket sessions, so shutdown can wait for their closing handshakes. */
   const open = new Set<WebSocket>()
   function closed (socket: WebSocket, userId: string, connectionId: string): void {
     open.delete(socket)
@@ -128,10 +129,10 @@ export default fp(async function hubPlugin (app) {
       return
     }
     const upgrade = upgradeListeners(socket)
-    const connection = openSession(context, socket, connectionId, request.user, stream, app.log)
+    const connection = openSocketSession(context, socket, connectionId, request.user, stream, app.log)
     open.add(socket)
     if (connection !== undefined) {
-      // The session listens for the socket's errors now, and calls `closed` when it closes.
+      // The socket session listens for the socket's errors now, and calls `closed` when it closes.
       releaseUpgrade(socket, request, upgrade)
       return
     }

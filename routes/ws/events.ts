@@ -16,6 +16,6 @@ export default async function eventsStream (app: FastifyInstance) {
     },
     preValidation: [app.authenticateSocket, app.limitUpgrade, app.admitSocket]
   }, (socket, request) => {
-    app.acceptSocket(socket, request, 'user')
+    app.acceptSocket(socket, request, 'events')
   })
 }
