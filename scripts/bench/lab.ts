@@ -1,5 +1,6 @@
 import type { ClientSpec, ContenderName, Fleet } from './clients.js'
 import type { PublishJob, PublishResult } from './publisher-worker.js'
+import { slotLayout } from './slots.js'
 import { Tally } from './tally.js'
 
 /** Sizes and durations of one run; `--quick` shrinks them to a smoke test. */
@@ -61,6 +62,11 @@ export interface PhaseOptions {
   users?: { base: number, count: number }
   /** Clients every event reaches: the subscribers of a fan-out, the admins of user events. */
   everyEvent: { from: number, count: number }
+  /**
+   * Mixed into user events: each event whose seq is a multiple of `every` is published without
+   * a user, as `<topic>.fanout`, and is due to the audience (subscribed to `topic`) instead.
+   */
+  broadcasts?: { every: number, topic: string, audience: { from: number, count: number } }
   latency: boolean
 }
 
@@ -98,19 +104,9 @@ export class Lab {
     const firstSeq = this.seq
     const count = Math.round(options.rate * options.durationMs / 1000)
     this.seq += count
-    const { from, count: every } = options.everyEvent
-    const direct = options.users === undefined ? 0 : 1
-    const { base, count: userCount } = options.users ?? { base: 0, count: 1 }
-    const tally = new Tally(count * (direct + every), (client, seq) => {
-      const k = seq - firstSeq
-      if (k < 0 || k >= count) return -1
-      if (client >= from && client < from + every) return (direct + client - from) * count + k
-      return direct === 1 && client === base + seq % userCount ? k : -1
-    }, options.latency)
-    const slotsOf = function * (seq: number): Generator<number> {
-      const k = seq - firstSeq
-      for (let d = 0; d < direct + every; d++) yield d * count + k
-    }
+    const layout = slotLayout(firstSeq, count, options)
+    const tally = new Tally(layout.expected, layout.slot, options.latency)
+    tally.excuse(layout.unused)
     this.fleet.onEvent(tally.record)
     const start = performance.now()
     const cpu0 = await this.ctx.cpu()
@@ -121,9 +117,10 @@ export class Lab {
       durationMs: options.durationMs,
       firstSeq,
       type: `${options.topic}.${options.users === undefined ? 'fanout' : 'user'}`,
-      ...(options.users === undefined ? {} : { users: options.users })
+      ...(options.users === undefined ? {} : { users: options.users }),
+      ...(options.broadcasts === undefined ? {} : { broadcast: { every: options.broadcasts.every, type: `${options.broadcasts.topic}.fanout` } })
     })
-    for (const seq of [...published.refused, ...published.unsent]) tally.excuse(slotsOf(seq))
+    for (const seq of [...published.refused, ...published.unsent]) tally.excuse(layout.slotsOf(seq))
     await tally.drained(QUIET_MS)
     const cpuMicros = await this.ctx.cpu() - cpu0
     const own = process.cpuUsage(own0)
