@@ -1,7 +1,6 @@
 import type { ChildProcess } from 'node:child_process'
 import { cpus, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
-import { Redis } from 'ioredis'
 import type { ContenderName } from './clients.js'
 import { emptyResult, type ScenarioResult, type Sizes } from './lab.js'
 import type { LoadJob } from './loadgen.js'
@@ -157,14 +156,12 @@ const log = (line: string): void => { process.stderr.write(`[${clock(performance
 /** One contender turn: fresh instances on an emptied Redis, one load generator, the group's scenarios. */
 async function turn (contender: ContenderName, group: ScenarioName[], server: BenchRedis, done: (name: ScenarioName, result: ScenarioResult) => void): Promise<void> {
   const pending = new Set(group)
-  const flush = new Redis(server.url)
-  await flush.flushall()
-  flush.disconnect()
+  await server.flush()
   // The load generator starts alongside the instances: it only waits for its job.
   const loadgen = await spawnNode(['--import', 'tsx', 'scripts/bench/loadgen.ts'], {})
   children.add(loadgen)
   const started = await Promise.allSettled(Array.from({ length: INSTANCES }, async () => {
-    const instance = await startInstance(contender, server.url)
+    const instance = await startInstance(contender, server.env)
     children.add(instance.child)
     return instance
   }))
