@@ -1,5 +1,6 @@
 import type { ClientSpec, ContenderName, Fleet } from './clients.js'
 import type { PublishJob, PublishResult } from './publisher-worker.js'
+import type { ShardSample } from './shards.js'
 import { slotLayout } from './slots.js'
 import { Tally } from './tally.js'
 
@@ -22,6 +23,18 @@ export interface Sizes {
   scaleUserRate: number
   scaleFanoutRate: number
   scaleMs: number
+  /** The cluster scenario: users who get one event each in turn, and the audience of its broadcasts. */
+  clusterUsers: number
+  clusterAudience: number
+  /** One event in this many is a broadcast. */
+  clusterBroadcastEvery: number
+  /** The fixed rate at which latency, command shares and ingress are measured, for this long. */
+  clusterRate: number
+  clusterMs: number
+  /** The first rate of the capacity search. */
+  clusterStartRate: number
+  /** Over which the instances' background commands are counted, with no event published. */
+  clusterIdleMs: number
 }
 
 export interface ScenarioContext {
@@ -35,6 +48,12 @@ export interface ScenarioContext {
   cpu: () => Promise<number>
   /** RSS bytes of all the contender's instances, after a full GC in each. */
   memory: () => Promise<number>
+  /** The command counters of each master of the turn's Redis. */
+  shards: () => Promise<ShardSample[]>
+  /** Bytes each instance has received from Redis so far, in the order of `wsBases`. */
+  ingress: () => Promise<number[]>
+  /** Events each instance has received from the bus so far, where it counts them (eventgate), else NaN. */
+  received: () => Promise<number[]>
   log: (line: string) => void
 }
 

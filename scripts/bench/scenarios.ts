@@ -1,9 +1,10 @@
 import { sustainedRate } from './capacity.js'
 import { type ClientSpec, Fleet } from './clients.js'
 import { emptyResult, Lab, type ScenarioContext, type ScenarioResult } from './lab.js'
+import { cluster } from './scenario-cluster.js'
 import { quantile } from './stats.js'
 
-export const SCENARIOS = ['fanout', 'workload', 'storm', 'memory', 'scale'] as const
+export const SCENARIOS = ['fanout', 'workload', 'storm', 'memory', 'scale', 'cluster'] as const
 export type ScenarioName = typeof SCENARIOS[number]
 
 /**
@@ -13,10 +14,10 @@ export type ScenarioName = typeof SCENARIOS[number]
  * RSS per connection is measured over the RSS at start; its 20,000 connections then serve
  * `scale` (many), `workload` (10,000 of them) and `scale` again (few).
  */
-export const GROUPS: ReadonlyArray<readonly ScenarioName[]> = [['storm', 'fanout'], ['memory', 'scale', 'workload']]
+export const GROUPS: ReadonlyArray<readonly ScenarioName[]> = [['storm', 'fanout'], ['memory', 'scale', 'workload'], ['cluster']]
 
 /** The scenarios that connect 10,000 clients or more: they are repeated fewer times. */
-export const SLOW: ReadonlySet<ScenarioName> = new Set(['workload', 'memory', 'scale'])
+export const SLOW: ReadonlySet<ScenarioName> = new Set(['workload', 'memory', 'scale', 'cluster'])
 
 const WARM_RATE = 50
 const WARM_MS = 500
@@ -124,7 +125,8 @@ const STEPS: Record<ScenarioName, Array<(lab: Lab, result: ScenarioResult) => Pr
   fanout: [fanout],
   memory: [memory],
   scale: [scaleMany, scaleFew],
-  workload: [workload]
+  workload: [workload],
+  cluster: [cluster]
 }
 
 /**
