@@ -16,15 +16,19 @@ const ROWS: Row[] = [
   { label: 'publish capacity, events/s (delivery p99 ≤ 100 ms)', metrics: ['sustainedRate'], digits: 0 },
   { label: 'delivery p50 ms, fixed rate', metrics: ['p50Ms'], digits: 1 },
   { label: 'delivery p99 ms, fixed rate', metrics: ['p99Ms'], digits: 1 },
-  { label: 'server CPU µs per event, both instances', metrics: ['serverCpuPerEventUs'], digits: 0 },
+  { label: 'server CPU µs per event at capacity, both instances', metrics: ['cpuPerEventAtCapacityUs'], digits: 0 },
+  { label: 'CPU µs per event at half capacity, taking the publish request (over the other instance)', metrics: ['publishCpuPerEventUs'], digits: 0 },
+  { label: 'CPU µs per event at half capacity, receiving it (its deliveries included)', metrics: ['receiveCpuPerEventUs'], digits: 0 },
   { label: 'Redis commands per event, all masters', metrics: ['commandsPerEvent'], digits: 2 },
-  { label: 'Redis CPU µs per event, all masters', metrics: ['redisCpuPerEventUs'], digits: 1 },
+  { label: 'Redis CPU µs per event, all masters, at half capacity', metrics: ['redisCpuPerEventUs'], digits: 1 },
+  { label: 'Redis CPU µs per command, at half capacity', metrics: ['redisCpuPerCommandUs'], digits: 2 },
   { label: "each master's share of commands, busiest first", metrics: ['masterShare1', 'masterShare2', 'masterShare3'], digits: 0, percent: true },
   { label: 'busiest master, × the mean', metrics: ['masterMaxOverMean'], digits: 2 },
   { label: 'bytes/s from Redis into an instance, most / least', metrics: ['ingressBytesPerSecMax', 'ingressBytesPerSecMin'], digits: 0 },
   { label: 'bytes from Redis per event published, per instance', metrics: ['ingressBytesPerEvent'], digits: 0 },
   { label: 'events received per event published, per instance, most / least', metrics: ['receivedShareMax', 'receivedShareMin'], digits: 2 },
   { label: 'Redis commands per connection (connect, authenticate, subscribe)', metrics: ['commandsPerConnect'], digits: 2 },
+  { label: 'Redis memory per connection, bytes, all masters', metrics: ['redisBytesPerConnection'], digits: 0 },
   { label: 'background Redis commands/s per instance, nothing published', metrics: ['idleCommandsPerSecPerInstance'], digits: 1 }
 ]
 

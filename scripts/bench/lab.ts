@@ -43,9 +43,12 @@ export interface ScenarioContext {
   sizes: Sizes
   /** Handshakes in flight at once while connecting. */
   concurrency: number
-  publish: (job: Omit<PublishJob, 'targets' | 'token'>) => Promise<PublishResult>
+  /** Publishes through every instance in turn, or through the one at index `via`. */
+  publish: (job: Omit<PublishJob, 'targets' | 'token'> & { via?: number }) => Promise<PublishResult>
   /** CPU microseconds used by all the contender's instances so far. */
   cpu: () => Promise<number>
+  /** CPU microseconds used by each instance so far, in the order of `wsBases`. */
+  cpuEach: () => Promise<number[]>
   /** RSS bytes of all the contender's instances, after a full GC in each. */
   memory: () => Promise<number>
   /** The command counters of each master of the turn's Redis. */
@@ -86,6 +89,8 @@ export interface PhaseOptions {
    * a user, as `<topic>.fanout`, and is due to the audience (subscribed to `topic`) instead.
    */
   broadcasts?: { every: number, topic: string, audience: { from: number, count: number } }
+  /** Publish through this instance alone (an index of `wsBases`), not through each in turn. */
+  via?: number
   latency: boolean
 }
 
@@ -93,6 +98,8 @@ export interface Phase {
   tally: Tally
   published: PublishResult
   cpuMicros: number
+  /** The same, instance by instance. */
+  cpuEachMicros: number[]
   /** From the first publish to the last delivery. */
   wallMs: number
   /** Over which `cpuMicros` was measured. */
@@ -128,7 +135,7 @@ export class Lab {
     tally.excuse(layout.unused)
     this.fleet.onEvent(tally.record)
     const start = performance.now()
-    const cpu0 = await this.ctx.cpu()
+    const cpu0 = await this.ctx.cpuEach()
     const own0 = process.cpuUsage()
     const t0 = performance.now()
     const published = await this.ctx.publish({
@@ -137,11 +144,13 @@ export class Lab {
       firstSeq,
       type: `${options.topic}.${options.users === undefined ? 'fanout' : 'user'}`,
       ...(options.users === undefined ? {} : { users: options.users }),
-      ...(options.broadcasts === undefined ? {} : { broadcast: { every: options.broadcasts.every, type: `${options.broadcasts.topic}.fanout` } })
+      ...(options.broadcasts === undefined ? {} : { broadcast: { every: options.broadcasts.every, type: `${options.broadcasts.topic}.fanout` } }),
+      ...(options.via === undefined ? {} : { via: options.via })
     })
     for (const seq of [...published.refused, ...published.unsent]) tally.excuse(layout.slotsOf(seq))
     await tally.drained(QUIET_MS)
-    const cpuMicros = await this.ctx.cpu() - cpu0
+    const cpuEachMicros = (await this.ctx.cpuEach()).map((micros, i) => micros - (cpu0[i] as number))
+    const cpuMicros = cpuEachMicros.reduce((a, b) => a + b, 0)
     const own = process.cpuUsage(own0)
     const windowMs = performance.now() - start
     this.fleet.onEvent(() => {})
@@ -149,7 +158,7 @@ export class Lab {
     const wallMs = tally.lastAt - t0
     // The load generator's share of a core tells whether a throughput is its limit, not the servers'.
     this.ctx.log(`    ${name}: ${tally.delivered} deliveries in ${wallMs.toFixed(0)} ms; CPU: servers ${percent(cpuMicros, windowMs)}, load generator ${percent(own.user + own.system, windowMs)}`)
-    return { tally, published, cpuMicros, wallMs, windowMs }
+    return { tally, published, cpuMicros, cpuEachMicros, wallMs, windowMs }
   }
 
   /** Opens connections after the last one; resolves with the rate at which they became subscribed. */

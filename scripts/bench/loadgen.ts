@@ -50,11 +50,12 @@ async function run (job: LoadJob): Promise<void> {
     wsBases: job.servers.map((s) => `ws://127.0.0.1:${s.port}`),
     sizes: job.sizes,
     concurrency: job.concurrency,
-    publish: async (publish) => await new Promise<PublishResult>((resolve) => {
+    publish: async ({ via, ...publish }) => await new Promise<PublishResult>((resolve) => {
       worker.once('message', resolve)
-      worker.postMessage({ ...publish, targets, token } satisfies PublishJob)
+      worker.postMessage({ ...publish, targets: via === undefined ? targets : targets.slice(via, via + 1), token } satisfies PublishJob)
     }),
     cpu: async () => (await control(controlPorts, '/cpu')).reduce((sum, r) => sum + r.cpuMicros, 0),
+    cpuEach: async () => (await control(controlPorts, '/cpu')).map((r) => r.cpuMicros),
     memory: async () => (await control(controlPorts, '/memory')).reduce((sum, r) => sum + r.rssBytes, 0),
     shards: async () => await shards.sample(),
     ingress: async () => await bytesFromRedis(job.redis.nodes, job.servers.map((s) => s.pid)),

@@ -250,7 +250,7 @@ for (const [i, { round, column, contender, redis, group }] of turns.entries()) {
 await cleanUp()
 
 const durationS = (performance.now() - t0) / 1000
-const clusterWorkload = `${sizes.clusterUsers.toLocaleString('en-US')} users and an audience of ${sizes.clusterAudience}, one connection each, over two instances; each event to one user in turn, one in ${sizes.clusterBroadcastEvery} a broadcast to the audience, no admin. Latency, CPU, commands and ingress at a fixed ${sizes.clusterRate} events/s for ${sizes.clusterMs / 1000} s, then the capacity search from ${sizes.clusterStartRate} events/s (steps of ${sizes.stepMs / 1000} s).`
+const clusterWorkload = `${sizes.clusterUsers.toLocaleString('en-US')} users and an audience of ${sizes.clusterAudience}, one connection each, over two instances; each event to one user in turn, one in ${sizes.clusterBroadcastEvery} a broadcast to the audience, no admin. Latency, CPU, commands and ingress at a fixed ${sizes.clusterRate} events/s for ${sizes.clusterMs / 1000} s, then the capacity search from ${sizes.clusterStartRate} events/s (steps of ${sizes.stepMs / 1000} s), then half the capacity published through one instance only.`
 const info: RunInfo = { command, started, conditions: `${conditions}, ${machine()} at end`, repeats, slowRepeats, quick: values.quick, durationS, partitions, clusterWorkload }
 const file = writeReport(RESULTS_DIR, results, info)
 log(`bench: report in ${file}; ${failuresOf(results).length} failure(s), ${warningsOf(results).length} warning(s)`)

@@ -1,4 +1,4 @@
-import { sustainedRate } from './capacity.js'
+import { capacity } from './capacity.js'
 import { type ClientSpec, Fleet } from './clients.js'
 import { emptyResult, Lab, type ScenarioContext, type ScenarioResult } from './lab.js'
 import { cluster } from './scenario-cluster.js'
@@ -55,7 +55,7 @@ async function workload (lab: Lab, result: ScenarioResult): Promise<void> {
   await lab.open(Array.from({ length: sizes.admins }, (_, i): ClientSpec => ({ user: `admin-${i}`, admin: true, topic: 'idle' })))
   const options = { topic: 'idle', users: { base, count: sizes.workloadUsers }, everyEvent: { from, count: sizes.admins } }
   await lab.phase(result, 'warm-up', { ...options, rate: WARM_RATE, durationMs: WARM_MS, latency: false })
-  result.metrics.sustainedRate = await sustainedRate(lab, result, options, sizes.workloadStartRate)
+  result.metrics.sustainedRate = (await capacity(lab, result, options, sizes.workloadStartRate)).rate
   await lab.closeRange(from, lab.fleet.length)
 }
 
