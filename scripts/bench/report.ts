@@ -4,7 +4,7 @@ import type { ContenderName } from './clients.js'
 import { clusterMarkdown, clusterMedians } from './cluster-report.js'
 import { cell, format, summaryOf as summaryOfRuns } from './format.js'
 import type { ScenarioResult } from './lab.js'
-import type { ScenarioName } from './scenarios.js'
+import { type ScenarioName, SCENARIOS, SLOW } from './scenarios.js'
 import type { Summary } from './stats.js'
 
 export const CONTENDERS: readonly ContenderName[] = ['eventgate', 'socketio', 'bare']
@@ -92,12 +92,23 @@ export function targetVerdicts (results: Results): Array<{ target: string, value
   })
 }
 
+/** How many times the scenarios that ran were repeated: `5 repeat(s) of storm, fanout; 3 repeat(s) of cluster`. */
+function repeatsOf (results: Results, info: RunInfo): string {
+  const ran = SCENARIOS.filter((s) => results[s] !== undefined)
+  const fast = ran.filter((s) => !SLOW.has(s))
+  const slow = ran.filter((s) => SLOW.has(s))
+  return [
+    ...fast.length > 0 ? [`${info.repeats} repeat(s) of ${fast.join(', ')}`] : [],
+    ...slow.length > 0 ? [`${info.slowRepeats} repeat(s) of ${slow.join(', ')}`] : []
+  ].join('; ')
+}
+
 /** The Markdown report: medians with min–max over the repeats, ratios, targets, failures. */
 export function markdown (results: Results, info: RunInfo): string {
   const lines = [
     `# eventgate benchmark, ${info.started.toISOString()}`,
     '',
-    `\`${info.command}\` — ${info.repeats} repeat(s) of storm and fanout, ${info.slowRepeats} of workload, memory, scale and cluster${info.quick ? ', quick sizes' : ''}; ${info.conditions}; ${(info.durationS / 60).toFixed(1)} minutes.`
+    `\`${info.command}\` — ${repeatsOf(results, info)}${info.quick ? ', quick sizes' : ''}; ${info.conditions}; ${(info.durationS / 60).toFixed(1)} minutes.`
   ]
   const rows = ROWS.filter((row) => results[row.scenario] !== undefined)
   if (rows.length > 0) {
