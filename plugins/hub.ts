@@ -48,7 +48,7 @@ export default fp(async function hubPlugin (app) {
     maxReplayBytes: config.resume.maxBytes,
     maxDataBytes: config.maxDataBytes,
     replays: new ReplayGate({ perInstance: config.resume.concurrency, perUser: config.resume.concurrencyPerUser }),
-    position: () => app.bus.position,
+    reads: app.bus,
     messageLimits: config.messages,
     security: app.security,
     tokens: {

@@ -71,7 +71,7 @@ export function assertDataSize (data: object | undefined, field: string, maxByte
 /** Every HTTP error's body (plugins/errors.ts), in the order it is written. */
 export const ErrorBody = Type.Object({
   statusCode: Type.Integer(),
-  code: Type.String({ description: 'EVENTGATE_*: see the README\'s HTTP API table' }),
+  code: Type.String({ description: 'EVENTGATE_*: see the table in docs/http-api.md' }),
   error: Type.String(),
   message: Type.String(),
   field: Type.Optional(Type.String({ description: 'the offending field, as a dotted path (`events.1.type`)' }))

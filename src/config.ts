@@ -4,6 +4,7 @@ import { type Static, Type } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { DEVELOPMENT_ORIGINS, originEntryError } from './origins.js'
 import { parseClusterNodes, type RedisTarget } from './redis-target.js'
+import { MAX_USER_PARTITIONS } from './partitions.js'
 
 const LogLevel = Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))
 
@@ -19,6 +20,8 @@ export const EnvSchema = Type.Object({
   REDIS_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
   REDIS_TLS: Type.Boolean({ default: false }),
   REDIS_WAIT_REPLICAS: Type.Integer({ minimum: 0, default: 0 }),
+  /** Unset: 16 on a cluster, 1 on one Redis. */
+  REDIS_PARTITIONS: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_USER_PARTITIONS })),
   REDIS_WAIT_TIMEOUT: Type.Integer({ minimum: 1, default: 1000 }),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1 })),
@@ -76,6 +79,9 @@ export type Env = Static<typeof EnvSchema>
  */
 export const DEV_JWT_SECRET = 'eventgate-development-secret-never-use-in-production'
 
+/** REDIS_PARTITIONS on a cluster when unset. */
+export const DEFAULT_CLUSTER_PARTITIONS = 16
+
 export class ConfigError extends Error {
   constructor (readonly variable: string, message: string) {
     super(`${variable}: ${message}`)
@@ -92,6 +98,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     host: values.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
     redis: resolveRedis(values),
     /** Replicas that must confirm a publish before it is answered 202 (0: the master's word). */
+    partitions: resolvePartitions(values),
     durability: { replicas: values.REDIS_WAIT_REPLICAS, timeoutMs: values.REDIS_WAIT_TIMEOUT },
     jwt: resolveJwt(values),
     allowedOrigins: resolveOrigins(values),
@@ -177,6 +184,17 @@ function resolveRedis (values: Env): RedisTarget | undefined {
   const nodes = parseClusterNodes(list)
   if (typeof nodes === 'string') throw new ConfigError('REDIS_CLUSTER_NODES', nodes)
   return { kind: 'cluster', nodes, username: values.REDIS_USERNAME, password: values.REDIS_PASSWORD, tls: values.REDIS_TLS }
+}
+
+/**
+ * Partitions spread the event log over a cluster's masters: 16 give 3 to 8 masters an even
+ * share. One Redis gains nothing from more than one, and the embedded bus runs one.
+ */
+function resolvePartitions (values: Env): number {
+  if (values.REDIS_URL === undefined && values.REDIS_CLUSTER_NODES === undefined && values.REDIS_PARTITIONS !== undefined && values.REDIS_PARTITIONS > 1) {
+    throw new ConfigError('REDIS_PARTITIONS', 'needs REDIS_URL or REDIS_CLUSTER_NODES: the embedded bus runs one partition')
+  }
+  return values.REDIS_PARTITIONS ?? (values.REDIS_CLUSTER_NODES === undefined ? 1 : DEFAULT_CLUSTER_PARTITIONS)
 }
 
 /**

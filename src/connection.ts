@@ -72,10 +72,15 @@ export class Connection {
   /** Live event frames held back while a resume replays history; undefined otherwise. */
   held: Array<{ id: string, frame: EventFrame }> | undefined
   /**
-   * After a resume, the newest id the client already has (its `since`, or the last event the
-   * history held): this instance's bus may lag behind it. Cleared by the first newer event.
+   * After a resume, per partition, the newest id the client already has (its `since`, or the
+   * last event the history held): this instance's bus may lag behind it. A partition's entry
+   * goes with its first newer event.
    */
-  floor: string | undefined
+  floor: Map<string, string> | undefined
+  /** The partitions of the event log this connection may receive events from. */
+  reads: readonly string[] = []
+  /** Until the bus has a position in each partition read: what a `subscribe` waits for. */
+  reading: Promise<void> | undefined
   /** The id of the last event written to the socket: where the client resumes if it is cut off. */
   lastEventId = ''
   /** Set by the cleanup sweep that finds the socket closing; the next sweep terminates it. */

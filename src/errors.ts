@@ -1,6 +1,6 @@
 /**
  * The one catalogue of what eventgate can refuse, with the HTTP status, close code or
- * protocol error code that carries it. The README tables are written from this file.
+ * protocol error code that carries it. The tables of docs/protocol.md and docs/http-api.md are written from this file.
  */
 
 /** Close codes sent to WebSocket clients (RFC 6455 range 4000-4999 is the application's). */

@@ -1,5 +1,5 @@
 import type { BusMessage } from './bus/bus.js'
-import { compareIds } from './event-id.js'
+import { compareIds, localId } from './event-id.js'
 
 /** How much history is kept: at most `maxEvents`, none older than `maxAgeMs`. */
 export interface Retention {
@@ -43,7 +43,7 @@ export interface HistoryBounds {
  * unless the history knows the newest trimmed id.
  */
 export function lostAfter (since: string, bounds: HistoryBounds): boolean {
-  if (since === '0-0') return bounds.trimmed
+  if (localId(since) === '0-0') return bounds.trimmed
   if (bounds.newest === undefined || compareIds(since, bounds.newest) > 0) return true
   if (bounds.origin !== undefined && compareIds(since, bounds.origin) < 0) return true
   if (bounds.lastTrimmed !== undefined) return compareIds(since, bounds.lastTrimmed) < 0

@@ -1,7 +1,7 @@
 import type { BusMessage } from './bus/bus.js'
 import { type Connection, ReadyState } from './connection.js'
 import { CloseCode } from './errors.js'
-import { compareIds } from './event-id.js'
+import { compareIds, partitionOf } from './event-id.js'
 import { type GatewayEvent, isAdminOnly } from './events.js'
 import { encodeEventFrame, EventFrame } from './protocol.js'
 import { PatternTrie } from './topics.js'
@@ -27,6 +27,7 @@ export class Hub {
   private adminConnections = 0
   private frame = new EventFrame(Buffer.alloc(0))
   private eventId = ''
+  private partition = ''
   private control: ((event: GatewayEvent) => void) | undefined
   /** WEBSOCKET_MAX_BUFFERED_BYTES: a socket holding more unsent bytes is a slow consumer. */
   private readonly maxBufferedBytes: number
@@ -115,6 +116,7 @@ export class Hub {
     this.counters.eventsReceived++
     this.sequence++
     this.eventId = event.id
+    this.partition = partitionOf(event.id)
     this.frame = new EventFrame(encodeEventFrame(json))
     this.admin.match(event.type, this.visit)
     if (event.audience !== 'admin' && !isAdminOnly(event.type)) {
@@ -152,10 +154,12 @@ export class Hub {
   private readonly visit = (connection: Connection): void => {
     if (connection.lastDelivery === this.sequence) return
     connection.lastDelivery = this.sequence
-    // The bus delivers in id order, so once past the floor it never comes back below it.
-    if (connection.floor !== undefined) {
-      if (compareIds(this.eventId, connection.floor) <= 0) return
-      connection.floor = undefined
+    // The bus delivers each partition in id order: once past its floor it never comes back below.
+    const floor = connection.floor?.get(this.partition)
+    if (floor !== undefined) {
+      if (compareIds(this.eventId, floor) <= 0) return
+      connection.floor?.delete(this.partition)
+      if (connection.floor?.size === 0) connection.floor = undefined
     }
     // While a resume replays history, live events wait behind it, in order.
     if (connection.held !== undefined) {

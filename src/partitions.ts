@@ -37,10 +37,14 @@ export class Partitioning {
     return this.count === 1
   }
 
-  /** The partition an event is published to. */
-  of (draft: Pick<EventDraft, 'userId' | 'audience' | 'type'>): string {
+  /**
+   * The partition an event is published to. A control event with no user (a session revoked
+   * whose user is not known) goes to the broadcasts, which every instance reads, whoever sees it.
+   */
+  of (draft: Pick<EventDraft, 'userId' | 'audience' | 'type' | 'control'>): string {
     if (this.single) return ONLY_PARTITION
     if (draft.userId !== undefined) return this.ofUser(draft.userId)
+    if (draft.control !== undefined) return BROADCAST_PARTITION
     return draft.audience === 'admin' || isAdminOnly(draft.type) ? ADMIN_PARTITION : BROADCAST_PARTITION
   }
 
@@ -49,9 +53,19 @@ export class Partitioning {
   }
 
   /** What a stream reads: an admin stream every partition, a user's its own and the broadcasts. */
-  read (stream: 'events' | 'admin', userId: string): readonly string[] {
+  read (stream: 'user' | 'admin', userId: string): readonly string[] {
     if (this.single || stream === 'admin') return this.all
     return [this.ofUser(userId), BROADCAST_PARTITION]
+  }
+
+  /**
+   * What a stream receives, partition by partition: the whole partition (no user), or only one
+   * user's events of it. A user stream receives the user's events of their partition and every
+   * broadcast; with one partition, the whole of it, as every stream there does.
+   */
+  interests (stream: 'user' | 'admin', userId: string): Array<[partition: string, userId: string | undefined]> {
+    if (this.single || stream === 'admin') return this.all.map((partition) => [partition, undefined])
+    return [[this.ofUser(userId), userId], [BROADCAST_PARTITION, undefined]]
   }
 
   /** The hash tag of a partition's keys and channel. */

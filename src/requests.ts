@@ -1,10 +1,10 @@
 import type { Connection } from './connection.js'
 import { ProtocolError } from './errors.js'
 import { isAdminOnly } from './events.js'
-import { isEventId } from './event-id.js'
 import type { Hub } from './hub.js'
+import { parsePosition, type Position } from './position.js'
 import type { Fault } from './protocol.js'
-import { resume, type ResumeContext } from './resume.js'
+import { positionFor, resume, type ResumeContext } from './resume.js'
 import { patternError } from './topics.js'
 
 export interface RequestContext extends ResumeContext {
@@ -25,6 +25,13 @@ type RequestHandler = (ctx: RequestContext, connection: Connection, payload: Rec
 
 /** Longest pattern quoted back in an error, so a hostile pattern is not echoed whole. */
 const QUOTE_LIMIT = 64
+/**
+ * How long a `subscribe` waits for this instance to stand somewhere in the partitions the
+ * connection reads (one Redis round trip, unless Redis is unreachable).
+ */
+const READ_WAIT_MS = 5000
+
+const UNREADABLE: Fault = { code: ProtocolError.HISTORY_UNAVAILABLE, message: 'the event history is unreachable; subscribe again shortly' }
 
 /** Client request types and their handlers; each reply echoes the request's `id`. */
 export const requestHandlers: Record<string, RequestHandler> = {
@@ -37,16 +44,15 @@ export const requestHandlers: Record<string, RequestHandler> = {
     if (connection.patterns.size + added > ctx.maxSubscriptions) {
       return { code: ProtocolError.TOO_MANY_SUBSCRIPTIONS, message: `a connection holds at most ${ctx.maxSubscriptions} subscriptions` }
     }
-    const { since } = payload
-    if (since !== undefined) {
-      if (!isEventId(since)) return { code: ProtocolError.INVALID_MESSAGE, message: 'payload.since must be an event id such as "1732380000000-0"' }
-      return resume(ctx, connection, patterns, since)
+    let since: Position | undefined
+    if (payload.since !== undefined) {
+      since = parsePosition(payload.since)
+      if (since === undefined) return { code: ProtocolError.INVALID_MESSAGE, message: 'payload.since must be a position: an event id such as "1732380000000-0", or one per partition joined by commas' }
     }
-    ctx.hub.subscribe(connection, patterns)
-    // Where a client that has received no event yet resumes from: every event after it is
-    // delivered to the connection live, from now on.
-    const position = ctx.position()
-    return { type: 'subscribed', payload: position === undefined ? { eventTypes: patterns } : { eventTypes: patterns, position } }
+    // With the bus down nothing comes live anyway: a plain subscribe is answered at once.
+    if (connection.reading === undefined || (since === undefined && !ctx.reads.connected)) return subscribed(ctx, connection, patterns, since)
+    return readable(connection).then((ready) =>
+      ready || since === undefined ? subscribed(ctx, connection, patterns, since) : UNREADABLE)
   },
 
   unsubscribe (ctx, connection, payload) {
@@ -62,6 +68,26 @@ export const requestHandlers: Record<string, RequestHandler> = {
 
   ping () {
     return { type: 'pong', payload: { serverTime: new Date().toISOString() } }
+  }
+}
+
+function subscribed (ctx: RequestContext, connection: Connection, patterns: string[], since: Position | undefined): Reply | Fault | Promise<Reply | Fault> {
+  if (since !== undefined) return resume(ctx, connection, patterns, since)
+  ctx.hub.subscribe(connection, patterns)
+  // Where a client that has received no event yet resumes from: every event after it is
+  // delivered to the connection live, from now on.
+  const position = positionFor(ctx, connection)
+  return { type: 'subscribed', payload: position === undefined ? { eventTypes: patterns } : { eventTypes: patterns, position } }
+}
+
+/** Whether the bus came to stand in every partition the connection reads within READ_WAIT_MS. */
+async function readable (connection: Connection): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<false>((resolve) => { timer = setTimeout(resolve, READ_WAIT_MS, false) })
+  try {
+    return await Promise.race([(connection.reading ?? Promise.resolve()).then(() => true), late])
+  } finally {
+    clearTimeout(timer)
   }
 }
 

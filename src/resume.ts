@@ -1,9 +1,10 @@
-import type { BusMessage } from './bus/bus.js'
+import type { Bus, BusMessage } from './bus/bus.js'
 import type { Connection } from './connection.js'
 import { ProtocolError } from './errors.js'
-import { compareIds } from './event-id.js'
+import { compareIds, partitionOf } from './event-id.js'
 import type { History } from './history.js'
 import type { Hub } from './hub.js'
+import { formatPosition, type Position } from './position.js'
 import { encodeEventFrame, EventFrame, type Fault } from './protocol.js'
 import type { ReplayGate } from './replay-gate.js'
 import { PatternTrie } from './topics.js'
@@ -11,7 +12,7 @@ import { PatternTrie } from './topics.js'
 export interface ResumeContext {
   hub: Hub
   history: History
-  /** The most events one resume reads: the history holds no more than this. */
+  /** The most events one resume reads of a partition: its history holds no more than this. */
   maxReplay: number
   /** RESUME_MAX_BYTES: the most event JSON one replay holds and sends. */
   maxReplayBytes: number
@@ -19,8 +20,21 @@ export interface ResumeContext {
   maxDataBytes: number
   /** Bounds the resumes reading the history at once. */
   replays: ReplayGate
-  /** The bus's position: every event after it reaches the hub from now on. */
-  position: () => string | undefined
+  /** The partitions of the event log, and where this instance stands in each it reads. */
+  reads: Pick<Bus, 'partitioning' | 'positionOf' | 'read' | 'unread' | 'connected'>
+}
+
+/**
+ * Where this instance stands in the partitions a connection reads: every event after it
+ * reaches the connection from now on. Undefined while it stands nowhere yet.
+ */
+export function positionFor (ctx: ResumeContext, connection: Connection): string | undefined {
+  const position: Position = new Map()
+  for (const partition of connection.reads) {
+    const id = ctx.reads.positionOf(partition)
+    if (id !== undefined) position.set(partition, id)
+  }
+  return position.size === 0 ? undefined : formatPosition(position)
 }
 
 /** A reply whose `after` runs once the reply is sent: the replayed events follow it. */
@@ -55,7 +69,7 @@ const CLOSED: Fault = { code: ProtocolError.HISTORY_UNAVAILABLE, message: 'the c
  * oldest are sent and the connection is closed as a slow consumer, told the last one: the
  * client resumes from there, and the held live events, which would follow a gap, are dropped.
  */
-export async function resume (ctx: ResumeContext, connection: Connection, patterns: string[], since: string): Promise<ResumeReply | Fault> {
+export async function resume (ctx: ResumeContext, connection: Connection, patterns: string[], since: Position): Promise<ResumeReply | Fault> {
   const leave = await ctx.replays.enter(connection.identity.userId, connection)
   if (leave === undefined) return CLOSED
   try {
@@ -65,7 +79,7 @@ export async function resume (ctx: ResumeContext, connection: Connection, patter
   }
 }
 
-async function replay (ctx: ResumeContext, connection: Connection, patterns: string[], since: string): Promise<ResumeReply | Fault> {
+async function replay (ctx: ResumeContext, connection: Connection, patterns: string[], since: Position): Promise<ResumeReply | Fault> {
   const heldBefore = new Set(connection.patterns)
   const before = trieOf([...heldBefore])
   const added = trieOf(patterns)
@@ -80,15 +94,20 @@ async function replay (ctx: ResumeContext, connection: Connection, patterns: str
     release(ctx.hub, connection, () => true)
     return { code: ProtocolError.HISTORY_UNAVAILABLE, message: 'the event history is unreachable; subscribe again shortly' }
   }
-  const { kept, truncated, last, full } = read
+  const { kept, truncated, floor, full } = read
   const replayed = new Set(kept.map((m) => m.event.id))
   // A client that reconnects (no patterns yet) may come from an instance ahead of this one: its
   // `since`, and what was just read, must not come again from this bus, which can lag behind
-  // (a slow link, a refill). Not when the history cannot place `since` (it may be any id), nor
-  // with patterns held before: their events come live and cannot be told apart here.
-  const floor = heldBefore.size === 0 && !truncated && !full ? last ?? since : undefined
-  connection.floor = floor
-  const position = ctx.position()
+  // (a slow link, a refill). Not in a partition whose history cannot place `since` (it may be
+  // any id), nor with patterns held before: their events come live and cannot be told apart here.
+  const floored = heldBefore.size === 0 && !full && floor.size > 0
+  // A copy: the hub drops a partition's entry once past it, and the held events need them all.
+  connection.floor = floored ? new Map(floor) : undefined
+  const below = (id: string): boolean => {
+    const mark = floor.get(partitionOf(id))
+    return floored && mark !== undefined && compareIds(id, mark) <= 0
+  }
+  const position = positionFor(ctx, connection)
   return {
     type: 'subscribed',
     payload: { eventTypes: patterns, replayed: kept.length, truncated, ...(position === undefined ? {} : { position }) },
@@ -99,7 +118,7 @@ async function replay (ctx: ResumeContext, connection: Connection, patterns: str
         ctx.hub.cutOff(connection, 'replay reached RESUME_MAX_BYTES, closing')
         return
       }
-      release(ctx.hub, connection, (id) => !replayed.has(id) && (floor === undefined || compareIds(id, floor) > 0))
+      release(ctx.hub, connection, (id) => !replayed.has(id) && !below(id))
     }
   }
 }
@@ -113,45 +132,57 @@ function release (hub: Hub, connection: Connection, keep: (id: string) => boolea
 interface Read {
   /** The events to replay, oldest first. */
   kept: BusMessage[]
-  /** True when events after `since` may have been trimmed (or the history was lost). */
+  /** True when events after `since` may have been trimmed (or the history was lost) in a partition. */
   truncated: boolean
-  /** The newest event read, kept or not. */
-  last: string | undefined
+  /** Per partition whose history placed `since`: the newest event read, kept or not, or `since`. */
+  floor: Position
   /** True when the events to replay went past RESUME_MAX_BYTES: `kept` is their beginning. */
   full: boolean
 }
 
 /**
- * Reads the history after `since` a page at a time, keeping the events `keep` accepts and
- * dropping the others at once, so a resume holds what it replays and one page, never the whole
- * history. Sizes count UTF-16 units of the event JSON, near its bytes and free to read.
+ * Reads the history after `since` a page at a time, partition after partition (the ones the
+ * connection reads), keeping the events `keep` accepts and dropping the others at once, so a
+ * resume holds what it replays and one page, never the whole history. A partition `since` does
+ * not name cannot be placed: nothing of it is replayed, and the reply says `truncated`. Sizes
+ * count UTF-16 units of the event JSON, near its bytes and free to read.
  */
-async function readVisible (ctx: ResumeContext, connection: Connection, since: string, keep: (message: BusMessage) => boolean): Promise<Read> {
+async function readVisible (ctx: ResumeContext, connection: Connection, since: Position, keep: (message: BusMessage) => boolean): Promise<Read> {
   const pageEvents = Math.max(1, Math.min(PAGE_EVENTS, Math.floor(PAGE_BYTES / ctx.maxDataBytes)))
   const kept: BusMessage[] = []
-  let truncated: boolean | undefined
+  const floor: Position = new Map()
+  let truncated = false
   let bytes = 0
-  let count = 0
-  let last: string | undefined
-  // A socket that closed meanwhile gets nothing: reading on would only cost the others.
-  while (count < ctx.maxReplay && connection.open) {
-    const limit = Math.min(pageEvents, ctx.maxReplay - count)
-    const page = await ctx.history.after(last ?? since, limit)
-    truncated ??= page.truncated
-    for (const message of page.messages) {
-      if (keep(message)) {
-        bytes += message.json.length
-        // The first event always goes, however large: a client must get past it on its next try.
-        if (bytes > ctx.maxReplayBytes && kept.length > 0) return { kept, truncated, last, full: true }
-        kept.push(message)
-      }
-      last = message.event.id
+  for (const partition of connection.reads) {
+    const from = since.get(partition)
+    if (from === undefined) {
+      truncated = true
+      continue
     }
-    if (page.messages.length === 0) break
-    count += page.messages.length
+    let lost: boolean | undefined
+    let count = 0
+    let last = from
+    // A socket that closed meanwhile gets nothing: reading on would only cost the others.
+    while (count < ctx.maxReplay && connection.open) {
+      const page = await ctx.history.after(last, Math.min(pageEvents, ctx.maxReplay - count))
+      lost ??= page.truncated
+      for (const message of page.messages) {
+        if (keep(message)) {
+          bytes += message.json.length
+          // The first event always goes, however large: a client must get past it on its next try.
+          if (bytes > ctx.maxReplayBytes && kept.length > 0) return { kept, truncated, floor, full: true }
+          kept.push(message)
+        }
+        last = message.event.id
+      }
+      if (page.messages.length === 0) break
+      count += page.messages.length
+    }
+    // A resume that would replay more than the history holds has lost events all the same.
+    if (lost === true || count >= ctx.maxReplay) truncated = true
+    else floor.set(partition, last)
   }
-  // A resume that would replay more than the history holds has lost events all the same.
-  return { kept, truncated: truncated === true || count >= ctx.maxReplay, last, full: false }
+  return { kept, truncated, floor, full: false }
 }
 
 function trieOf (patterns: readonly string[]): PatternTrie<true> {

@@ -53,6 +53,9 @@ export function openSession (ctx: SessionContext, socket: WebSocket, id: string,
   }
   const connection = new Connection(id, socket, identity, stream, parentLog)
   ctx.hub.add(connection)
+  connection.reads = ctx.reads.partitioning.read(stream, identity.userId)
+  // The bus begins to read what it did not; a `subscribe` waits for it to stand somewhere.
+  connection.reading = ctx.reads.read(stream, identity.userId).then(() => { connection.reading = undefined })
   const lifetime = new TokenLifetime(ctx.tokens, ctx.security, connection)
   const session: Session = { ctx, connection, limiter: new MessageLimiter(ctx.messageLimits), lifetime, frames: new FrameQueue(requestFailed, connection) }
   ;(socket as SessionSocket)[kSession] = session
@@ -108,6 +111,7 @@ function onClose (this: WebSocket, code: number): void {
   const { ctx, connection, lifetime } = sessionOf(this)
   lifetime.stop()
   ctx.hub.remove(connection)
+  ctx.reads.unread(connection.stream, connection.identity.userId)
   // A resume of its waiting for a turn would hold a place in the replay queue until reached.
   ctx.replays.abandon(connection)
   connection.log.info({ code }, 'connection closed')

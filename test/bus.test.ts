@@ -306,7 +306,7 @@ t.test('RedisBus: a stream written before the id clock existed: ids go on after 
   const raw = rawClient(t, redis.url)
   const old = [await raw.xadd(HISTORY_KEY, '*', 'e', JSON.stringify(aDraft(0))), await raw.xadd(HISTORY_KEY, '*', 'e', JSON.stringify(aDraft(1)))] as string[]
   const bus = await openRedisBus(t, redis.url)
-  t.equal(await bus.history.lastId(), old[1], 'a new subscriber starts after the newest stored id')
+  t.equal(await bus.history.lastId('p0'), old[1], 'a new subscriber starts after the newest stored id')
   const live = await bus.publishLive(aDraft(2))
   const [kept] = await bus.publish([aDraft(3)])
   t.ok(increasing([...old, live, kept as string]), 'the clock starts after the stream')

@@ -23,7 +23,7 @@ t.test('backoff: full jitter below an exponential ceiling, capped', async (t) =>
   t.ok(spread.size > 50, `delays spread over the range (${spread.size} distinct of 200)`)
 })
 
-t.test('close policy follows the README close-code table', async (t) => {
+t.test('close policy follows the close table of docs/client.md', async (t) => {
   const table: Array<[number, string, boolean]> = [
     [4001, 'at-once', true], [4003, 'never', true], [4008, 'backoff', false], [4009, 'backoff', true],
     [1013, 'backoff', false], [1008, 'backoff', true], [1001, 'at-once', false], [1012, 'at-once', false],
@@ -110,9 +110,9 @@ t.test('the client bundles for browsers with nothing from Node', async (t) => {
     logLevel: 'silent'
   })
   const inputs = Object.keys(result.metafile.inputs)
-  // The id grammar and order are the gateway's own, shared rather than restated.
-  const shared = new Set(['src/event-id.ts'])
-  t.ok(inputs.every((input) => input.startsWith('src/client/') || shared.has(input)), `only src/client/ and the id module are bundled: ${inputs.join(', ')}`)
+  // The id grammar and order, and the position token, are the gateway's own, shared rather than restated.
+  const shared = new Set(['src/event-id.ts', 'src/position.ts'])
+  t.ok(inputs.every((input) => input.startsWith('src/client/') || shared.has(input)), `only src/client/ and the id and position modules are bundled: ${inputs.join(', ')}`)
   const code = result.outputFiles[0]?.text ?? ''
   t.notMatch(code, /\bBuffer\b|\bprocess\.|\brequire\(|node:/, 'no Buffer, process, require or node: module')
   t.match(code, /export\{.*createClient/, 'createClient is exported')

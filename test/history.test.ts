@@ -2,7 +2,7 @@ import t from 'tap'
 import type { BusMessage } from '../src/bus/bus.js'
 import { IdClock } from '../src/event-id.js'
 import { createDraft, eventJson } from '../src/events.js'
-import { RingHistory } from '../src/history.js'
+import { lostAfter, RingHistory } from '../src/history.js'
 
 const T0 = 1_700_000_000_000
 
@@ -82,4 +82,11 @@ t.test('a live-only id is placed but not kept: a resume from it is truncated onl
   append(4)
   t.same(await read(first), { ids: [kept[1], later, `${time.now}-0`], truncated: true }, 'once an event after it is trimmed, lost')
   t.same((await read(middle)).truncated, false, 'what was trimmed came before this one')
+})
+
+t.test('the start of a partition, named with it, is placed as the start', async (t) => {
+  const bounds = { origin: '5-0', newest: '9-0', oldest: '5-0', trimmed: false }
+  t.equal(lostAfter('b:0-0', bounds), false, 'nothing trimmed: nothing lost from the start')
+  t.equal(lostAfter('b:0-0', { ...bounds, trimmed: true }), true)
+  t.equal(lostAfter('p3:7-0', bounds), false, 'a named id within the history')
 })

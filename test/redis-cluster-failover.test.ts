@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
-import { HISTORY_KEY } from '../src/bus/redis-log.js'
+import { partitionNames } from '../src/bus/redis-log.js'
+import { localId } from '../src/event-id.js'
+import { Partitioning } from '../src/partitions.js'
 import { createClient, type GatewayEvent } from '../src/client/index.js'
 import { LENIENT_LIMITS } from './helpers/cluster.js'
 import { type Gateway, get, post, startGateway } from './helpers/gateway.js'
@@ -9,6 +11,11 @@ import { RedisCluster } from './helpers/redis-cluster.js'
 import type { RedisServer } from './helpers/redis.js'
 import { serviceToken, userToken } from './helpers/tokens.js'
 import { WebSocket } from './client-support.js'
+
+/** The gateways run the cluster's default partitions: each test kills the master of the partition it publishes to. */
+const partitioning = new Partitioning(16)
+const ALICE_HISTORY = partitionNames(partitioning.tag(partitioning.ofUser('alice'))).history
+const BROADCAST_HISTORY = partitionNames(partitioning.tag('b')).history
 
 /**
  * The master serving the partition is SIGKILLed under steady publishing through two gateways,
@@ -88,11 +95,11 @@ async function failover (t: Test, label: string, env: Record<string, string>) {
   await until(() => publisher.accepted.length >= 100, 20_000, 'events before the kill')
   const health = healthWatch(gateways)
   t.teardown(health.stop)
-  const master = await cluster.masterOf(HISTORY_KEY)
+  const master = await cluster.masterOf(ALICE_HISTORY)
   const killedAt = performance.now()
   const beforeKill = publisher.accepted.length
   await cluster.kill(master)
-  const promoted = await cluster.servesAgain(HISTORY_KEY, FAILOVER_MS)
+  const promoted = await cluster.servesAgain(ALICE_HISTORY, FAILOVER_MS)
   const promotedAt = performance.now()
   await cluster.rejoin(master, FAILOVER_MS)
   const rejoinedAt = performance.now()
@@ -172,7 +179,7 @@ t.test('the loss window, held open: acknowledged without WAIT and lost; with WAI
 
   // The replica frozen and its link cut, the master acknowledges writes no replica has, and
   // dies with them; the replica, thawed at once, is promoted without them.
-  const master = await cluster.masterOf(HISTORY_KEY)
+  const master = await cluster.masterOf(BROADCAST_HISTORY)
   const port = Number(/slave0:ip=[^,]+,port=(\d+)/.exec(String(await on(master, 'INFO', 'replication')))?.[1])
   const replica = cluster.nodes.find((n) => n.port === port) as RedisServer
   replica.signal('SIGSTOP')
@@ -180,17 +187,17 @@ t.test('the loss window, held open: acknowledged without WAIT and lost; with WAI
   await on(master, 'CLIENT', 'KILL', 'TYPE', 'replica')
   const fastIds = (await Promise.all([0, 1, 2, 3, 4].map(async (n) => await publish(fast, n)))).flatMap((r) => r.body.ids as string[])
   t.equal(fastIds.length, 5, 'five events acknowledged while no replica was linked')
-  const written = Number(await on(master, 'XLEN', HISTORY_KEY))
+  const written = Number(await on(master, 'XLEN', BROADCAST_HISTORY))
   const waiting = publish(durable, 0)
-  await until(async () => Number(await on(master, 'XLEN', HISTORY_KEY)) === written + 1, 5000, 'the master to write what the durable gateway publishes')
+  await until(async () => Number(await on(master, 'XLEN', BROADCAST_HISTORY)) === written + 1, 5000, 'the master to write what the durable gateway publishes')
   await cluster.kill(master)
   replica.signal('SIGCONT')
-  t.equal((await cluster.servesAgain(HISTORY_KEY, FAILOVER_MS)).port, replica.port, 'the thawed replica took over')
+  t.equal((await cluster.servesAgain(BROADCAST_HISTORY, FAILOVER_MS)).port, replica.port, 'the thawed replica took over')
   const durableStatus = (await waiting).status
   await cluster.rejoin(master, FAILOVER_MS)
 
-  const survivor = await cluster.masterOf(HISTORY_KEY)
-  const kept = await Promise.all(fastIds.map(async (id) => (await on(survivor, 'XRANGE', HISTORY_KEY, id, id) as unknown[]).length))
+  const survivor = await cluster.masterOf(BROADCAST_HISTORY)
+  const kept = await Promise.all(fastIds.map(async (id) => (await on(survivor, 'XRANGE', BROADCAST_HISTORY, localId(id), localId(id)) as unknown[]).length))
   const lost = kept.filter((n) => n === 0).length
   t.comment(`loss window held open: ${lost} of ${fastIds.length} acknowledged events lost without WAIT; with WAIT=1 the publish meanwhile answered ${durableStatus}`)
   t.equal(lost, fastIds.length, 'without WAIT, what the replica never got is gone')

@@ -70,7 +70,9 @@ t.test('a subscribe with since on b replays what a published meanwhile', async (
   const first = await publish(a, { type: 'resume.seen', userId: 'dave' })
   const missed = await publish(a, { events: [1, 2].map((n) => ({ type: 'resume.missed', userId: 'dave', data: { n } })) })
   const dave = await connectAs(t, `${b.wsUrl}/ws/events`, userToken('dave'))
-  dave.send({ type: 'subscribe', id: 'resume', payload: { eventTypes: ['resume.*'], since: (first.body.ids as string[])[0] } })
+  // A position names each partition the stream reads: dave's, from the event, and the broadcasts'.
+  const since = `${(first.body.ids as string[])[0] as string},${a.app.bus.positionOf('b') as string}`
+  dave.send({ type: 'subscribe', id: 'resume', payload: { eventTypes: ['resume.*'], since } })
   t.match((await dave.next((f) => f.id === 'resume')).payload, { truncated: false })
   t.same((await dave.events(2)).map((e) => e.id), missed.body.ids)
 })

@@ -6,6 +6,7 @@ import { createDraft, type EventInput, eventJson } from '../src/events.js'
 import { type History, type HistoryPage, type Retention, RingHistory } from '../src/history.js'
 import { Hub } from '../src/hub.js'
 import type { Log } from '../src/logging.js'
+import { Partitioning } from '../src/partitions.js'
 import { isFault } from '../src/protocol.js'
 import { ReplayGate } from '../src/replay-gate.js'
 import { until } from './helpers/ports.js'
@@ -29,10 +30,11 @@ interface Options { stream?: Stream, maxSubscriptions?: number, history?: Histor
 
 function setup ({ stream = 'user', maxSubscriptions = 3, history = new RingHistory(RETENTION), maxReplay = 100 }: Options = {}) {
   const replays = new ReplayGate({ perInstance: 8, perUser: 2 })
-  const ctx: RequestContext = { hub: new Hub(), history, maxReplay, maxReplayBytes: 1024 * 1024, maxDataBytes: 32 * 1024, replays, maxSubscriptions, maxPatternLength: 128, position: () => '1-0' }
+  const ctx: RequestContext = { hub: new Hub(), history, maxReplay, maxReplayBytes: 1024 * 1024, maxDataBytes: 32 * 1024, replays, maxSubscriptions, maxPatternLength: 128, reads: { partitioning: new Partitioning(1), positionOf: () => '1-0', read: async () => {}, unread: () => {}, connected: true } }
   const identity = { userId: 'alice', sessionId: undefined, roles: [], permissions: [], tokenId: undefined, expiresAt: undefined }
   const socket = new RecordingSocket()
   const connection = new Connection('c1', socket, identity, stream, log)
+  connection.reads = ['p0']
   ctx.hub.add(connection)
   const call = (type: string, payload: Record<string, unknown> = {}) => {
     const handler = requestHandlers[type]
@@ -153,7 +155,7 @@ t.test('subscribe with a since that is not an event id is INVALID_MESSAGE and su
   const { connection, call } = setup()
   const bad: unknown[] = ['', 'abc', '1732380000000', '1732380000000-', '-1', '1-2-3', ' 1-0', '1-0 ', '1.5-0', '12345678901234567-0', 42, null, {}, ['1-0']]
   for (const since of bad) {
-    t.match(await call('subscribe', { eventTypes: ['a.*'], since }), { code: 'INVALID_MESSAGE', message: /since must be an event id/ }, JSON.stringify(since))
+    t.match(await call('subscribe', { eventTypes: ['a.*'], since }), { code: 'INVALID_MESSAGE', message: /since must be a position/ }, JSON.stringify(since))
   }
   t.equal(connection.patterns.size, 0)
   t.equal(connection.held, undefined, 'no frames held back')

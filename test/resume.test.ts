@@ -285,7 +285,7 @@ for (const backend of ['embedded', 'Redis']) {
     const gw = await startGateway(t, { ...LENIENT_LIMITS, ...env })
     const [before] = await publish(gw, [{ type: 'quiet.before', userId: 'alice' }])
     const first = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('alice'))
-    await until(() => compareIds(gw.app.bus.position ?? '0-0', before as string) >= 0, 5000, 'the bus to hand on the event before')
+    await until(() => compareIds(gw.app.bus.positionOf('p0') ?? '0-0', before as string) >= 0, 5000, 'the bus to hand on the event before')
     const { payload } = await first.subscribe('quiet.*')
     t.ok(typeof payload.position === 'string' && compareIds(payload.position, before as string) >= 0, 'at or past the newest event handed on before the subscription')
     first.close()

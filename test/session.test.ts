@@ -32,7 +32,7 @@ function context (revoked: (identity: Identity) => boolean): SessionContext {
     maxReplayBytes: 1024 * 1024,
     maxDataBytes: 32 * 1024,
     replays: new ReplayGate({ perInstance: 8, perUser: 2 }),
-    position: () => '1-0',
+    reads: bus,
     serverId: 'test',
     heartbeatIntervalMs: 30_000,
     maxSubscriptions: 100,

@@ -25,7 +25,7 @@ t.test('a user subscribes and receives a published event', async (t) => {
   const gw = await startGateway(t)
   const alice = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('alice'))
   const reply = await alice.subscribe('authentication.*')
-  t.same(reply.payload, { eventTypes: ['authentication.*'], position: gw.app.bus.position }, 'where a resume would start')
+  t.same(reply.payload, { eventTypes: ['authentication.*'], position: gw.app.bus.positionOf('p0') }, 'where a resume would start')
   const res = await post(`${gw.url}/events`, { type: 'authentication.login.success', userId: 'alice', sessionId: 's1', data: { ip: '1.2.3.4' } }, serviceToken())
   t.equal(res.status, 202)
   const [event] = await alice.events(1)
@@ -37,7 +37,7 @@ t.test('a user subscribes and receives a published event', async (t) => {
 t.test('subscribe, get_subscriptions, unsubscribe and ping echo the request id', async (t) => {
   const gw = await startGateway(t)
   const alice = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('alice'))
-  t.same(await alice.subscribe('security.*', 'session.created', 'security.*'), { type: 'subscribed', id: 'r1', payload: { eventTypes: ['security.*', 'session.created'], position: gw.app.bus.position } })
+  t.same(await alice.subscribe('security.*', 'session.created', 'security.*'), { type: 'subscribed', id: 'r1', payload: { eventTypes: ['security.*', 'session.created'], position: gw.app.bus.positionOf('p0') } })
   t.same((await alice.request('get_subscriptions')).payload, { eventTypes: ['security.*', 'session.created'] })
   t.same(await alice.request('unsubscribe', { eventTypes: ['security.*', 'never.subscribed'] }), { type: 'unsubscribed', id: 'r3', payload: { eventTypes: ['security.*', 'never.subscribed'] } })
   t.same((await alice.request('get_subscriptions')).payload, { eventTypes: ['session.created'] })

@@ -1,5 +1,7 @@
+import type { Stream } from '../connection.js'
 import type { EventDraft, GatewayEvent } from '../events.js'
 import type { History } from '../history.js'
+import type { Partitioning } from '../partitions.js'
 
 /**
  * What the bus hands to subscribers: the event and its JSON text. The text travels with the
@@ -33,12 +35,23 @@ export interface Bus {
   readonly kind: 'memory' | 'redis'
   /** True while events can be published and received. */
   readonly connected: boolean
+  /** Reads the partition that the `since` id it is given names. */
   readonly history: History
+  readonly partitioning: Partitioning
   /**
-   * The newest id this instance has handed to its handler, or the one its subscription began
-   * after: every later event reaches the handler. Undefined until the subscription is made.
+   * The newest id of a partition this instance has handed to its handler, or the one it began
+   * reading after: every later event of the partition reaches the handler. Undefined while the
+   * partition is not read here.
    */
-  readonly position: string | undefined
+  positionOf: (partition: string) => string | undefined
+  /**
+   * Reads what a stream of `userId` receives (Partitioning.interests), for one more socket here;
+   * resolves once the bus has a position in each partition it reads. The broadcasts are read
+   * always.
+   */
+  read: (stream: Stream, userId: string) => Promise<void>
+  /** One socket fewer: what no socket here receives any more stops being read. */
+  unread: (stream: Stream, userId: string) => void
   /** Resolves with the ids, in draft order, once the events are in the history. */
   publish: (drafts: readonly EventDraft[], idempotency?: Idempotency) => Promise<string[]>
   /**
@@ -47,11 +60,15 @@ export interface Bus {
    * refilled. For the gateway's own audit events, which must not push clients' events out.
    */
   publishLive: (draft: EventDraft) => Promise<string>
-  /** Registers the one handler that receives every event, in id order; call before publishing. */
+  /**
+   * Registers the one handler that receives the events of the partitions read, each partition
+   * in id order; call before publishing.
+   */
   subscribe: (handler: BusHandler) => Promise<void>
   /**
-   * Sends a canary through the fan-out and resolves with its round trip in ms; rejects when it
-   * does not come back within `timeoutMs`, after starting to re-establish the subscription.
+   * Sends a canary through the fan-out of every partition read and resolves with the slowest
+   * round trip in ms; rejects when one does not come back within `timeoutMs`, after starting to
+   * re-establish the subscription.
    */
   probe: (timeoutMs: number) => Promise<number>
   close: () => Promise<void>

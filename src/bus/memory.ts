@@ -1,12 +1,17 @@
 import { IdClock } from '../event-id.js'
 import { type EventDraft, eventJson } from '../events.js'
 import { type Retention, RingHistory } from '../history.js'
+import { Partitioning } from '../partitions.js'
 import { type Bus, type BusHandler, type BusMessage, BusUnavailableError, type Idempotency } from './bus.js'
 import { IdempotencyMemory } from './idempotency-memory.js'
 
-/** The embedded bus: one instance, no Redis. Delivery is asynchronous, as it is over Redis. */
+/**
+ * The embedded bus: one instance, no Redis, one partition. Delivery is asynchronous, as it is
+ * over Redis.
+ */
 export class MemoryBus implements Bus {
   readonly kind = 'memory'
+  readonly partitioning = new Partitioning(1)
   readonly history: RingHistory
   private readonly clock = new IdClock()
   private readonly remembered = new IdempotencyMemory()
@@ -23,9 +28,13 @@ export class MemoryBus implements Bus {
     return !this.closed
   }
 
-  get position (): string {
+  positionOf (): string {
     return this.delivered
   }
+
+  async read (): Promise<void> {}
+
+  unread (): void {}
 
   async subscribe (handler: BusHandler): Promise<void> {
     this.handler = handler

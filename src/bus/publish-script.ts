@@ -15,13 +15,15 @@
  * idempotency key that is the stream's own name (KEYS[1]) means none: an empty name would hash to
  * another cluster slot than the others, and no idempotency key can be the stream.
  * ARGV: 1 channel, 2 max events, 3 max age ms, 4 idempotency TTL ms, 5 '1' to keep in the stream or
- * '0' for live only, 6.. the drafts' JSON
+ * '0' for live only, 6 what the published ids start with (the partition's name and a colon, or
+ * nothing with one partition), then per draft two: the channel of its user ('' for none), where
+ * it is published too, and its JSON. It returns the ids as the stream holds them.
  *
  * Every key and the channel carry one hash tag, so on a cluster the whole script runs on the
  * node that owns that slot, and the channel's publish command is SPUBLISH there (see pubsub.ts).
  */
 export function publishScript (publish: 'PUBLISH' | 'SPUBLISH'): string {
-  return PUBLISH_SCRIPT.replace('PUBLISH_COMMAND', publish)
+  return PUBLISH_SCRIPT.replaceAll('PUBLISH_COMMAND', publish)
 }
 
 const PUBLISH_SCRIPT = `
@@ -59,8 +61,8 @@ local ms, seq = parse(last)
 local keep = ARGV[5] == '1'
 local ids = {}
 local issued = false
-for i = 6, #ARGV do
-  local key = KEYS[i - 2]
+for i = 8, #ARGV, 2 do
+  local key = KEYS[(i - 8) / 2 + 4]
   local id = remembered(key)
   if not id then
     if now > ms then ms, seq = now, 0 else seq = seq + 1 end
@@ -76,7 +78,9 @@ for i = 6, #ARGV do
     end
     origin = origin or id
     issued = id
-    redis.call('PUBLISH_COMMAND', ARGV[1], '{"id":"' .. id .. '",' .. string.sub(draft, 2))
+    local event = '{"id":"' .. ARGV[6] .. id .. '",' .. string.sub(draft, 2)
+    redis.call('PUBLISH_COMMAND', ARGV[1], event)
+    if ARGV[i - 1] ~= '' then redis.call('PUBLISH_COMMAND', ARGV[i - 1], event) end
     if key ~= KEYS[1] then redis.call('SET', key, id, 'PX', ARGV[4]) end
   end
   ids[#ids + 1] = id

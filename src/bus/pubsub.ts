@@ -10,12 +10,13 @@ import type { RedisClient } from '../redis-connection.js'
 export interface PubSub {
   publish: 'PUBLISH' | 'SPUBLISH'
   subscribe: 'subscribe' | 'ssubscribe'
+  unsubscribe: 'unsubscribe' | 'sunsubscribe'
   /** The event ioredis emits a message on. */
   message: 'message' | 'smessage'
 }
 
-const CLASSIC: PubSub = { publish: 'PUBLISH', subscribe: 'subscribe', message: 'message' }
-const SHARDED: PubSub = { publish: 'SPUBLISH', subscribe: 'ssubscribe', message: 'smessage' }
+const CLASSIC: PubSub = { publish: 'PUBLISH', subscribe: 'subscribe', unsubscribe: 'unsubscribe', message: 'message' }
+const SHARDED: PubSub = { publish: 'SPUBLISH', subscribe: 'ssubscribe', unsubscribe: 'sunsubscribe', message: 'smessage' }
 
 export function pubSubOf (redis: RedisClient): PubSub {
   return redis.isCluster ? SHARDED : CLASSIC

@@ -1,11 +1,12 @@
 import { Cluster, type Result } from 'ioredis'
-import { compareIds } from '../event-id.js'
+import { compareIds, localId, ONLY_PARTITION, partitionOf } from '../event-id.js'
 import { type EventDraft, eventJson, isGatewayEvent } from '../events.js'
 import { type History, type HistoryPage, lostAfter, type Retention } from '../history.js'
 import type { BusMessage, Idempotency } from './bus.js'
 import { acknowledged, type Durability, NO_REPLICAS } from './durability.js'
 import type { RedisClient } from '../redis-connection.js'
 import { publishScript } from './publish-script.js'
+import { Partitioning } from '../partitions.js'
 import { pubSubOf } from './pubsub.js'
 
 declare module 'ioredis' {
@@ -18,27 +19,32 @@ declare module 'ioredis' {
 }
 
 /**
- * The names of one partition of the event log. Each carries the partition's hash tag, so its
- * stream, clock, idempotency keys and channel share one cluster slot, as one script needs; the
- * tag comes first, so no publisher's idempotency key can carry a tag of its own into the name.
- * There is one partition, `{p0}`, on one Redis and on a cluster alike.
+ * The names of one partition of the event log, by its hash tag. Its stream, clock, idempotency
+ * keys and channel share one cluster slot, as one script needs; the tag comes first, so no
+ * publisher's idempotency key can carry a tag of its own into the name.
  */
-export function partitionNames (partition: number) {
-  const prefix = `eventgate:{p${partition}}:`
+export function partitionNames (tag: string) {
+  const prefix = `eventgate:{${tag}}:`
   return {
     history: `${prefix}history`,
     /** The id clock every instance numbers events with: `last` and `origin` (see the publish script). */
     clock: `${prefix}clock`,
+    /** Every event of the partition, for the instances that read it whole. */
     channel: `${prefix}events`,
+    /** A user's events of the partition, for the instances that read only their users' (see PartitionReader). */
+    userChannelPrefix: `${prefix}u:`,
+    /** The fence and health canaries, which every reader of the partition receives. */
+    canaryChannel: `${prefix}canary`,
     idempotencyPrefix: `${prefix}idempotency:`
   }
 }
+type PartitionNames = ReturnType<typeof partitionNames>
 
-const NAMES = partitionNames(0)
-export const EVENTS_CHANNEL = NAMES.channel
-export const HISTORY_KEY = NAMES.history
-export const CLOCK_KEY = NAMES.clock
-const IDEMPOTENCY_PREFIX = NAMES.idempotencyPrefix
+/** The names of a gateway that runs one partition. */
+const ONLY = partitionNames(ONLY_PARTITION)
+export const EVENTS_CHANNEL = ONLY.channel
+export const HISTORY_KEY = ONLY.history
+export const CLOCK_KEY = ONLY.clock
 
 /** The clock's newest id, and a canary on the channel, in one step: nothing can come between. */
 const FENCE_SCRIPT = `
@@ -47,44 +53,87 @@ redis.call('PUBLISH_COMMAND', ARGV[1], ARGV[2])
 return last`
 
 /**
- * The event log in Redis: a stream for history and an id clock, written and published by one
- * script. Live-only events take an id from the clock and go out on the channel, never into the stream.
+ * The event log in Redis: per partition, a stream for history and an id clock, written and
+ * published by one script. Live-only events take an id from the clock and go out on the
+ * channel, never into the stream. Ids leave it as the wire carries them (see Partitioning).
  */
 export class RedisEventLog implements History {
+  private readonly names = new Map<string, PartitionNames>()
+
   /**
    * `waiting` carries the publishes that wait for replicas (`redis` when none do): WAIT blocks its
    * connection, and the canary, limits and revocations must not queue behind it.
    */
-  constructor (private readonly redis: RedisClient, private readonly retention: Retention, private readonly durability: Durability = NO_REPLICAS, private readonly waiting: RedisClient = redis) {
+  constructor (private readonly redis: RedisClient, private readonly retention: Retention, private readonly durability: Durability = NO_REPLICAS, private readonly waiting: RedisClient = redis, readonly partitioning = new Partitioning(1)) {
+    for (const partition of partitioning.all) this.names.set(partition, partitionNames(partitioning.tag(partition)))
     const { publish } = pubSubOf(redis)
     // Sent by SHA (EVALSHA, reloaded on NOSCRIPT) rather than its whole text with every publish.
     for (const client of new Set([redis, waiting])) client.defineCommand('eventgatePublish', { lua: publishScript(publish) })
     redis.defineCommand('eventgateFence', { lua: FENCE_SCRIPT.replace('PUBLISH_COMMAND', publish) })
   }
 
-  /**
-   * Publishes `canary` on the channel and resolves with the newest id issued before it
-   * (undefined before the first): once the canary arrives, every event up to that id has
-   * arrived too, or was never published on this subscription.
-   */
-  async fence (canary: string): Promise<string | undefined> {
-    return await this.redis.eventgateFence(1, CLOCK_KEY, EVENTS_CHANNEL, canary) ?? undefined
+  /** The names of a partition's keys and channel. */
+  namesOf (partition: string): PartitionNames {
+    const names = this.names.get(partition)
+    if (names === undefined) throw new RangeError(`no partition ${partition}`)
+    return names
   }
 
   /**
-   * Publishes the drafts; `keep` false makes them live-only. With replicas to wait for, kept
-   * events are answered only once that many replicas hold them (see durability.ts).
+   * Publishes `canary` on a partition's channel and resolves with the newest id it issued before
+   * (undefined before the first): once the canary arrives, every event of the partition up to
+   * that id has arrived too, or was never published on this subscription.
+   */
+  async fence (partition: string, canary: string): Promise<string | undefined> {
+    const names = this.namesOf(partition)
+    const last = await this.redis.eventgateFence(1, names.clock, names.canaryChannel, canary)
+    return last === null ? undefined : this.partitioning.wireId(partition, last)
+  }
+
+  /**
+   * Publishes the drafts, each to its partition; `keep` false makes them live-only. With replicas
+   * to wait for, kept events are answered only once that many replicas hold them (see
+   * durability.ts). The drafts of one partition are published all or none; a batch that spans
+   * partitions is one script per partition, run side by side, and a failure in one leaves the
+   * others published: a retry with the same idempotency key publishes only what is missing.
    */
   async publish (drafts: readonly EventDraft[], idempotency?: Idempotency, keep = true): Promise<string[]> {
-    const key = (k: string | undefined): string => k === undefined ? HISTORY_KEY : IDEMPOTENCY_PREFIX + k
-    const keys = [HISTORY_KEY, CLOCK_KEY, key(idempotency?.requestKey), ...drafts.map((_, i) => key(idempotency?.eventKeys?.[i]))]
+    const groups = new Map<string, number[]>()
+    drafts.forEach((draft, i) => {
+      const partition = this.partitioning.of(draft)
+      const group = groups.get(partition)
+      if (group === undefined) groups.set(partition, [i])
+      else group.push(i)
+    })
+    // One partition: the script's answer as is; for a request key it used before, that is the
+    // ids it gave then, whatever this body holds.
+    if (groups.size === 1) for (const partition of groups.keys()) return await this.publishTo(partition, drafts, idempotency, keep)
+    const ids = new Array<string>(drafts.length)
+    await Promise.all([...groups].map(async ([partition, indexes]) => {
+      const published = await this.publishTo(partition, indexes.map((i) => drafts[i] as EventDraft), idempotency && {
+        ttlMs: idempotency.ttlMs,
+        requestKey: idempotency.requestKey,
+        eventKeys: idempotency.eventKeys && indexes.map((i) => idempotency.eventKeys?.[i])
+      }, keep)
+      indexes.forEach((index, j) => { ids[index] = published[j] as string })
+    }))
+    return ids
+  }
+
+  private async publishTo (partition: string, drafts: readonly EventDraft[], idempotency: Idempotency | undefined, keep: boolean): Promise<string[]> {
+    const names = this.namesOf(partition)
+    const key = (k: string | undefined): string => k === undefined ? names.history : names.idempotencyPrefix + k
+    const keys = [names.history, names.clock, key(idempotency?.requestKey), ...drafts.map((_, i) => key(idempotency?.eventKeys?.[i]))]
+    // One partition is read whole by every instance: no user's own channel has a reader.
+    const userChannel = (draft: EventDraft): string => this.partitioning.single || draft.userId === undefined ? '' : names.userChannelPrefix + draft.userId
     const args = [
       keys.length, ...keys,
-      EVENTS_CHANNEL, this.retention.maxEvents, this.retention.maxAgeMs, idempotency?.ttlMs ?? 1, keep ? '1' : '0',
-      ...drafts.map((d) => JSON.stringify(d))
+      names.channel, this.retention.maxEvents, this.retention.maxAgeMs, idempotency?.ttlMs ?? 1, keep ? '1' : '0',
+      this.partitioning.wireId(partition, ''),
+      ...drafts.flatMap((d) => [userChannel(d), JSON.stringify(d)])
     ]
     const result = keep && this.durability.replicas > 0 ? await this.publishReplicated(args) : await this.redis.eventgatePublish(...args)
-    return JSON.parse(String(result)) as string[]
+    return (JSON.parse(String(result)) as string[]).map((id) => this.partitioning.wireId(partition, id))
   }
 
   /**
@@ -104,14 +153,17 @@ export class RedisEventLog implements History {
     }
   }
 
+  /** The events after `since` in the partition it names. */
   async after (since: string, limit: number): Promise<HistoryPage> {
+    const partition = partitionOf(since)
+    const names = this.namesOf(partition)
     const [entries, info, clock] = await Promise.all([
-      this.redis.xrange(HISTORY_KEY, `(${since}`, '+', 'COUNT', limit),
-      this.streamInfo(),
-      this.clock()
+      this.redis.xrange(names.history, `(${localId(since)}`, '+', 'COUNT', limit),
+      this.streamInfo(names),
+      this.clock(names)
     ])
     const messages = entries.flatMap(([id, fields]) => {
-      const message = toMessage(id, fields[1])
+      const message = toMessage(this.partitioning.wireId(partition, id), fields[1])
       return message === undefined ? [] : [message]
     })
     // Trimming by MAXLEN or MINID does not advance max-deleted-entry-id on every Redis version
@@ -127,21 +179,25 @@ export class RedisEventLog implements History {
     return { messages, truncated }
   }
 
-  /** The newest id ever issued ('0-0' for none), kept or live-only: where a new subscriber starts. */
-  async lastId (): Promise<string> {
-    const [info, clock] = await Promise.all([this.streamInfo(), this.clock()])
-    return newer(clock.last, info.lastGenerated) ?? '0-0'
+  /**
+   * The newest id a partition ever issued ('0-0' for none), kept or live-only: where a new
+   * subscriber starts.
+   */
+  async lastId (partition: string): Promise<string> {
+    const names = this.namesOf(partition)
+    const [info, clock] = await Promise.all([this.streamInfo(names), this.clock(names)])
+    return this.partitioning.wireId(partition, newer(clock.last, info.lastGenerated) ?? '0-0')
   }
 
-  private async clock (): Promise<{ last: string | undefined, origin: string | undefined }> {
-    const [last, origin] = await this.redis.hmget(CLOCK_KEY, 'last', 'origin')
+  private async clock (names: PartitionNames): Promise<{ last: string | undefined, origin: string | undefined }> {
+    const [last, origin] = await this.redis.hmget(names.clock, 'last', 'origin')
     return { last: last ?? undefined, origin: origin ?? undefined }
   }
 
-  private async streamInfo (): Promise<StreamInfo> {
+  private async streamInfo (names: PartitionNames): Promise<StreamInfo> {
     let info: unknown[]
     try {
-      info = await this.redis.xinfo('STREAM', HISTORY_KEY) as unknown[]
+      info = await this.redis.xinfo('STREAM', names.history) as unknown[]
     } catch (err) {
       if (/no such key/i.test((err as Error).message)) return { maxDeleted: '0-0', lastGenerated: '0-0', entriesAdded: 0, length: 0, oldest: undefined }
       throw err

@@ -1,35 +1,31 @@
-import { compareIds } from '../event-id.js'
 import type { EventDraft } from '../events.js'
 import type { Retention } from '../history.js'
 import type { Log } from '../logging.js'
+import { Partitioning } from '../partitions.js'
 import { connectRedis, type RedisClient } from '../redis-connection.js'
 import type { RedisTarget } from '../redis-target.js'
-import { type Bus, type BusHandler, type BusMessage, BusUnavailableError, type Idempotency } from './bus.js'
-import { type PubSub, pubSubOf } from './pubsub.js'
+import type { Stream } from '../connection.js'
+import { type Bus, type BusHandler, BusUnavailableError, type Idempotency } from './bus.js'
 import { type Durability, NO_REPLICAS } from './durability.js'
-import { EVENTS_CHANNEL, parseMessage, RedisEventLog } from './redis-log.js'
+import { PartitionReader, type ReaderHost, SubscriptionLostError } from './partition-reader.js'
+import { type PubSub, pubSubOf } from './pubsub.js'
+import { parseMessage, RedisEventLog } from './redis-log.js'
 
-/** Canaries share the events channel, so they prove the very subscription events use. */
+/** Canaries share the events channels, so they prove the very subscriptions events use. */
 const CANARY_PREFIX = 'eventgate-canary:'
-/** Events read back per history request while refilling a gap. */
-const FILL_PAGE = 500
-/** Wait before retrying a refill that failed (Redis half back). */
-const FILL_RETRY_MS = 250
 /** How long a refill waits for its fence to come back on the subscription before it retries. */
 const FENCE_TIMEOUT_MS = 5000
-
 /**
- * The subscription cannot be made or does not deliver: a sharded subscriber missing for the
- * channel's slot (ioredis can keep a stale set of them after a failover), or a fence that did
- * not come back. Waiting does not mend it; making the subscription again does.
+ * How long a partition is still read after its last receiver left: a reconnect storm or a
+ * user hopping between instances does not subscribe, refill and unsubscribe each time.
  */
-class SubscriptionLostError extends BusUnavailableError {}
+const LINGER_MS = 30_000
 
 /**
- * Events through Redis: published by a script into a stream and onto a channel (RedisEventLog);
- * received on a second, subscribe-only connection. Whenever that subscription is (re)made, the
- * events published meanwhile are read back from the stream, so the handler sees every event
- * once, in id order, across Redis outages. Live messages wait while the gap is filled.
+ * Events through Redis: published by a script into a partition's stream and onto its channel
+ * (RedisEventLog); received on a second, subscribe-only connection, one PartitionReader per
+ * partition this instance reads. A partition is read while a socket here may receive it (see
+ * `read`), the broadcast partition always (the only one, with one partition).
  */
 export class RedisBus implements Bus {
   readonly kind = 'redis'
@@ -39,28 +35,47 @@ export class RedisBus implements Bus {
   private readonly durablePublisher: RedisClient | undefined
   private readonly pubSub: PubSub
   private handler: BusHandler | undefined
-  private lastId: string | undefined
-  private filling: BusMessage[] | undefined = []
-  /** A refill is running; `again` asks it to run once more for a reconnect that came meanwhile. */
-  private resyncing = false
-  private again = false
+  private readonly readers = new Map<string, PartitionReader>()
+  /** Readers by their partition's hash tag, which every channel of the partition holds. */
+  private readonly byTag = new Map<string, PartitionReader>()
+  /** Read whether or not a socket here receives it: it carries user-less control events. */
+  private readonly pinned: string
   private readonly canaries = new Map<string, () => void>()
   private canarySequence = 0
   private closed = false
+  private readonly host: ReaderHost
 
-  constructor (private readonly target: RedisTarget, private readonly publisher: RedisClient, private readonly log: Log, retention: Retention, private readonly serverId: string, durability: Durability = NO_REPLICAS) {
+  constructor (private readonly target: RedisTarget, private readonly publisher: RedisClient, private readonly log: Log, retention: Retention, private readonly serverId: string, durability: Durability = NO_REPLICAS, readonly partitioning = new Partitioning(1)) {
     this.durablePublisher = durability.replicas > 0 ? connectRedis(target, 'commands', log) : undefined
-    this.history = new RedisEventLog(publisher, retention, durability, this.durablePublisher)
+    this.history = new RedisEventLog(publisher, retention, durability, this.durablePublisher, partitioning)
     this.subscriber = connectRedis(target, 'subscriber', log)
     this.pubSub = pubSubOf(this.subscriber)
+    this.pinned = partitioning.of({ type: 'system' })
+    const bus = this
+    this.host = {
+      history: this.history,
+      log,
+      get closed () { return bus.closed },
+      subscribe: async (channels) => { await this.subscriber[this.pubSub.subscribe](...channels) },
+      unsubscribe: (channel) => {
+        this.subscriber[this.pubSub.unsubscribe](channel).catch((err: unknown) => {
+          this.log.warn({ err, channel }, 'could not unsubscribe a channel no socket here receives')
+        })
+      },
+      fence: async (partition) => await this.fence(partition),
+      deliver: (message) => { this.handler?.(message) },
+      lost: () => { this.replaceSubscriber() }
+    }
   }
 
-  get position (): string | undefined {
-    return this.lastId
+  positionOf (partition: string): string | undefined {
+    return this.readers.get(partition)?.position
   }
 
   get connected (): boolean {
-    return !this.closed && this.publishing && this.subscriber.status === 'ready' && this.filling === undefined
+    if (this.closed || !this.publishing || this.subscriber.status !== 'ready') return false
+    for (const reader of this.readers.values()) if (!reader.healthy) return false
+    return this.readers.get(this.pinned)?.current === true
   }
 
   private get publishing (): boolean {
@@ -70,27 +85,71 @@ export class RedisBus implements Bus {
   async subscribe (handler: BusHandler): Promise<void> {
     this.handler = handler
     this.listen(this.subscriber)
-    if (this.subscriber.status === 'ready') void this.resync()
+    void this.reader(this.pinned).join()
+  }
+
+  async read (stream: Stream, userId: string): Promise<void> {
+    await Promise.all(this.partitioning.interests(stream, userId).map(async ([partition, user]) => {
+      const reader = this.reader(partition)
+      clearTimeout(reader.linger)
+      reader.linger = undefined
+      await reader.join(user)
+    }))
+  }
+
+  unread (stream: Stream, userId: string): void {
+    for (const [partition, user] of this.partitioning.interests(stream, userId)) {
+      const reader = this.readers.get(partition)
+      if (reader === undefined) continue
+      reader.leave(user)
+      if (reader.receivers > 0) continue
+      reader.linger = setTimeout(() => { this.drop(reader) }, LINGER_MS)
+      reader.linger.unref()
+    }
+  }
+
+  /** The partition's reader, made when there is none. */
+  private reader (partition: string): PartitionReader {
+    let reader = this.readers.get(partition)
+    if (reader === undefined) {
+      reader = new PartitionReader(partition, this.history.namesOf(partition), this.host)
+      this.readers.set(partition, reader)
+      this.byTag.set(this.partitioning.tag(partition), reader)
+    }
+    return reader
+  }
+
+  /** A partition no socket here receives any more stops being read: its canaries too. */
+  private drop (reader: PartitionReader): void {
+    if (reader.receivers > 0 || this.closed) return
+    this.readers.delete(reader.partition)
+    this.byTag.delete(this.partitioning.tag(reader.partition))
+    this.host.unsubscribe(this.history.namesOf(reader.partition).canaryChannel)
   }
 
   private listen (subscriber: RedisClient): void {
     subscriber.on(this.pubSub.message, (channel: string, text: string) => {
       // disconnect() only half-closes the socket: Redis can still send what it published
       // before it read the FIN, and a closed bus (or a replaced subscriber) must not hand that on.
-      if (this.closed || subscriber !== this.subscriber || channel !== EVENTS_CHANNEL) return
+      if (this.closed || subscriber !== this.subscriber) return
       if (text.startsWith(CANARY_PREFIX)) {
         this.canaries.get(text)?.()
         return
       }
+      const reader = this.byTag.get(channel.slice(channel.indexOf('{') + 1, channel.indexOf('}')))
+      if (reader === undefined) return
       const message = parseMessage(text)
       if (message === undefined) this.log.warn({ channel }, 'dropped a malformed message from the bus')
-      else if (this.filling !== undefined) this.filling.push(message)
-      else this.deliver(message)
+      else reader.receive(message)
     })
-    subscriber.on('ready', () => { if (subscriber === this.subscriber) void this.resync() })
+    subscriber.on('ready', () => { if (subscriber === this.subscriber) this.resyncAll() })
     // A cluster makes its per-master sharded subscriptions again on its own when a node's
     // connection drops or the slots move, without a 'ready': anything meanwhile is refilled too.
-    subscriber.on('subscribersReady', () => { if (subscriber === this.subscriber) void this.resync() })
+    subscriber.on('subscribersReady', () => { if (subscriber === this.subscriber) this.resyncAll() })
+  }
+
+  private resyncAll (): void {
+    for (const reader of this.readers.values()) void reader.resync()
   }
 
   async publish (drafts: readonly EventDraft[], idempotency?: Idempotency): Promise<string[]> {
@@ -112,27 +171,44 @@ export class RedisBus implements Bus {
     }
   }
 
+  /**
+   * Sends a canary through every partition read here, at once, and resolves with the slowest
+   * round trip. Sent by the fence script, which reads the clock, not by a bare publish: a
+   * cluster that lost a master with no replica still passes sharded messages, while it refuses
+   * every command on a key (CLUSTERDOWN), the publish script's included.
+   */
   async probe (timeoutMs: number): Promise<number> {
     if (!this.connected) throw new BusUnavailableError()
-    const canary = `${CANARY_PREFIX}${this.serverId}:${++this.canarySequence}`
     const started = performance.now()
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new BusUnavailableError('the canary did not come back')), timeoutMs)
-        this.canaries.set(canary, () => { clearTimeout(timer); resolve() })
-        // Sent by the fence script, which reads the clock, not by a bare publish: a cluster that
-        // lost a master with no replica still passes sharded messages, while it refuses every
-        // command on a key (CLUSTERDOWN), the publish script's included.
-        this.history.fence(canary).catch((err: unknown) => { clearTimeout(timer); reject(err) })
-      })
+      await Promise.all([...this.readers.keys()].map(async (partition) => { await this.canary(partition, 'probe', timeoutMs) }))
     } catch (err) {
       // A lost canary means a subscription that no longer delivers: make it again.
       this.resubscribe()
       throw err
-    } finally {
-      this.canaries.delete(canary)
     }
     return performance.now() - started
+  }
+
+  /** Sends a canary through a partition's channel; resolves, once it is back, with the id it follows. */
+  private async fence (partition: string): Promise<string | undefined> {
+    return await this.canary(partition, 'fence', FENCE_TIMEOUT_MS)
+  }
+
+  private async canary (partition: string, kind: string, timeoutMs: number): Promise<string | undefined> {
+    const canary = `${CANARY_PREFIX}${this.serverId}:${kind}:${++this.canarySequence}`
+    let timer: NodeJS.Timeout | undefined
+    const back = new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => reject(new SubscriptionLostError(`the ${kind} canary of ${partition} did not come back`)), timeoutMs)
+      this.canaries.set(canary, resolve)
+    })
+    try {
+      const [last] = await Promise.all([this.history.fence(partition, canary), back])
+      return last
+    } finally {
+      clearTimeout(timer)
+      this.canaries.delete(canary)
+    }
   }
 
   /** Drops the subscription and makes it again, refilling whatever it missed. */
@@ -154,84 +230,8 @@ export class RedisBus implements Bus {
 
   async close (): Promise<void> {
     this.closed = true
+    for (const reader of this.readers.values()) clearTimeout(reader.linger)
     this.subscriber.disconnect()
     this.durablePublisher?.disconnect()
-  }
-
-  /** Sends a canary through the channel and resolves, once it is back, with the id it follows. */
-  private async fence (): Promise<string | undefined> {
-    const canary = `${CANARY_PREFIX}${this.serverId}:fence:${++this.canarySequence}`
-    let timer: NodeJS.Timeout | undefined
-    const back = new Promise<void>((resolve, reject) => {
-      timer = setTimeout(() => reject(new SubscriptionLostError('the fence did not come back')), FENCE_TIMEOUT_MS)
-      this.canaries.set(canary, resolve)
-    })
-    try {
-      const [last] = await Promise.all([this.history.fence(canary), back])
-      return last
-    } finally {
-      clearTimeout(timer)
-      this.canaries.delete(canary)
-    }
-  }
-
-  private deliver (message: BusMessage): void {
-    // Refills overlap live messages; only what comes after the last delivered id is new.
-    if (this.lastId !== undefined && compareIds(message.event.id, this.lastId) <= 0) return
-    this.lastId = message.event.id
-    this.handler?.(message)
-  }
-
-  /**
-   * Reads the events after the last delivered id back from the stream once the subscription is
-   * confirmed: anything published before the confirmation is in the stream, anything after it
-   * arrives live. On the first subscription the starting point is the newest id issued, read
-   * before subscribing so nothing slips between the two.
-   *
-   * Live-only events published while the subscription was down are gone; those published since
-   * must not be taken for delivered because the refill read past them while they were still on
-   * their way. So a fence goes out first: once it is back, every event up to its id is either
-   * in the stream or already here, and the two are woven together in id order; what follows
-   * the fence comes live.
-   */
-  private async resync (): Promise<void> {
-    this.filling ??= []
-    if (this.resyncing) {
-      this.again = true
-      return
-    }
-    this.resyncing = true
-    try {
-      this.lastId ??= await this.history.lastId()
-      await this.subscriber[this.pubSub.subscribe](EVENTS_CHANNEL).catch((err: Error) => { throw new SubscriptionLostError(err.message) })
-      const fence = await this.fence()
-      const arrived = this.filling
-      let woven = 0
-      let past = false
-      for (let page = await this.history.after(this.lastId, FILL_PAGE); !past; page = await this.history.after(this.lastId, FILL_PAGE)) {
-        for (const message of page.messages) {
-          past = fence !== undefined && compareIds(message.event.id, fence) > 0
-          if (past) break
-          for (; woven < arrived.length && compareIds((arrived[woven] as BusMessage).event.id, message.event.id) < 0; woven++) this.deliver(arrived[woven] as BusMessage)
-          this.deliver(message)
-        }
-        if (page.messages.length < FILL_PAGE) break
-      }
-      if (this.again) {
-        this.again = false
-        this.resyncing = false
-        return await this.resync()
-      }
-      const waiting = this.filling
-      this.filling = undefined
-      for (const message of waiting) this.deliver(message)
-    } catch (err) {
-      if (this.closed) return
-      this.log.warn({ err }, 'could not refill events from the history; retrying')
-      if (err instanceof SubscriptionLostError) this.replaceSubscriber()
-      setTimeout(() => { void this.resync() }, FILL_RETRY_MS).unref()
-    } finally {
-      this.resyncing = false
-    }
   }
 }

@@ -3,10 +3,10 @@ import { closePolicy } from './close-policy.js'
 import { Emitter } from './emitter.js'
 import { type Endpoint, endpointOf, isRoutineFailure, socketUrl } from './endpoint.js'
 import { EventgateError } from './errors.js'
-import { compareIds } from '../event-id.js'
 import { parseServerFrame, readEvent, readFault, readTime } from './frames.js'
 import { Link } from './link.js'
 import { type Resumption, resubscribe, subscribeOn } from './resume.js'
+import { StreamPosition } from './stream-position.js'
 import { Subscriptions } from './subscriptions.js'
 import { messageOf, TokenRefresher } from './token-refresh.js'
 import type { ClientEvents, ClientOptions, ClientState, CloseInfo, EventgateClient, EventHandler, Logger, Subscription, WebSocketConstructor } from './types.js'
@@ -48,12 +48,7 @@ export class Client implements EventgateClient {
   /** Bumped when a connect under way must be abandoned (by `close()`). */
   private generation = 0
   private intervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS
-  private lastId: string | undefined
-  /**
-   * Until an event arrives, where a reconnect resumes from: the gateway's position when the
-   * first pattern was accepted, so events published while the socket is down are not lost.
-   */
-  private position: string | undefined
+  private readonly stream = new StreamPosition()
   private closing: Promise<void> = Promise.resolve()
 
   constructor (private readonly options: ClientOptions) {
@@ -67,14 +62,10 @@ export class Client implements EventgateClient {
       backoff: this.backoff,
       report: (err) => { this.report(err) },
       truncated: (info) => {
-        // The gateway cannot place `since`: what it sends from here on is taken as it comes.
-        this.lastId = undefined
-        this.position = undefined
+        this.stream.clear()
         this.emitter.emit('truncated', info)
       },
-      positioned: (position) => {
-        if (typeof position === 'string' && this.lastId === undefined) this.position ??= position
-      }
+      positioned: (position) => { this.stream.place(position) }
     }
     this.graceMs = options.heartbeatGraceMs ?? DEFAULT_HEARTBEAT_GRACE_MS
     this.logger = options.logger
@@ -85,9 +76,14 @@ export class Client implements EventgateClient {
     return this.current
   }
 
-  /** The id of the last event delivered: where the next reconnect resumes. */
+  /** The id of the last event delivered, whatever its partition. */
   get lastEventId (): string | undefined {
-    return this.lastId
+    return this.stream.lastId
+  }
+
+  /** The position token the next reconnect resumes from (`since`). */
+  get position (): string | undefined {
+    return this.stream.token
   }
 
   on<K extends keyof ClientEvents> (name: K, listener: ClientEvents[K]): () => void {
@@ -140,8 +136,8 @@ export class Client implements EventgateClient {
   }
 
   /**
-   * An `event` frame. An id at or below the last one delivered is a replay the
-   * application has seen (a resume overlaps what arrived before the socket dropped): dropped.
+   * An `event` frame. An id at or below the last one delivered from its partition is a replay
+   * the application has seen (a resume overlaps what arrived before the socket dropped): dropped.
    */
   deliver (payload: Record<string, unknown>): void {
     const event = readEvent(payload)
@@ -149,8 +145,7 @@ export class Client implements EventgateClient {
       this.report(new EventgateError('INVALID_FRAME', 'an event frame without a valid id, type, timestamp or data'))
       return
     }
-    if (this.lastId !== undefined && compareIds(event.id, this.lastId) <= 0) return
-    this.lastId = event.id
+    if (!this.stream.advance(event.id)) return
     this.emitter.emit('event', event)
     this.subscriptions.dispatch(event, (err) => { this.handlerThrew(err) })
   }
@@ -234,7 +229,7 @@ export class Client implements EventgateClient {
    */
   private async resume (link: Link): Promise<void> {
     const patterns = this.subscriptions.patterns(true)
-    if (patterns.length > 0) await resubscribe(this.resumption, link, patterns, this.lastId ?? this.position)
+    if (patterns.length > 0) await resubscribe(this.resumption, link, patterns, this.stream.token)
     if (this.link !== link) return
     link.resumed = true
     for (const pattern of this.subscriptions.patterns(false)) void subscribeOn(this.resumption, link, pattern)

@@ -7,7 +7,7 @@ export interface ClosePolicy {
 }
 
 /**
- * The README's close-code table. 4001 retries at once because every connect asks `getToken()`
+ * The close table of docs/client.md (Reconnect policy). 4001 retries at once because every connect asks `getToken()`
  * for a fresh token; a token refused again closes before `connected` and then backs off.
  * 1009 and 1007 mean the client sent frames the gateway will never take: retrying repeats them.
  */

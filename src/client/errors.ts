@@ -1,4 +1,4 @@
-/** Codes of the gateway's `error` frames (README, Error frames). */
+/** Codes of the gateway's `error` frames (docs/protocol.md, Error frames). */
 export type ProtocolErrorCode =
   | 'INVALID_MESSAGE' | 'UNKNOWN_TYPE' | 'INVALID_PATTERN' | 'FORBIDDEN' | 'TOO_MANY_SUBSCRIPTIONS'
   | 'RATE_LIMITED' | 'HISTORY_UNAVAILABLE' | 'UNAUTHORIZED' | 'INTERNAL_ERROR'

@@ -13,7 +13,7 @@ export interface Resumption {
   backoff: BackoffOptions
   report: (err: EventgateError) => void
   truncated: (info: TruncatedInfo) => void
-  /** A `subscribed` reply's `position`: where to resume from before any event has arrived. */
+  /** A `subscribed` reply's `position`: where the partitions the client has no entry for start. */
   positioned: (position: unknown) => void
 }
 

@@ -3,7 +3,11 @@ import type { EventgateError } from './errors.js'
 
 /** An event as the gateway delivers it. `data` is what the publisher sent. */
 export interface GatewayEvent<Data extends Record<string, unknown> = Record<string, unknown>> {
-  /** `<milliseconds>-<sequence>`: a later event has a greater id, on every instance. */
+  /**
+   * `<milliseconds>-<sequence>`, after its partition (`p3:…`, `b:…`, `a:…`) when the gateway
+   * runs several: a later event of a partition has a greater id, on every instance. Ids of two
+   * partitions are not ordered.
+   */
   id: string
   /** Dot-separated, `authentication.login.success`. */
   type: string
@@ -41,7 +45,7 @@ export interface ReconnectInfo {
 
 /** The gateway answered a resume with `truncated: true`: events after `since` may be lost. */
 export interface TruncatedInfo {
-  /** The last event id delivered before the resume. */
+  /** The position the resume sent: see `EventgateClient.position`. */
   since: string
   patterns: string[]
 }
@@ -56,8 +60,15 @@ export interface Subscription {
 /** What `createClient` returns. */
 export interface EventgateClient {
   readonly state: ClientState
-  /** The id of the last event delivered: where the next reconnect resumes. */
+  /** The id of the last event delivered, whatever its partition. */
   readonly lastEventId: string | undefined
+  /**
+   * Where the next reconnect resumes (its `since`): for each partition the client reads, the id
+   * of the last event delivered from it, or, before one, the `position` of a `subscribed` reply;
+   * ids joined by commas (`p3:1732380000000-4,b:1732380000012-0`). With a gateway of one
+   * partition it is one id. Undefined until the first reply or event.
+   */
+  readonly position: string | undefined
   /**
    * Resolves once the gateway has accepted the pattern (at once when it already had); rejects
    * with the gateway's code (INVALID_PATTERN, FORBIDDEN, …). Kept across reconnects.
@@ -76,7 +87,7 @@ export interface ClientEvents {
   /** Every attempt to come, with its delay: for a countdown (the state stays `reconnecting`). */
   reconnect: (info: ReconnectInfo) => void
   error: (error: EventgateError) => void
-  /** Every event delivered, whichever pattern matched it, in id order. */
+  /** Every event delivered, whichever pattern matched it, in id order within its partition. */
   event: (event: GatewayEvent) => void
   truncated: (info: TruncatedInfo) => void
 }
