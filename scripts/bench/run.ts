@@ -15,8 +15,8 @@ const HELP = `Benchmark eventgate against Socket.IO 4 (Redis adapter) and a bare
 Usage: npm run bench -- [options]
 
   --repeats <n>       runs of storm and fanout per contender, alternating contenders (default 5; 1 with --quick)
-  --slow-repeats <n>  runs of workload, memory and scale, which connect 10,000 clients and more
-                      (default 3, or --repeats if fewer)
+  --slow-repeats <n>  runs of workload, memory, scale and cluster, which connect 10,000 clients
+                      and more (default 3, or --repeats if fewer)
   --quick             small sizes and short phases: a smoke test of the benchmark itself
   --scenario <name>   fanout, workload, storm, memory, scale or cluster; repeatable
                       (default: all but cluster)
@@ -31,7 +31,7 @@ Socket.IO's sharded adapter on the cluster. REDIS_PARTITIONS, if set, is passed 
 eventgate instance and named in the report. Progress goes to stderr with the time elapsed.
 Writes a Markdown report to bench/results/ and prints a one-line JSON summary on stdout; exits 1
 if any delivery was lost, duplicated or misaddressed. The default run takes about 15 minutes on
-two cores.`
+two cores, --scenario cluster about 6 (under one with --quick).`
 
 /** The default sizes: what the targets are stated for. */
 const FULL: Sizes = {
