@@ -13,6 +13,7 @@ interface Row {
 }
 
 const ROWS: Row[] = [
+  { label: 'event log partitions (REDIS_PARTITIONS as resolved)', metrics: ['partitions'], digits: 0 },
   { label: 'publish capacity, events/s (delivery p99 ≤ 100 ms)', metrics: ['sustainedRate'], digits: 0 },
   { label: 'delivery p50 ms, fixed rate', metrics: ['p50Ms'], digits: 1 },
   { label: 'delivery p99 ms, fixed rate', metrics: ['p99Ms'], digits: 1 },

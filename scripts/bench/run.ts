@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process'
 import { cpus, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
+import { loadConfig } from '../../src/config.js'
 import { BenchCluster } from './bench-cluster.js'
 import type { ContenderName } from './clients.js'
 import type { ScenarioResult, Sizes } from './lab.js'
@@ -86,6 +87,8 @@ const RESULTS_DIR = 'bench/results'
 const DEFAULT_SCENARIOS = SCENARIOS.filter((s) => s !== 'cluster')
 /** The event log's partition count for eventgate instances; unset, each takes its default. */
 const partitions = process.env.REDIS_PARTITIONS
+/** The partitions an eventgate instance given `env` runs, as the gateway's own configuration resolves them. */
+const partitionsOf = (env: Record<string, string>): number => loadConfig({ NODE_ENV: 'test', ...env }).partitions
 
 const { values } = parseArgs({
   options: {
@@ -231,15 +234,17 @@ for (const [i, { round, column, contender, redis, group }] of turns.entries()) {
   log(`turn ${i + 1}/${turns.length}: round ${round + 1}, ${column}, ${group.join(' + ')} (${machine()})`)
   const turnStart = performance.now()
   const env: Record<string, string> = contender === 'eventgate' && partitions !== undefined ? { REDIS_PARTITIONS: partitions } : {}
+  const side = await redisFor(redis)
   await runTurn({
     contender,
     group,
-    redis: await redisFor(redis),
+    redis: side,
     env,
     sizes,
     concurrency: CONCURRENCY,
     log,
     done: (scenario, result) => {
+      if (scenario === 'cluster' && contender === 'eventgate') result.metrics.partitions = partitionsOf({ ...side.env, ...env })
       ;((results[scenario] ??= {})[column] ??= []).push(result)
       log(`  ${scenario} ${column} #${round + 1}: ${brief(result)}`)
     }
