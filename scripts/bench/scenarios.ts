@@ -12,7 +12,8 @@ export type ScenarioName = typeof SCENARIOS[number]
  * same connections, in this order. `storm` comes first, on instances that served nothing yet,
  * and leaves its first clients to `fanout`. `memory` comes first on instances of its own, as
  * RSS per connection is measured over the RSS at start; its 20,000 connections then serve
- * `scale` (many), `workload` (10,000 of them) and `scale` again (few).
+ * `scale` (many), `workload` (10,000 of them) and `scale` again (few). `cluster` runs alone, once
+ * per setup rather than per contender (setups.ts).
  */
 export const GROUPS: ReadonlyArray<readonly ScenarioName[]> = [['storm', 'fanout'], ['memory', 'scale', 'workload'], ['cluster']]
 
