@@ -36,7 +36,7 @@ import eventsStream from './routes/ws/events.js'
 import healthRoute from './routes/health.js'
 import ticketRoute from './routes/ticket.js'
 import type { Config } from './src/config.js'
-import { MAX_ID_LENGTH } from './src/events.js'
+import { MAX_USER_OR_SESSION_ID_LENGTH } from './src/events.js'
 import { loggerOptions } from './src/logging.js'
 
 export interface BuildOptions {
@@ -49,9 +49,10 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   const app = Fastify({
     logger: { ...loggerOptions(config.logLevel), ...(options.logStream === undefined ? {} : { stream: options.logStream }) },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
-    // Path ids (`/sessions/:sessionId/revoke`) are checked by their schema, up to MAX_ID_LENGTH
-    // characters; the router measures them percent-encoded: up to 12 bytes a character.
-    routerOptions: { maxParamLength: 12 * MAX_ID_LENGTH },
+    // Path ids (`/sessions/:sessionId/revoke`) are checked by their schema, up to
+    // MAX_USER_OR_SESSION_ID_LENGTH characters; the router measures them percent-encoded: up to
+    // 12 bytes a character.
+    routerOptions: { maxParamLength: 12 * MAX_USER_OR_SESSION_ID_LENGTH },
     trustProxy: config.trustProxy,
     // Shutdown is answered by plugins/drain.ts: health keeps answering (503, `draining`), and
     // refusals carry the catalogue's body and Retry-After.

@@ -1,6 +1,6 @@
-import type { ClientState, CloseInfo, EventgateError, GatewayEvent, ReconnectInfo } from '../src/client/index.js'
+import type { ClientState, CloseInfo, EventgateError, GatewayEvent, ReconnectInfo, Stream } from '../src/client/index.js'
 import { ClusterPanel } from './cluster-panel.js'
-import { Connection, type Stream } from './connection.js'
+import { Connection } from './connection.js'
 import { byId } from './dom.js'
 import { EventList, isSecurityEvent } from './event-list.js'
 import { TypeCounters } from './type-counters.js'

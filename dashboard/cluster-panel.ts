@@ -1,10 +1,9 @@
-import type { ClusterFigures, InstanceFigures } from '../src/registry.js'
+import type { InstanceFigures, Stats } from '../src/registry.js'
 import { byId, fillRows } from './dom.js'
 
 /** The gateway refreshes each instance's figures in the registry every 5 s: polling faster shows nothing new. */
 export const POLL_INTERVAL_MS = 5000
 
-interface Stats { instance: InstanceFigures, global: ClusterFigures | null }
 interface Sample { at: number, published: number, deliveries: number }
 
 const sum = (servers: InstanceFigures[], field: 'connections' | 'users' | 'subscriptions' | 'eventsPublished' | 'deliveries'): number =>

@@ -1,7 +1,5 @@
 import { createClient } from '../src/client/index.js'
-import type { ClientState, CloseInfo, EventgateClient, EventgateError, EventHandler, ReconnectInfo, Subscription } from '../src/client/index.js'
-
-export type Stream = 'events' | 'admin'
+import type { ClientState, CloseInfo, EventgateClient, EventgateError, EventHandler, ReconnectInfo, Stream, Subscription } from '../src/client/index.js'
 
 export interface ConnectionHandlers {
   event: EventHandler

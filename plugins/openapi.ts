@@ -16,7 +16,7 @@ export default fp(async function openapiPlugin (app) {
       info: {
         title: 'eventgate',
         version: packageVersion(),
-        description: 'Backend services publish events over HTTP; dashboards and apps subscribe over WebSocket (`/ws/events`, `/ws/admin`) to wildcard event types. The WebSocket protocol, close codes and limits are in the README.'
+        description: 'Backend services publish events over HTTP; dashboards and apps subscribe over WebSocket (`/ws/events`, `/ws/admin`) to wildcard event types. The WebSocket protocol and close codes are in docs/protocol.md, the limits in docs/operations.md.'
       },
       components: {
         securitySchemes: {

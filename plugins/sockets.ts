@@ -2,10 +2,11 @@ import type { FastifyRequest, preValidationAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import type { WebSocket } from 'ws'
 import { Admissions } from '../src/admissions.js'
-import { closeSocket, type Stream } from '../src/connection.js'
+import { closeSocket } from '../src/connection.js'
 import { OpenSockets } from '../src/open-sockets.js'
 import { sessionContext } from '../src/session-context.js'
-import { openSession } from '../src/session.js'
+import { openSocketSession } from '../src/socket-session.js'
+import type { Stream } from '../src/wire/streams.js'
 import { releaseUpgrade, upgradeListeners } from './websocket.js'
 
 declare module 'fastify' {
@@ -68,7 +69,7 @@ export default fp(async function socketsPlugin (app) {
     }
     const { connectionId } = handed
     const upgrade = upgradeListeners(socket)
-    const connection = openSession(context, socket, connectionId, request.user, stream, app.log)
+    const connection = openSocketSession(context, socket, connectionId, request.user, stream, app.log)
     open.add(socket)
     // The session listens for the socket's errors now, and tells `open` when it closes.
     if (connection !== undefined) {

@@ -1,9 +1,9 @@
-import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import websocket from '@fastify/websocket'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { WebSocket } from 'ws'
+import { detachUpgradeResponse } from '../src/private-apis.js'
 
 type ErrorListener = (err: Error) => void
 
@@ -13,28 +13,25 @@ export function upgradeListeners (socket: WebSocket): ErrorListener[] {
 }
 
 /**
- * Lets go of the upgrade request once a session owns the socket and listens for its errors.
+ * Lets go of the upgrade request once a socket session owns the socket and listens for its errors.
  * @fastify/websocket keeps it for the socket's whole life, about 3 KB a connection, through:
  * - the 'error' listener it adds before calling the route handler, a closure over the Fastify
- *   request and reply (for `errorHandler` below); the session's own listener replaces it;
- * - the TCP socket's `_httpMessage`: the ServerResponse it assigned to the socket to route the
- *   upgrade through Fastify, whose 'finish' listener (Fastify's, for `onResponse`) holds the
- *   reply and the request. The reply is hijacked, so that response is never written or ended;
- *   detaching it is what Node does when a response completes.
+ *   request and reply (for `errorHandler` below); the socket session's own listener replaces it;
+ * - the ServerResponse it assigned to the TCP socket to route the upgrade through Fastify,
+ *   which src/private-apis.ts detaches.
  * `errorHandler` still handles a route handler that throws: that path holds nothing afterwards.
  */
 export function releaseUpgrade (socket: WebSocket, request: FastifyRequest, listeners: readonly ErrorListener[]): void {
   for (const listener of listeners) socket.removeListener('error', listener)
   // Absent when the request did not come from a TCP socket (`injectWS`).
-  const tcp = request.raw.socket as (Socket & { _httpMessage?: ServerResponse | null }) | undefined
-  tcp?._httpMessage?.detachSocket(tcp)
+  detachUpgradeResponse(request.raw.socket as Socket | undefined)
 }
 
 export default fp(async function websocketPlugin (app) {
   await app.register(websocket, {
     errorHandler (err, socket, request) {
       // A WS_ERR_* is the client breaking the protocol: ws has already sent the close frame
-      // with its code (1009 too big, 1007 not UTF-8, 1002 bad frame) and the session logs it
+      // with its code (1009 too big, 1007 not UTF-8, 1002 bad frame) and the socket session logs it
       // at warn. The default handler would log it as our error and terminate() the socket,
       // which can cut that close frame off.
       const { code } = err as { code?: unknown }

@@ -34,7 +34,7 @@ export default async function metricsRoute (app: FastifyInstance) {
     schema: {
       tags: ['operations'],
       summary: 'Prometheus metrics',
-      description: 'This instance\'s metrics in the Prometheus text format (see the README\'s Metrics section). With METRICS_TOKEN set (required in production unless METRICS_PUBLIC=true), `Authorization: Bearer <METRICS_TOKEN>`.',
+      description: 'This instance\'s metrics in the Prometheus text format (see docs/operations.md, Metrics). With METRICS_TOKEN set (required in production unless METRICS_PUBLIC=true), `Authorization: Bearer <METRICS_TOKEN>`.',
       security: expected === undefined ? [] : [{ metricsToken: [] }],
       response: {
         200: { description: 'The metrics', content: { 'text/plain': { schema: { type: 'string' } } } },

@@ -1,19 +1,20 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { GatewayError } from '../src/errors.js'
-import { EVENT_TYPE_SOURCE, MAX_DATA_DEPTH, MAX_ID_LENGTH, MAX_TYPE_LENGTH, nestsDeeperThan } from '../src/events.js'
+import { MAX_DATA_DEPTH, MAX_USER_OR_SESSION_ID_LENGTH, nestsDeeperThan } from '../src/events.js'
+import { EVENT_TYPE_SOURCE, MAX_EVENT_TYPE_LENGTH } from '../src/wire/topics.js'
 
 /** Publishing limits: a batch carries at most this many events, a body at most this many bytes. */
 export const MAX_BATCH = 100
 export const BODY_LIMIT_BYTES = 1024 * 1024
 
-export const Id = Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH })
+export const Id = Type.String({ minLength: 1, maxLength: MAX_USER_OR_SESSION_ID_LENGTH })
 const Data = Type.Object({}, { additionalProperties: true })
 
 const IdempotencyKey = Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' })
 
 export const EventInput = Type.Object({
   idempotencyKey: Type.Optional(IdempotencyKey),
-  type: Type.String({ pattern: EVENT_TYPE_SOURCE, maxLength: MAX_TYPE_LENGTH }),
+  type: Type.String({ pattern: EVENT_TYPE_SOURCE, maxLength: MAX_EVENT_TYPE_LENGTH }),
   userId: Type.Optional(Id),
   sessionId: Type.Optional(Id),
   data: Type.Optional(Data)
@@ -71,7 +72,7 @@ export function assertDataSize (data: object | undefined, field: string, maxByte
 /** Every HTTP error's body (plugins/errors.ts), in the order it is written. */
 export const ErrorBody = Type.Object({
   statusCode: Type.Integer(),
-  code: Type.String({ description: 'EVENTGATE_*: see the README\'s HTTP API table' }),
+  code: Type.String({ description: 'EVENTGATE_*: see the table in docs/http-api.md' }),
   error: Type.String(),
   message: Type.String(),
   field: Type.Optional(Type.String({ description: 'the offending field, as a dotted path (`events.1.type`)' }))

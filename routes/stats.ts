@@ -1,26 +1,7 @@
-import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import { errorResponses } from './schemas.js'
-
-// Open objects: a figure added to the registry reaches clients without a schema change.
-const Figures = Type.Object({
-  serverId: Type.String(),
-  connections: Type.Integer(),
-  users: Type.Integer(),
-  subscriptions: Type.Integer(),
-  eventsPublished: Type.Integer(),
-  eventsReceived: Type.Integer(),
-  deliveries: Type.Integer(),
-  busRoundTripMs: Type.Union([Type.Number(), Type.Null()])
-}, { additionalProperties: true })
-const Stats = Type.Object({
-  instance: Figures,
-  global: Type.Union([
-    Type.Object({ totalServers: Type.Integer(), totalConnections: Type.Integer(), servers: Type.Array(Figures) }, { additionalProperties: true }),
-    Type.Null()
-  ], { description: 'every live instance; null while Redis is unreachable' })
-})
 import { isAdmin } from '../src/identity.js'
+import { Stats } from '../src/registry.js'
+import { errorResponses } from './schemas.js'
 
 /**
  * GET /ws/stats (admin): this instance's figures, and the cluster's from the registry

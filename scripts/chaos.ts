@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util'
 import { type ChaosCounts, type ChaosOptions, instanceKills, redisRestarts, subscriptionCuts } from '../test/helpers/chaos.js'
+import { commandLine } from './command-line.js'
 
 const HELP = `Prove eventgate's delivery promise by killing real processes, for longer than CI does.
 
@@ -27,34 +27,15 @@ const SCENARIOS = {
 } as const
 type Scenario = keyof typeof SCENARIOS
 
-const { values } = parseArgs({
-  options: {
-    rate: { type: 'string', default: '200' },
-    duration: { type: 'string', default: '20' },
-    subscribers: { type: 'string', default: '8' },
-    instances: { type: 'string', default: '2' },
-    restarts: { type: 'string', default: '3' },
-    scenario: { type: 'string', multiple: true, default: [] },
-    signal: { type: 'string', default: 'SIGKILL' },
-    help: { type: 'boolean', short: 'h', default: false }
-  }
+const { values, fail, integer } = commandLine('chaos', HELP, {
+  rate: { type: 'string', default: '200' },
+  duration: { type: 'string', default: '20' },
+  subscribers: { type: 'string', default: '8' },
+  instances: { type: 'string', default: '2' },
+  restarts: { type: 'string', default: '3' },
+  scenario: { type: 'string', multiple: true, default: [] },
+  signal: { type: 'string', default: 'SIGKILL' }
 })
-
-if (values.help) {
-  process.stdout.write(`${HELP}\n`)
-  process.exit(0)
-}
-
-function fail (message: string): never {
-  process.stderr.write(`chaos: ${message}\n`)
-  process.exit(2)
-}
-
-function integer (name: keyof typeof values, min: number, max: number): number {
-  const n = Number(values[name])
-  if (!Number.isInteger(n) || n < min || n > max) fail(`--${name} must be an integer from ${min} to ${max}`)
-  return n
-}
 
 const rate = integer('rate', 1, 1000)
 const signal = values.signal === 'SIGKILL' || values.signal === 'SIGTERM' ? values.signal : fail('--signal must be SIGKILL or SIGTERM')

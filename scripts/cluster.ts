@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
+import { commandLine } from './command-line.js'
 import { joinCluster } from './redis-cluster.js'
 
 const HELP = `Run several eventgate instances on one Redis, to try the cluster out.
@@ -47,27 +47,13 @@ const STOP_TIMEOUT_MS = 20_000
 const HEALTH_POLL_MS = 100
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
-const { values } = parseArgs({
-  options: {
-    instances: { type: 'string', default: '2' },
-    'base-port': { type: 'string', default: '3001' },
-    'redis-cluster': { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false }
-  }
+const { values, fail, integer } = commandLine('cluster', HELP, {
+  instances: { type: 'string', default: '2' },
+  'base-port': { type: 'string', default: '3001' },
+  'redis-cluster': { type: 'boolean', default: false }
 })
 
-if (values.help) {
-  process.stdout.write(`${HELP}\n`)
-  process.exit(0)
-}
-
-function fail (message: string): never {
-  process.stderr.write(`cluster: ${message}\n`)
-  process.exit(2)
-}
-
-const instances = Number(values.instances)
-if (!Number.isInteger(instances) || instances < 1 || instances > 8) fail('--instances must be an integer from 1 to 8')
+const instances = integer('instances', 1, 8)
 const basePort = Number(values['base-port'])
 if (!Number.isInteger(basePort) || basePort < 1 || basePort + instances - 1 > 65535) fail('--base-port must be a port number, with room for every instance after it')
 
@@ -113,7 +99,7 @@ async function freePorts (count: number): Promise<number[]> {
   const ports = servers.map((server) => {
     const address = server.address()
     server.close()
-    if (typeof address !== 'object' || address === null) fail('no free port for redis-server')
+    if (typeof address !== 'object' || address === null) return fail('no free port for redis-server')
     return address.port
   })
   return ports

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises'
-import { parseArgs } from 'node:util'
+import { commandLine } from './command-line.js'
 import { signToken } from './sign-token.js'
 
 const HELP = `Publish events to eventgate over HTTP (POST /events).
@@ -21,38 +21,24 @@ Usage: npm run publish-event -- --type <type> [options]
 Prints the id of each accepted event on a line of its own, and a summary on stderr. Exits 1 at
 the first event the gateway refuses, printing its answer.`
 
-const { values } = parseArgs({
-  options: {
-    type: { type: 'string' },
-    user: { type: 'string' },
-    session: { type: 'string' },
-    data: { type: 'string', default: '{}' },
-    url: { type: 'string', default: 'http://127.0.0.1:3000' },
-    token: { type: 'string' },
-    count: { type: 'string', default: '1' },
-    rate: { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false }
-  }
+const { values, fail, integer } = commandLine('publish-event', HELP, {
+  type: { type: 'string' },
+  user: { type: 'string' },
+  session: { type: 'string' },
+  data: { type: 'string', default: '{}' },
+  url: { type: 'string', default: 'http://127.0.0.1:3000' },
+  token: { type: 'string' },
+  count: { type: 'string', default: '1' },
+  rate: { type: 'string' }
 })
 
-if (values.help) {
-  process.stdout.write(`${HELP}\n`)
-  process.exit(0)
-}
-
-function fail (message: string): never {
-  process.stderr.write(`publish-event: ${message}\n`)
-  process.exit(2)
-}
-
 const type = values.type ?? fail('--type is required (--help for usage)')
-const count = Number(values.count)
-if (!Number.isInteger(count) || count < 1 || count > 1_000_000) fail('--count must be an integer from 1 to 1000000')
+const count = integer('count', 1, 1_000_000)
 const rate = values.rate === undefined ? undefined : Number(values.rate)
 if (rate !== undefined && !(rate > 0)) fail('--rate must be a positive number of events per second')
 const data = parseData(values.data)
 const url = `${values.url.replace(/\/+$/, '')}/events`
-const bearer = values.token ?? signToken({ sub: 'publish-event', roles: ['service'], iss: process.env.JWT_ISSUER, aud: process.env.JWT_AUDIENCE, ttl: 3600 })
+const bearer = values.token ?? signToken({ sub: 'publish-event', roles: ['service'], ttl: 3600 })
 const body = JSON.stringify({
   type,
   ...(values.user === undefined ? {} : { userId: values.user }),

@@ -16,12 +16,13 @@ export interface TokenClaims {
 
 /**
  * A JWT as the gateway expects it, signed with JWT_SECRET, or with the development key the
- * gateway accepts when no key is configured, or with a PEM private key (RS256/ES256).
+ * gateway accepts when no key is configured, or with a PEM private key (RS256/ES256). `iss`
+ * and `aud` default to the gateway's JWT_ISSUER and JWT_AUDIENCE, as it checks them.
  */
-export function signToken ({ ttl, roles = [], permissions = [], ...claims }: TokenClaims, privateKeyFile?: string): string {
+export function signToken ({ ttl, roles = [], permissions = [], iss = process.env.JWT_ISSUER, aud = process.env.JWT_AUDIENCE, ...claims }: TokenClaims, privateKeyFile?: string): string {
   const now = Math.floor(Date.now() / 1000)
   const payload = {
-    ...Object.fromEntries(Object.entries(claims).filter(([, value]) => value !== undefined)),
+    ...Object.fromEntries(Object.entries({ ...claims, iss, aud }).filter(([, value]) => value !== undefined)),
     ...(roles.length === 0 ? {} : { roles }),
     ...(permissions.length === 0 ? {} : { permissions }),
     iat: now,

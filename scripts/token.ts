@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util'
+import { commandLine } from './command-line.js'
 import { signToken } from './sign-token.js'
 
 const HELP = `Mint a JWT for eventgate.
@@ -17,32 +17,22 @@ Usage: npm run token -- --sub <user> [options]
 
 Signs with JWT_SECRET, or with the development key when it is unset.`
 
-const { values } = parseArgs({
-  options: {
-    sub: { type: 'string' },
-    role: { type: 'string', multiple: true, default: [] },
-    permission: { type: 'string', multiple: true, default: [] },
-    sid: { type: 'string' },
-    ttl: { type: 'string', default: '3600' },
-    iss: { type: 'string', default: process.env.JWT_ISSUER },
-    aud: { type: 'string', default: process.env.JWT_AUDIENCE },
-    'private-key': { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false }
-  }
+const { values, fail, integer } = commandLine('token', HELP, {
+  sub: { type: 'string' },
+  role: { type: 'string', multiple: true, default: [] },
+  permission: { type: 'string', multiple: true, default: [] },
+  sid: { type: 'string' },
+  ttl: { type: 'string', default: '3600' },
+  iss: { type: 'string' },
+  aud: { type: 'string' },
+  'private-key': { type: 'string' }
 })
 
-if (values.help || values.sub === undefined) {
-  process.stdout.write(`${HELP}\n`)
-  process.exit(values.help ? 0 : 1)
-}
-const ttl = Number(values.ttl)
-if (!Number.isInteger(ttl) || ttl <= 0) {
-  process.stderr.write('--ttl must be a positive number of seconds\n')
-  process.exit(1)
-}
+const sub = values.sub ?? fail('--sub is required (--help for usage)')
+const ttl = integer('ttl', 1)
 
 process.stdout.write(`${signToken({
-  sub: values.sub,
+  sub,
   sid: values.sid,
   roles: values.role,
   permissions: values.permission,

@@ -1,6 +1,8 @@
 import type { Log } from './logging.js'
 import type { Identity } from './identity.js'
+import { writePreparedFrame } from './private-apis.js'
 import type { EventFrame } from './protocol.js'
+import type { Stream } from './wire/streams.js'
 
 /** The part of a `ws` WebSocket the core uses, so the core does not depend on a server. */
 export interface Socket {
@@ -12,24 +14,6 @@ export interface Socket {
   terminate: () => void
   ping: () => void
 }
-
-/**
- * What a `ws` WebSocket holds beyond its typed API: the sender that writes frames to its TCP
- * socket (engine.io writes prepared frames through it the same way). Its bytes count in
- * `bufferedAmount`, so slow-consumer detection sees them.
- */
-interface WsSender {
-  _sender?: { _state?: unknown, sendFrame?: (list: Buffer[]) => void }
-}
-
-/**
- * ws's sender is idle: no frame waits behind a compression or a Blob read. Only then may a
- * prepared frame be written directly; otherwise it would overtake the waiting ones.
- */
-const SENDER_IDLE = 0
-
-/** `user` streams see their own events and broadcasts; `admin` streams see everything. */
-export type Stream = 'user' | 'admin'
 
 /** `ws` ready states (the WebSocket standard's). */
 export const ReadyState = { OPEN: 1, CLOSING: 2, CLOSED: 3 } as const
@@ -115,9 +99,7 @@ export class Connection {
   /** Sends an event frame built once for all recipients: its prepared bytes where ws allows it. */
   sendFrame (frame: EventFrame): void {
     if (this.socket.readyState !== OPEN) return
-    const sender = (this.socket as WsSender)._sender
-    if (sender?._state === SENDER_IDLE && sender.sendFrame !== undefined) sender.sendFrame([frame.wire])
-    else this.socket.send(frame.text, TEXT)
+    if (!writePreparedFrame(this.socket, frame)) this.socket.send(frame.text, TEXT)
   }
 
   /** Closes the socket, terminated after CLOSE_GRACE_MS if the client does not answer. */

@@ -1,49 +1,13 @@
+import type { CloseCode } from './wire/close-codes.js'
+
 /**
  * The one catalogue of what eventgate can refuse, with the HTTP status, close code or
- * protocol error code that carries it. The README tables are written from this file.
+ * protocol error code that carries it. The tables of docs/protocol.md and docs/http-api.md are
+ * written from this file. Close codes and protocol error codes are part of the wire contract
+ * the SDK shares: they are defined in src/wire/ and listed here with the HTTP errors.
  */
-
-/** Close codes sent to WebSocket clients (RFC 6455 range 4000-4999 is the application's). */
-export const CloseCode = {
-  /** Server is going away (shutdown): reconnect at once, another instance will take you. */
-  GOING_AWAY: 1001,
-  /** Policy violation: sustained message-rate abuse, or failed `reauthenticate` tokens from a blocked address. Do not retry at once. */
-  POLICY_VIOLATION: 1008,
-  /** A text frame that is not valid UTF-8 (sent by the WebSocket layer). */
-  INVALID_PAYLOAD: 1007,
-  /** A client frame larger than WEBSOCKET_MAX_PAYLOAD (sent by the WebSocket layer). */
-  MESSAGE_TOO_BIG: 1009,
-  /** Server restart: reconnect at once. */
-  SERVICE_RESTART: 1012,
-  /** This instance is full: back off, then retry (the load balancer picks another). */
-  TRY_AGAIN_LATER: 1013,
-  /** Missing, invalid or expired token: get a new token, then reconnect. */
-  UNAUTHORIZED: 4001,
-  /** Authenticated but not allowed here: do not retry. */
-  FORBIDDEN: 4003,
-  /** Too many connections for this user: back off, then retry. */
-  TOO_MANY_CONNECTIONS: 4008,
-  /**
-   * The client read too slowly: its outbound buffer passed WEBSOCKET_MAX_BUFFERED_BYTES. The
-   * reason is `slow_consumer:<id of the last event sent>`: reconnect and resume from that id.
-   */
-  SLOW_CONSUMER: 4009
-} as const
-export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode]
-
-/** Codes carried by `error` frames on a WebSocket. None of them closes the connection. */
-export const ProtocolError = {
-  INVALID_MESSAGE: 'INVALID_MESSAGE',
-  UNKNOWN_TYPE: 'UNKNOWN_TYPE',
-  INVALID_PATTERN: 'INVALID_PATTERN',
-  FORBIDDEN: 'FORBIDDEN',
-  TOO_MANY_SUBSCRIPTIONS: 'TOO_MANY_SUBSCRIPTIONS',
-  RATE_LIMITED: 'RATE_LIMITED',
-  HISTORY_UNAVAILABLE: 'HISTORY_UNAVAILABLE',
-  UNAUTHORIZED: 'UNAUTHORIZED',
-  INTERNAL_ERROR: 'INTERNAL_ERROR'
-} as const
-export type ProtocolErrorCode = (typeof ProtocolError)[keyof typeof ProtocolError]
+export { CloseCode } from './wire/close-codes.js'
+export { ProtocolError, type ProtocolErrorCode } from './wire/protocol-errors.js'
 
 /** Errors of the HTTP API, each with its status. The body is `{ statusCode, code, error, message, field? }`. */
 export const HttpError = {

@@ -1,3 +1,5 @@
+import { isEventType } from './wire/topics.js'
+
 /** An event as it travels on the bus and reaches subscribers. */
 export interface GatewayEvent {
   id: string
@@ -6,7 +8,7 @@ export interface GatewayEvent {
   sessionId?: string
   data: Record<string, unknown>
   timestamp: string
-  /** `admin`: delivered to /ws/admin only. Set by the gateway for its own audit events. */
+  /** `admin`: delivered to /ws/admin only. Set by the gateway for its own security events. */
   audience?: 'admin'
   /**
    * Set by the gateway alone on the events every instance acts on (a revocation closes sockets).
@@ -33,19 +35,8 @@ export interface EventInput {
   control?: ControlKind
 }
 
-/**
- * Event types are dot-separated lower-case segments, `authentication.login.success`.
- * A segment starts with a letter or digit and may hold `_` and `-` after it.
- */
-export const SEGMENT_SOURCE = '[a-z0-9][a-z0-9_-]*'
-/** Long enough for any real event name, short enough to keep the trie shallow. */
-export const MAX_TYPE_LENGTH = 128
-export const MAX_SEGMENTS = 8
-export const EVENT_TYPE_SOURCE = `^${SEGMENT_SOURCE}(?:\\.${SEGMENT_SOURCE}){0,${MAX_SEGMENTS - 1}}$`
-const EVENT_TYPE = new RegExp(EVENT_TYPE_SOURCE)
-
 /** The longest user or session id accepted, in events and in tokens. */
-export const MAX_ID_LENGTH = 256
+export const MAX_USER_OR_SESSION_ID_LENGTH = 256
 
 /**
  * How deeply a published `data` may nest objects and arrays, `data` itself being level 1. The
@@ -56,10 +47,6 @@ export const MAX_DATA_DEPTH = 32
 
 /** Namespaces only `/ws/admin` connections ever receive. */
 const ADMIN_NAMESPACES: ReadonlySet<string> = new Set(['admin'])
-
-export function isEventType (value: string): boolean {
-  return value.length <= MAX_TYPE_LENGTH && EVENT_TYPE.test(value)
-}
 
 export function namespaceOf (type: string): string {
   const dot = type.indexOf('.')
@@ -118,7 +105,7 @@ export function isGatewayEvent (value: unknown): value is GatewayEvent {
 }
 
 function isId (value: unknown): boolean {
-  return typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_USER_OR_SESSION_ID_LENGTH
 }
 
 /**

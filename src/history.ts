@@ -1,5 +1,5 @@
 import type { BusMessage } from './bus/bus.js'
-import { compareIds, localId } from './event-id.js'
+import { compareIds, localId } from './wire/event-id.js'
 
 /** How much history is kept: at most `maxEvents`, none older than `maxAgeMs`. */
 export interface Retention {

@@ -1,10 +1,10 @@
 import type { BusMessage } from './bus/bus.js'
 import { type Connection, ReadyState } from './connection.js'
 import { CloseCode } from './errors.js'
-import { compareIds, partitionOf } from './event-id.js'
 import { type GatewayEvent, isAdminOnly } from './events.js'
 import { encodeEventFrame, EventFrame } from './protocol.js'
-import { PatternTrie } from './topics.js'
+import { compareIds, partitionOf } from './wire/event-id.js'
+import { PatternTrie } from './wire/pattern-trie.js'
 
 /**
  * This instance's connections and their subscriptions, indexed so that delivering an event

@@ -1,4 +1,4 @@
-import { MAX_ID_LENGTH } from './events.js'
+import { MAX_USER_OR_SESSION_ID_LENGTH } from './events.js'
 
 /** Who is on the other end of a request or socket, read from verified JWT claims. */
 export interface Identity {
@@ -17,8 +17,8 @@ export interface Identity {
 /** Returns the identity, or the reason the claims cannot name one. */
 export function identityFromClaims (claims: Record<string, unknown>): Identity | string {
   const { sub, sid, roles, permissions, jti, exp, iat } = claims
-  if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_ID_LENGTH) return 'token has no valid sub claim'
-  if (sid !== undefined && (typeof sid !== 'string' || sid.length === 0 || sid.length > MAX_ID_LENGTH)) return 'token has an invalid sid claim'
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_USER_OR_SESSION_ID_LENGTH) return 'token has no valid sub claim'
+  if (sid !== undefined && (typeof sid !== 'string' || sid.length === 0 || sid.length > MAX_USER_OR_SESSION_ID_LENGTH)) return 'token has an invalid sid claim'
   if (roles !== undefined && !isStringArray(roles)) return 'token has an invalid roles claim'
   if (permissions !== undefined && !isStringArray(permissions)) return 'token has an invalid permissions claim'
   return {

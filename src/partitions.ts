@@ -1,6 +1,7 @@
 import { SLOTS, slotOf } from './cluster-slot.js'
-import { ONLY_PARTITION } from './event-id.js'
 import { type EventDraft, isAdminOnly } from './events.js'
+import { ONLY_PARTITION } from './wire/event-id.js'
+import type { Stream } from './wire/streams.js'
 
 /** Receives every broadcast (an event with no user, user audience) and user-less control event. */
 export const BROADCAST_PARTITION = 'b'
@@ -53,7 +54,7 @@ export class Partitioning {
   }
 
   /** What a stream reads: an admin stream every partition, a user's its own and the broadcasts. */
-  read (stream: 'user' | 'admin', userId: string): readonly string[] {
+  read (stream: Stream, userId: string): readonly string[] {
     if (this.single || stream === 'admin') return this.all
     return [this.ofUser(userId), BROADCAST_PARTITION]
   }
@@ -63,7 +64,7 @@ export class Partitioning {
    * user's events of it. A user stream receives the user's events of their partition and every
    * broadcast; with one partition, the whole of it, as every stream there does.
    */
-  interests (stream: 'user' | 'admin', userId: string): Array<[partition: string, userId: string | undefined]> {
+  interests (stream: Stream, userId: string): Array<[partition: string, userId: string | undefined]> {
     if (this.single || stream === 'admin') return this.all.map((partition) => [partition, undefined])
     return [[this.ofUser(userId), userId], [BROADCAST_PARTITION, undefined]]
   }

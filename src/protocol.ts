@@ -1,4 +1,5 @@
 import { ProtocolError, type ProtocolErrorCode } from './errors.js'
+import { MAX_REQUEST_ID_LENGTH, MAX_REQUEST_TYPE_LENGTH, type ServerFrameType } from './wire/frames.js'
 
 /** A request from a client, after validation. Until then a frame is `unknown`. */
 export interface ClientFrame {
@@ -12,9 +13,6 @@ export interface Fault {
   message: string
   id?: string | number | undefined
 }
-
-const MAX_TYPE_LENGTH = 64
-const MAX_ID_LENGTH = 128
 
 export function isFault (value: unknown): value is Fault {
   return typeof value === 'object' && value !== null && 'code' in value && 'message' in value
@@ -31,8 +29,8 @@ export function parseClientFrame (data: Buffer | ArrayBuffer | Buffer[], isBinar
   if (!isPlainObject(value)) return fault('frame must be a JSON object')
   const { type, id, payload } = value
   const validId = validRequestId(id)
-  if (validId === null) return fault(`id must be a string of at most ${MAX_ID_LENGTH} characters or a finite number`)
-  if (typeof type !== 'string' || type.length === 0 || type.length > MAX_TYPE_LENGTH) {
+  if (validId === null) return fault(`id must be a string of at most ${MAX_REQUEST_ID_LENGTH} characters or a finite number`)
+  if (typeof type !== 'string' || type.length === 0 || type.length > MAX_REQUEST_TYPE_LENGTH) {
     return fault('type must be a non-empty string', validId)
   }
   if (payload !== undefined && !isPlainObject(payload)) return fault('payload must be a JSON object', validId)
@@ -40,7 +38,7 @@ export function parseClientFrame (data: Buffer | ArrayBuffer | Buffer[], isBinar
 }
 
 /** Encodes a server frame. `id` echoes the request it answers, when there is one. */
-export function encodeFrame (type: string, id: string | number | undefined, payload: unknown): string {
+export function encodeFrame (type: ServerFrameType, id: string | number | undefined, payload: unknown): string {
   return JSON.stringify(id === undefined ? { type, payload } : { type, id, payload })
 }
 
@@ -98,7 +96,7 @@ function fault (message: string, id?: string | number): Fault {
 /** undefined: no id; null: an id that cannot be echoed. */
 function validRequestId (id: unknown): string | number | undefined | null {
   if (id === undefined) return undefined
-  if (typeof id === 'string' && id.length <= MAX_ID_LENGTH) return id
+  if (typeof id === 'string' && id.length <= MAX_REQUEST_ID_LENGTH) return id
   if (typeof id === 'number' && Number.isFinite(id)) return id
   return null
 }

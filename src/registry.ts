@@ -1,22 +1,37 @@
+import { type Static, Type } from '@sinclair/typebox'
 import type { RedisClient } from './redis-connection.js'
 
-export interface InstanceFigures {
-  serverId: string
-  connections: number
-  users: number
-  subscriptions: number
-  eventsPublished: number
-  eventsReceived: number
-  deliveries: number
-  /** The last canary's publish→receive time through the bus; null before the first. */
-  busRoundTripMs: number | null
-}
+/**
+ * The figures of one instance: its registry entry, and what `GET /ws/stats` and the dashboard's
+ * cluster panel read, written once as a schema the route answers with and the type derived
+ * from it. Open objects: a figure added here reaches clients without a schema change.
+ */
+export const InstanceFigures = Type.Object({
+  serverId: Type.String(),
+  connections: Type.Integer(),
+  users: Type.Integer(),
+  subscriptions: Type.Integer(),
+  eventsPublished: Type.Integer(),
+  eventsReceived: Type.Integer(),
+  deliveries: Type.Integer(),
+  busRoundTripMs: Type.Union([Type.Number(), Type.Null()], { description: 'the last canary\'s publish→receive time through the bus; null before the first' })
+}, { additionalProperties: true })
+export type InstanceFigures = Static<typeof InstanceFigures>
 
-export interface ClusterFigures {
-  totalServers: number
-  totalConnections: number
-  servers: InstanceFigures[]
-}
+/** Every live instance's figures, and their totals. */
+export const ClusterFigures = Type.Object({
+  totalServers: Type.Integer(),
+  totalConnections: Type.Integer(),
+  servers: Type.Array(InstanceFigures)
+}, { additionalProperties: true })
+export type ClusterFigures = Static<typeof ClusterFigures>
+
+/** What `GET /ws/stats` answers. */
+export const Stats = Type.Object({
+  instance: InstanceFigures,
+  global: Type.Union([ClusterFigures, Type.Null()], { description: 'every live instance; null while Redis is unreachable' })
+})
+export type Stats = Static<typeof Stats>
 
 /**
  * One hash tag for the set and every entry, so the MULTI that writes them and the MGET that reads

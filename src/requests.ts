@@ -2,10 +2,11 @@ import type { Connection } from './connection.js'
 import { ProtocolError } from './errors.js'
 import { isAdminOnly } from './events.js'
 import type { Hub } from './hub.js'
-import { parsePosition, type Position } from './position.js'
 import type { Fault } from './protocol.js'
 import { positionFor, resume, type ResumeContext } from './resume.js'
-import { patternError } from './topics.js'
+import type { ReplyType, RequestType } from './wire/frames.js'
+import { parsePosition, type Position } from './wire/position.js'
+import { patternError } from './wire/topics.js'
 
 export interface RequestContext extends ResumeContext {
   hub: Hub
@@ -15,7 +16,7 @@ export interface RequestContext extends ResumeContext {
 }
 
 export interface Reply {
-  type: string
+  type: ReplyType
   payload: Record<string, unknown>
   /** Runs right after the reply is sent (a resume's replayed events follow its reply). */
   after?: () => void
@@ -33,7 +34,10 @@ const READ_WAIT_MS = 5000
 
 const UNREADABLE: Fault = { code: ProtocolError.HISTORY_UNAVAILABLE, message: 'the event history is unreachable; subscribe again shortly' }
 
-/** Client request types and their handlers; each reply echoes the request's `id`. */
+/**
+ * Client request types and their handlers; each reply echoes the request's `id`. Every request
+ * type of the wire has one, but `reauthenticate`, which the session runs itself.
+ */
 export const requestHandlers: Record<string, RequestHandler> = {
   subscribe (ctx, connection, payload) {
     const patterns = readPatterns(payload, ctx.maxPatternLength, ctx.maxSubscriptions)
@@ -69,7 +73,7 @@ export const requestHandlers: Record<string, RequestHandler> = {
   ping () {
     return { type: 'pong', payload: { serverTime: new Date().toISOString() } }
   }
-}
+} satisfies Record<Exclude<RequestType, 'reauthenticate'>, RequestHandler>
 
 function subscribed (ctx: RequestContext, connection: Connection, patterns: string[], since: Position | undefined): Reply | Fault | Promise<Reply | Fault> {
   if (since !== undefined) return resume(ctx, connection, patterns, since)

@@ -1,13 +1,13 @@
 import type { Bus, BusMessage } from './bus/bus.js'
 import type { Connection } from './connection.js'
 import { ProtocolError } from './errors.js'
-import { compareIds, partitionOf } from './event-id.js'
 import type { History } from './history.js'
 import type { Hub } from './hub.js'
-import { formatPosition, type Position } from './position.js'
 import { encodeEventFrame, EventFrame, type Fault } from './protocol.js'
 import type { ReplayGate } from './replay-gate.js'
-import { PatternTrie } from './topics.js'
+import { compareIds, partitionOf } from './wire/event-id.js'
+import { PatternTrie } from './wire/pattern-trie.js'
+import { formatPosition, type Position } from './wire/position.js'
 
 export interface ResumeContext {
   hub: Hub

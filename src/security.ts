@@ -4,7 +4,10 @@ import type { Log } from './logging.js'
 import { type RepeatOptions, type RepeatSource, type RepeatSummary, RepeatThrottle } from './repeat-throttle.js'
 import { TokenBucket } from './token-bucket.js'
 
-/** The gateway's own audit events; admins see them live on /ws/admin, users never do. */
+/**
+ * The gateway's own security events: each is also an audit record in the log. Admins see them
+ * live on /ws/admin, users never do.
+ */
 export type SecurityEventType =
   | 'security.auth.succeeded'
   | 'security.auth.failed'

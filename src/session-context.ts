@@ -1,10 +1,10 @@
 import type { Config } from './config.js'
 import { ReplayGate } from './replay-gate.js'
-import type { SessionContext } from './session.js'
+import type { SocketSessionContext } from './socket-session.js'
 import type { TokenContext } from './token-lifecycle.js'
 
 /** What sessions take from this instance besides its configuration. */
-export interface SessionServices extends Pick<SessionContext, 'hub' | 'history' | 'reads' | 'security' | 'onFrameRefused' | 'onClose'> {
+export interface SessionServices extends Pick<SocketSessionContext, 'hub' | 'history' | 'reads' | 'security' | 'onFrameRefused' | 'onClose'> {
   tokens: Omit<TokenContext, 'expiryWarningMs'>
 }
 
@@ -12,7 +12,7 @@ export interface SessionServices extends Pick<SessionContext, 'hub' | 'history' 
  * The one context every session of the instance shares: the configured limits under the names
  * the session, request and resume modules read, and the gate that bounds concurrent resumes.
  */
-export function sessionContext (config: Config, services: SessionServices): SessionContext {
+export function sessionContext (config: Config, services: SessionServices): SocketSessionContext {
   return {
     ...services,
     serverId: config.serverId,

@@ -5,7 +5,7 @@ import { type Identity, isAdmin } from './identity.js'
 import { type ClientFrame, encodeFault, encodeFrame } from './protocol.js'
 import type { SecurityReporter } from './security.js'
 
-/** What a session needs to check tokens after the upgrade. */
+/** What a socket session needs to check tokens after the upgrade. */
 export interface TokenContext {
   /**
    * Verifies a token exactly as an upgrade's is verified: signature, pinned algorithm, claims,

@@ -1,8 +1,8 @@
 import t, { type Test } from 'tap'
 import { type Bus, type BusMessage, BusUnavailableError } from '../src/bus/bus.js'
-import { compareIds, EVENT_ID_PATTERN } from '../src/event-id.js'
 import { createDraft, type EventDraft, type EventInput, eventJson } from '../src/events.js'
 import type { Retention } from '../src/history.js'
+import { compareIds, EVENT_ID_PATTERN } from '../src/wire/event-id.js'
 import { until } from './helpers/ports.js'
 
 /**

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { BusMessage } from '../src/bus/bus.js'
-import { compareIds, partitionOf } from '../src/event-id.js'
 import { eventJson } from '../src/events.js'
+import { compareIds, partitionOf } from '../src/wire/event-id.js'
 import { aDraft, arrived, type BusFactory, idTime, increasing, publishMany, subscribed } from './bus-contract.js'
 
 /**

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { createClient, type GatewayEvent, type TruncatedInfo } from '../src/client/index.js'
-import { compareIds } from '../src/event-id.js'
+import { compareIds } from '../src/wire/event-id.js'
 import { LENIENT_LIMITS } from './helpers/cluster.js'
 import { startGateway } from './helpers/gateway.js'
 import { freePort, until } from './helpers/ports.js'

@@ -1,9 +1,11 @@
+import { readdirSync } from 'node:fs'
 import { build } from 'esbuild'
 import t from 'tap'
 import { backoffDelay } from '../src/client/backoff.js'
 import { closePolicy } from '../src/client/close-policy.js'
 import { endpointOf } from '../src/client/endpoint.js'
-import { patternMatches } from '../src/client/patterns.js'
+import { Subscriptions } from '../src/client/subscriptions.js'
+import type { GatewayEvent } from '../src/client/types.js'
 import { earliestRefresh, refreshDue, tokenExpiresAt } from '../src/client/token.js'
 import { Watchdog } from '../src/client/watchdog.js'
 import { until } from './helpers/ports.js'
@@ -23,7 +25,7 @@ t.test('backoff: full jitter below an exponential ceiling, capped', async (t) =>
   t.ok(spread.size > 50, `delays spread over the range (${spread.size} distinct of 200)`)
 })
 
-t.test('close policy follows the README close-code table', async (t) => {
+t.test('close policy follows the close table of docs/client.md', async (t) => {
   const table: Array<[number, string, boolean]> = [
     [4001, 'at-once', true], [4003, 'never', true], [4008, 'backoff', false], [4009, 'backoff', true],
     [1013, 'backoff', false], [1008, 'backoff', true], [1001, 'at-once', false], [1012, 'at-once', false],
@@ -49,7 +51,16 @@ t.test('token: refresh schedule', async (t) => {
   t.equal(earliestRefresh(4000, 0), 2000, 'a warning brings the refresh forward, not before halfway')
 })
 
-t.test('patterns match as the gateway matches them', async (t) => {
+/** Whether an event of `type` reaches a handler on `pattern`. */
+function routed (pattern: string, type: string): boolean {
+  const subscriptions = new Subscriptions()
+  let reached = false
+  subscriptions.add(pattern, () => { reached = true })
+  subscriptions.dispatch({ id: '1-0', type, timestamp: new Date(0).toISOString(), data: {} }, (err) => { throw err })
+  return reached
+}
+
+t.test('patterns route events to handlers as the gateway matches them', async (t) => {
   const cases: Array<[string, string, boolean]> = [
     ['authentication.*', 'authentication.logout', true],
     ['authentication.*', 'authentication.login.success', true],
@@ -62,7 +73,22 @@ t.test('patterns match as the gateway matches them', async (t) => {
     ['session.created', 'session.created.web', false],
     ['*', 'anything.at.all', true]
   ]
-  for (const [pattern, type, expected] of cases) t.equal(patternMatches(pattern, type), expected, `${pattern} ~ ${type}`)
+  for (const [pattern, type, expected] of cases) t.equal(routed(pattern, type), expected, `${pattern} ~ ${type}`)
+})
+
+t.test('a handler on several matching patterns is called once per event; an unsubscribed pattern routes nothing', async (t) => {
+  const subscriptions = new Subscriptions()
+  let calls = 0
+  const handler = (): void => { calls++ }
+  subscriptions.add('a.*', handler)
+  subscriptions.add('a.b', handler)
+  subscriptions.add('*', handler)
+  const event: GatewayEvent = { id: '1-0', type: 'a.b', timestamp: new Date(0).toISOString(), data: {} }
+  subscriptions.dispatch(event, (err) => { throw err })
+  t.equal(calls, 1, 'three matching patterns, one call')
+  for (const pattern of ['a.*', 'a.b', '*']) subscriptions.remove(pattern)
+  subscriptions.dispatch(event, (err) => { throw err })
+  t.equal(calls, 1, 'no call once every pattern is gone')
 })
 
 t.test('endpoints: the stream and the ticket route under the base URL', async (t) => {
@@ -110,10 +136,29 @@ t.test('the client bundles for browsers with nothing from Node', async (t) => {
     logLevel: 'silent'
   })
   const inputs = Object.keys(result.metafile.inputs)
-  // The id grammar and order, and the position token, are the gateway's own, shared rather than restated.
-  const shared = new Set(['src/event-id.ts', 'src/position.ts'])
-  t.ok(inputs.every((input) => input.startsWith('src/client/') || shared.has(input)), `only src/client/ and the id and position modules are bundled: ${inputs.join(', ')}`)
+  // The wire contract is the gateway's own, shared rather than restated.
+  t.ok(inputs.every((input) => input.startsWith('src/client/') || input.startsWith('src/wire/')), `only src/client/ and src/wire/ are bundled: ${inputs.join(', ')}`)
   const code = result.outputFiles[0]?.text ?? ''
   t.notMatch(code, /\bBuffer\b|\bprocess\.|\brequire\(|node:/, 'no Buffer, process, require or node: module')
   t.match(code, /export\{.*createClient/, 'createClient is exported')
+})
+
+t.test('every module of the wire contract bundles for browsers on its own, with nothing from outside src/wire/', async (t) => {
+  const dir = new URL('../src/wire/', import.meta.url)
+  const modules = readdirSync(dir).filter((name) => name.endsWith('.ts'))
+  t.ok(modules.length >= 7, `the wire modules: ${modules.join(', ')}`)
+  for (const name of modules) {
+    const result = await build({
+      entryPoints: [new URL(name, dir).pathname],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent'
+    })
+    const inputs = Object.keys(result.metafile.inputs)
+    t.ok(inputs.every((input) => input.startsWith('src/wire/')), `${name} imports only src/wire/: ${inputs.join(', ')}`)
+    t.notMatch(result.outputFiles[0]?.text ?? '', /\bBuffer\b|\bprocess\.|\brequire\(|node:/, `${name}: no Buffer, process, require or node: module`)
+  }
 })

@@ -15,7 +15,7 @@ function recorder () {
     ping () { calls.push(['ping']) }
   }
   const identity = { userId: 'alice', sessionId: 's1', roles: [], permissions: [], tokenId: undefined, expiresAt: undefined }
-  return { socket, calls, connection: new Connection('c1', socket, identity, 'user', log) }
+  return { socket, calls, connection: new Connection('c1', socket, identity, 'events', log) }
 }
 
 t.test('a new connection is alive, has no patterns and has received nothing', async (t) => {

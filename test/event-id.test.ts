@@ -1,5 +1,5 @@
 import t from 'tap'
-import { compareIds, EVENT_ID_PATTERN, IdClock, isEventId, localId, partitionOf } from '../src/event-id.js'
+import { compareIds, EVENT_ID_PATTERN, IdClock, isEventId, localId, partitionOf } from '../src/wire/event-id.js'
 
 t.test('isEventId accepts <ms>-<seq> and nothing else', async (t) => {
   for (const id of ['0-0', '1732380000000-0', '1732380000000-42', '9999999999999999-9999999999999999']) t.ok(isEventId(id), id)

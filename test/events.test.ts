@@ -1,5 +1,6 @@
 import t from 'tap'
-import { createDraft, eventJson, isAdminOnly, isEventType, isGatewayEvent, namespaceOf } from '../src/events.js'
+import { createDraft, eventJson, isAdminOnly, isGatewayEvent, namespaceOf } from '../src/events.js'
+import { isEventType } from '../src/wire/topics.js'
 
 t.test('isEventType', async (t) => {
   const cases: Array<[string, boolean]> = [

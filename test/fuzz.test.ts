@@ -4,6 +4,7 @@ import { runInNewContext } from 'node:vm'
 import t from 'tap'
 import WebSocket from 'ws'
 import { isAdminOnly } from '../src/events.js'
+import type { Stream } from '../src/wire/streams.js'
 import { get, post, startGateway } from './helpers/gateway.js'
 import { until } from './helpers/ports.js'
 import { adminToken, serviceToken, userToken } from './helpers/tokens.js'
@@ -214,7 +215,7 @@ function generate (r: Random): Frame {
 
 interface Reply { type?: unknown, id?: unknown, payload?: Record<string, unknown> }
 
-interface Received { slot: number, generation: number, userId: string, stream: 'user' | 'admin', event: { id: string, type: string, userId?: string } }
+interface Received { slot: number, generation: number, userId: string, stream: Stream, event: { id: string, type: string, userId?: string } }
 
 interface Run {
   violations: string[]
@@ -234,7 +235,7 @@ class FuzzSocket {
   private waiter: { id: string, resolve: (frame: Reply) => void } | undefined
   generation = 0
 
-  constructor (readonly slot: number, readonly userId: string, readonly stream: 'user' | 'admin', private readonly url: string, private readonly bearer: string, private readonly run: Run) {}
+  constructor (readonly slot: number, readonly userId: string, readonly stream: Stream, private readonly url: string, private readonly bearer: string, private readonly run: Run) {}
 
   private violation (message: string): void {
     this.run.violations.push(`seed ${SEED}, slot ${this.slot} (${this.stream} ${this.userId}): ${message}`)
@@ -245,7 +246,7 @@ class FuzzSocket {
     this.replies = 0
     this.handled = 0
     const generation = this.generation
-    const socket = new WebSocket(`${this.url}/ws/${this.stream === 'admin' ? 'admin' : 'events'}`, { headers: { authorization: `Bearer ${this.bearer}` } })
+    const socket = new WebSocket(`${this.url}/ws/${this.stream}`, { headers: { authorization: `Bearer ${this.bearer}` } })
     this.socket = socket
     socket.on('error', () => {})
     this.closed = new Promise((resolve) => socket.on('close', (code) => resolve(code)))
@@ -368,7 +369,7 @@ t.test(`fuzz: ${FRAMES} random and mutated frames against one gateway (FUZZ_SEED
 
   const sockets: FuzzSocket[] = []
   for (const userId of USERS) {
-    for (let i = 0; i < USER_SOCKETS_PER_USER; i++) sockets.push(new FuzzSocket(sockets.length, userId, 'user', gw.wsUrl, userToken(userId), run))
+    for (let i = 0; i < USER_SOCKETS_PER_USER; i++) sockets.push(new FuzzSocket(sockets.length, userId, 'events', gw.wsUrl, userToken(userId), run))
   }
   for (let i = 0; i < ADMIN_SOCKETS; i++) sockets.push(new FuzzSocket(sockets.length, 'root', 'admin', gw.wsUrl, adminToken('root'), run))
   t.teardown(() => { for (const s of sockets) s.terminate() })

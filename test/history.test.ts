@@ -1,8 +1,8 @@
 import t from 'tap'
 import type { BusMessage } from '../src/bus/bus.js'
-import { IdClock } from '../src/event-id.js'
 import { createDraft, eventJson } from '../src/events.js'
 import { lostAfter, RingHistory } from '../src/history.js'
+import { IdClock } from '../src/wire/event-id.js'
 
 const T0 = 1_700_000_000_000
 

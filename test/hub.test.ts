@@ -1,10 +1,11 @@
 import t from 'tap'
-import { Connection, type Socket, type Stream } from '../src/connection.js'
+import { Connection, type Socket } from '../src/connection.js'
 import type { BusMessage } from '../src/bus/bus.js'
-import { IdClock } from '../src/event-id.js'
 import { createDraft, eventJson, type EventInput } from '../src/events.js'
 import { Hub } from '../src/hub.js'
 import type { Log } from '../src/logging.js'
+import { IdClock } from '../src/wire/event-id.js'
+import type { Stream } from '../src/wire/streams.js'
 
 /** A stand-in for a `ws` socket that records what the hub does to it. Nothing crosses a network. */
 class RecordingSocket implements Socket {
@@ -26,7 +27,7 @@ let ids = 0
 function connect (hub: Hub, userId: string, patterns: string[], options: { stream?: Stream } = {}) {
   const socket = new RecordingSocket()
   const identity = { userId, sessionId: undefined, roles: [], permissions: [], tokenId: undefined, expiresAt: undefined }
-  const connection = new Connection(`c${++ids}`, socket, identity, options.stream ?? 'user', log)
+  const connection = new Connection(`c${++ids}`, socket, identity, options.stream ?? 'events', log)
   hub.add(connection)
   hub.subscribe(connection, patterns)
   return { connection, socket, types: () => socket.sent.map((f) => JSON.parse(f.toString()).payload.type as string) }

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { formatPosition, MAX_POSITION_ENTRIES, parsePosition } from '../src/position.js'
+import { formatPosition, MAX_POSITION_ENTRIES, parsePosition } from '../src/wire/position.js'
 
 t.test('a position is one id per partition, joined by commas', async (t) => {
   const position = parsePosition('p3:10-4,b:12-0')

@@ -96,7 +96,7 @@ t.test('health on the embedded default and stats for admins', async (t) => {
     }
   })
   const received = (stats.body.instance as { eventsReceived: number }).eventsReceived
-  t.ok(received >= 1, 'the published event and the gateway\'s own audit events are received')
+  t.ok(received >= 1, 'the published event and the gateway\'s own security events are received')
   t.match(await get(`${gw.url}/ws/stats`, userToken('alice')), { status: 403 })
   t.match(await get(`${gw.url}/ws/stats`), { status: 401 })
 })

@@ -1,7 +1,6 @@
 import t from 'tap'
 import type { BusMessage } from '../src/bus/bus.js'
-import { Connection, type Socket, type Stream } from '../src/connection.js'
-import { IdClock } from '../src/event-id.js'
+import { Connection, type Socket } from '../src/connection.js'
 import { createDraft, type EventInput, eventJson } from '../src/events.js'
 import { type History, type HistoryPage, type Retention, RingHistory } from '../src/history.js'
 import { Hub } from '../src/hub.js'
@@ -11,6 +10,8 @@ import { isFault } from '../src/protocol.js'
 import { ReplayGate } from '../src/replay-gate.js'
 import { until } from './helpers/ports.js'
 import { type Reply, requestHandlers, type RequestContext } from '../src/requests.js'
+import { IdClock } from '../src/wire/event-id.js'
+import type { Stream } from '../src/wire/streams.js'
 
 const log: Log = { error () {}, warn () {}, info () {}, debug () {}, child: () => log }
 const RETENTION: Retention = { maxEvents: 100, maxAgeMs: 3_600_000 }
@@ -28,7 +29,7 @@ class RecordingSocket implements Socket {
 
 interface Options { stream?: Stream, maxSubscriptions?: number, history?: History, maxReplay?: number }
 
-function setup ({ stream = 'user', maxSubscriptions = 3, history = new RingHistory(RETENTION), maxReplay = 100 }: Options = {}) {
+function setup ({ stream = 'events', maxSubscriptions = 3, history = new RingHistory(RETENTION), maxReplay = 100 }: Options = {}) {
   const replays = new ReplayGate({ perInstance: 8, perUser: 2 })
   const ctx: RequestContext = { hub: new Hub(), history, maxReplay, maxReplayBytes: 1024 * 1024, maxDataBytes: 32 * 1024, replays, maxSubscriptions, maxPatternLength: 128, reads: { partitioning: new Partitioning(1), positionOf: () => '1-0', read: async () => {}, unread: () => {}, connected: true } }
   const identity = { userId: 'alice', sessionId: undefined, roles: [], permissions: [], tokenId: undefined, expiresAt: undefined }

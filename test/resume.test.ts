@@ -1,12 +1,12 @@
 import type { Socket } from 'node:net'
 import t, { type Test } from 'tap'
-import { compareIds } from '../src/event-id.js'
 import { connectAs, type EventPayload, type Frame, type TestClient } from './helpers/client.js'
 import { LENIENT_LIMITS, startPair } from './helpers/cluster.js'
 import { type Gateway, post, startGateway } from './helpers/gateway.js'
 import { until } from './helpers/ports.js'
 import { RedisServer } from './helpers/redis.js'
 import { adminToken, serviceToken, token, userToken } from './helpers/tokens.js'
+import { compareIds } from '../src/wire/event-id.js'
 
 type Input = Record<string, unknown>
 
@@ -149,14 +149,14 @@ t.test('the replay keeps to what the stream may see: not other users\' events, n
     t.ok(all.includes(id as string), `the admin replay has ${name}`)
   }
   t.ok(replayed.some((e) => e.type === 'session.revoked' && e.audience === 'admin'), 'and the admin-only revocation')
-  t.notOk(replayed.some((e) => e.type.startsWith('security.')), 'but none of the gateway\'s audit events: they are live-only')
+  t.notOk(replayed.some((e) => e.type.startsWith('security.')), 'but none of the gateway\'s security events: they are live-only')
   const history = await gw.app.bus.history.after(since, 10_000)
   const upTo = history.messages.map((m) => m.event.id).filter((id) => compareIds(id, all.at(-1) as string) <= 0)
   t.same(all, upTo, 'the whole history after since, up to the reply')
 })
 
 t.test('truncated when the history was trimmed past since, or cannot place it', async (t) => {
-  // One audit event per type, ever: the history then holds the events this test counts.
+  // One security event per type, ever: the history then holds the events this test counts.
   const gw = await startGateway(t, { ...LENIENT_LIMITS, HISTORY_MAX_EVENTS: '5', SECURITY_EVENTS_PER_SECOND: '0.001' })
   const since = await lastSeen(t, gw, userToken('alice'), 'order.*', { type: 'order.created', userId: 'alice' })
   const published = await publish(gw, Array.from({ length: 10 }, (_, n) => ({ type: 'order.created', userId: 'alice', data: { n } })))

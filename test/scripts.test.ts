@@ -60,6 +60,23 @@ t.test('every script answers --help through npm with its usage, exit 0', async (
   }
 })
 
+t.test('every script refuses a bad command line in one line naming itself, exit 2', async (t) => {
+  const cases: Array<[string, string[], RegExp]> = [
+    ['token', ['--bogus'], /^token: Unknown option '--bogus'/],
+    ['token', ['--role', 'admin'], /^token: --sub is required/],
+    ['token', ['--sub', 'alice', '--ttl', '0'], /^token: --ttl must be an integer of at least 1\n$/],
+    ['publish-event', ['--type', 'a.b', 'stray'], /^publish-event: Unexpected argument 'stray'/],
+    ['chaos', ['--rate', '0'], /^chaos: --rate must be an integer from 1 to 1000\n$/],
+    ['cluster', ['--instances', '9'], /^cluster: --instances must be an integer from 1 to 8\n$/]
+  ]
+  for (const [name, args, message] of cases) {
+    const { code, stderr } = await script(name, args)
+    t.equal(code, 2, `${name} ${args.join(' ')}`)
+    t.match(stderr, message)
+    t.notMatch(stderr, /\n\s+at /, 'no stack trace')
+  }
+})
+
 t.test('publish-event publishes with a service token it mints, and the event arrives on a WebSocket', async (t) => {
   const gw = await startGateway(t)
   const alice = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('alice'))

@@ -7,11 +7,11 @@ import type { Identity } from '../src/identity.js'
 import type { Log } from '../src/logging.js'
 import { ReplayGate } from '../src/replay-gate.js'
 import { SecurityReporter } from '../src/security.js'
-import { openSession, type SessionContext } from '../src/session.js'
+import { openSocketSession, type SocketSessionContext } from '../src/socket-session.js'
 
 const log: Log = { error () {}, warn () {}, info () {}, debug () {}, child: () => log }
 
-/** The events and calls of a `ws` socket that openSession uses; nothing crosses a network. */
+/** The events and calls of a `ws` socket that openSocketSession uses; nothing crosses a network. */
 class FakeSocket extends EventEmitter {
   readyState = 1
   readonly sent: string[] = []
@@ -22,7 +22,7 @@ class FakeSocket extends EventEmitter {
   ping (): void {}
 }
 
-function context (revoked: (identity: Identity) => boolean): SessionContext {
+function context (revoked: (identity: Identity) => boolean): SocketSessionContext {
   const bus = new MemoryBus({ maxEvents: 100, maxAgeMs: 3_600_000 })
   t.teardown(async () => { await bus.close() })
   return {
@@ -48,13 +48,13 @@ const alice: Identity = { userId: 'alice', sessionId: 's1', roles: [], permissio
 t.test('an upgrade a just-applied revocation covers is closed 4001 session_revoked before it joins the hub', async (t) => {
   const ctx = context((identity) => identity.sessionId === 's1')
   const socket = new FakeSocket()
-  t.equal(openSession(ctx, socket as unknown as WebSocket, 'c1', alice, 'user', log), undefined)
+  t.equal(openSocketSession(ctx, socket as unknown as WebSocket, 'c1', alice, 'events', log), undefined)
   t.same(socket.closed, [[4001, 'session_revoked']])
   t.same(socket.sent, [], 'no connected frame')
   t.equal(ctx.hub.size, 0)
 
   const other = new FakeSocket()
-  t.ok(openSession(ctx, other as unknown as WebSocket, 'c2', { ...alice, sessionId: 's2' }, 'user', log) !== undefined, 'another session opens')
+  t.ok(openSocketSession(ctx, other as unknown as WebSocket, 'c2', { ...alice, sessionId: 's2' }, 'events', log) !== undefined, 'another session opens')
   t.match(JSON.parse(other.sent[0] ?? '{}'), { type: 'connected', payload: { connectionId: 'c2', userId: 'alice' } })
   t.equal(ctx.hub.size, 1)
   other.emit('close', 1000)

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { PatternTrie, patternError } from '../src/topics.js'
+import { PatternTrie } from '../src/wire/pattern-trie.js'
+import { patternError } from '../src/wire/topics.js'
 
 function matches (trie: PatternTrie<string>, type: string): string[] {
   const seen: string[] = []

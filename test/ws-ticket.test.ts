@@ -36,7 +36,7 @@ t.test('POST /ws/ticket: a fresh single-use ticket for a valid token, 401 withou
   t.ok(expires >= before + 30_000 && expires <= after + 30_000, `valid for TICKET_TTL (30 s): ${expiresAt}`)
   t.not((await issue(gw, userToken('alice'))).ticket, ticket, 'each ticket is new')
   const asBrowsers = await fetch(`${gw.url}/ws/ticket`, { method: 'POST', headers: { authorization: `Bearer ${userToken('alice')}` } })
-  t.equal(asBrowsers.status, 200, 'a POST without a body, as in the README')
+  t.equal(asBrowsers.status, 200, 'a POST without a body, as in docs/protocol.md')
 
   const client = await withTicket(t, gw, ticket)
   t.equal((await client.next('connected')).payload.userId, 'alice')

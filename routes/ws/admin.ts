@@ -8,7 +8,7 @@ export default async function adminStream (app: FastifyInstance) {
     schema: {
       tags: ['websocket'],
       summary: 'Every event of every user and namespace (WebSocket upgrade, role admin)',
-      description: 'As `/ws/events`, for role `admin` (else closed `4003 admin_required`): also the admin-only `security.*` audit events and the `admin.*` namespace.',
+      description: 'As `/ws/events`, for role `admin` (else closed `4003 admin_required`): also the gateway\'s security events (`security.*`, admin-only) and the `admin.*` namespace.',
       security: [{ bearerAuth: [] }, { cookieAuth: [] }, { ticket: [] }, { queryToken: [] }],
       response: { 101: { description: 'Switching Protocols: the socket is open; its first frame is `connected`, or a close with the refusal\'s code' } }
     },

@@ -27,7 +27,7 @@ async function lastEntry (lab: Lab): Promise<string> {
   return newest?.[0] ?? '0-0'
 }
 
-/** Audit events stored in the history after `since`: what strangers made the gateway write there. */
+/** Security events stored in the history after `since`: what strangers made the gateway write there. */
 async function auditStored (lab: Lab, since: string): Promise<number> {
   const entries = await lab.redis.xrange(HISTORY_KEY, `(${since}`, '+')
   return entries.filter(([, fields]) => fields.some((field) => field.includes('"type":"security.'))).length

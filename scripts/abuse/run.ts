@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
+import { commandLine } from '../command-line.js'
 import type { Check, CheckContext, Outcome, Sizes } from './check.js'
 import { historyEviction } from './history-eviction.js'
 import { idleSockets } from './idle-sockets.js'
@@ -84,26 +84,16 @@ function revision (): string {
   }
 }
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    only: { type: 'string', multiple: true, default: [] },
-    write: { type: 'boolean', default: false },
-    results: { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false }
-  }
+const { values, fail } = commandLine('abuse', HELP, {
+  quick: { type: 'boolean', default: false },
+  only: { type: 'string', multiple: true, default: [] },
+  write: { type: 'boolean', default: false },
+  results: { type: 'string' }
 })
-if (values.help) {
-  process.stdout.write(`${HELP}\n`)
-  process.exit(0)
-}
 
 const sizes = values.quick ? QUICK : FULL
 const checks = CHECKS.filter((c) => values.only.length === 0 || values.only.some((text) => c.attack.includes(text)))
-if (checks.length === 0) {
-  process.stderr.write(`abuse: no check matches ${values.only.join(', ')}; the checks are: ${CHECKS.map((c) => c.attack).join(', ')}\n`)
-  process.exit(2)
-}
+if (checks.length === 0) fail(`no check matches ${values.only.join(', ')}; the checks are: ${CHECKS.map((c) => c.attack).join(', ')}`)
 const t0 = performance.now()
 const log = (line: string): void => { process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${line}\n`) }
 

@@ -4,15 +4,19 @@ import { BENCH_SECRET } from './auth.js'
 import { announce, startControl } from './control.js'
 
 /**
- * eventgate as `npm start` builds it (buildApp), on REDIS_URL, with the limits a load test would
- * trip on its own lifted: every client comes from a few loopback addresses and one publisher.
- * Logging is at `warn`: the baselines log nothing, and per-request lines would measure pino.
+ * eventgate as `npm start` builds it (buildApp), on REDIS_URL or REDIS_CLUSTER_NODES, with the
+ * limits a load test would trip on its own lifted: every client comes from a few loopback
+ * addresses and one publisher. Logging is at `warn`: the baselines log nothing, and per-request
+ * lines would measure pino. REDIS_PARTITIONS is passed on as the runner was given it, so that a
+ * rerun after a change of the partition count measures what it says.
  */
 const config = loadConfig({
   NODE_ENV: 'production',
   HOST: '127.0.0.1',
   PORT: '0',
   REDIS_URL: process.env.REDIS_URL,
+  REDIS_CLUSTER_NODES: process.env.REDIS_CLUSTER_NODES,
+  REDIS_PARTITIONS: process.env.REDIS_PARTITIONS,
   JWT_SECRET: BENCH_SECRET,
   // Nothing scrapes it, and it listens on the loopback only.
   METRICS_PUBLIC: 'true',

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { createAdapter } from '@socket.io/redis-adapter'
-import { Redis } from 'ioredis'
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter'
+import { Cluster, Redis } from 'ioredis'
 import { Server } from 'socket.io'
 import { type BenchClaims, benchVerifier, publishRefusal } from './auth.js'
 import { serve } from './control.js'
@@ -11,18 +11,35 @@ import { type BenchEvent, end, namespaceOf, readBody } from './wire.js'
  * transport only, the JWT checked in a connection middleware. Each socket joins its user's room
  * (and `admin` for admins); `subscribe` joins a topic room. POST /publish emits an event to the
  * rooms that should see it; the adapter carries it to the other instance.
+ *
+ * On a Redis Cluster (REDIS_CLUSTER_NODES) it takes the sharded adapter, on ioredis clients (the
+ * adapter speaks both ioredis and node-redis): in its default "dynamic" mode each room has a
+ * shard channel of its own, subscribed by the instances that hold a member, so an emit to one
+ * room reaches only them, from the master that owns the room's slot. An emit to two rooms goes
+ * on the namespace's one channel to every instance instead, so there the event is emitted to
+ * each room apart, the admins' excepted from the other, which keeps one delivery per socket.
  */
 const verify = benchVerifier()
-const redisUrl = process.env.REDIS_URL ?? ''
-const pub = new Redis(redisUrl)
-const sub = pub.duplicate()
+const seeds = process.env.REDIS_CLUSTER_NODES
 let sequence = 0
+
+function adapter (): ReturnType<typeof createAdapter> | ReturnType<typeof createShardedAdapter> {
+  if (seeds === undefined) {
+    const pub = new Redis(process.env.REDIS_URL ?? '')
+    return createAdapter(pub, pub.duplicate())
+  }
+  const nodes = seeds.split(',').map((seed) => {
+    const [host, port] = seed.split(':')
+    return { host: host as string, port: Number(port) }
+  })
+  return createShardedAdapter(new Cluster(nodes), new Cluster(nodes, { shardedSubscribers: true }))
+}
 
 const http = createServer((request, response) => { void publish(request, response) })
 // Fastify's default (72 s), not Node's 5 s: between phases the publisher's kept-alive sockets idle
 // longer than 5 s, and a request racing the server's close of one would fail.
 http.keepAliveTimeout = 72_000
-const io = new Server(http, { transports: ['websocket'], serveClient: false, adapter: createAdapter(pub, sub) })
+const io = new Server(http, { transports: ['websocket'], serveClient: false, adapter: adapter() })
 
 io.use((socket, next) => {
   try {
@@ -49,8 +66,12 @@ async function publish (request: IncomingMessage, response: ServerResponse): Pro
   if (refused !== undefined) return end(response, refused)
   const input = JSON.parse(await readBody(request)) as Omit<BenchEvent, 'id' | 'timestamp'>
   const event: BenchEvent = { id: `${process.pid}-${++sequence}`, ...input, timestamp: new Date().toISOString() }
-  const rooms = input.userId === undefined ? [`topic:${namespaceOf(input.type)}`, 'admin'] : [`user:${input.userId}`, 'admin']
-  io.to(rooms).emit('event', event)
+  const room = input.userId === undefined ? `topic:${namespaceOf(input.type)}` : `user:${input.userId}`
+  if (seeds === undefined) io.to([room, 'admin']).emit('event', event)
+  else {
+    io.to(room).except('admin').emit('event', event)
+    io.to('admin').emit('event', event)
+  }
   end(response, 202)
 }
 

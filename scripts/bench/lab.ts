@@ -1,5 +1,7 @@
 import type { ClientSpec, ContenderName, Fleet } from './clients.js'
 import type { PublishJob, PublishResult } from './publisher-worker.js'
+import type { ShardSample } from './shards.js'
+import { slotLayout } from './slots.js'
 import { Tally } from './tally.js'
 
 /** Sizes and durations of one run; `--quick` shrinks them to a smoke test. */
@@ -21,6 +23,18 @@ export interface Sizes {
   scaleUserRate: number
   scaleFanoutRate: number
   scaleMs: number
+  /** The cluster scenario: users who get one event each in turn, and the audience of its broadcasts. */
+  clusterUsers: number
+  clusterAudience: number
+  /** One event in this many is a broadcast. */
+  clusterBroadcastEvery: number
+  /** The fixed rate at which latency, command shares and ingress are measured, for this long. */
+  clusterRate: number
+  clusterMs: number
+  /** The first rate of the capacity search. */
+  clusterStartRate: number
+  /** Over which the instances' background commands are counted, with no event published. */
+  clusterIdleMs: number
 }
 
 export interface ScenarioContext {
@@ -29,11 +43,20 @@ export interface ScenarioContext {
   sizes: Sizes
   /** Handshakes in flight at once while connecting. */
   concurrency: number
-  publish: (job: Omit<PublishJob, 'targets' | 'token'>) => Promise<PublishResult>
+  /** Publishes through every instance in turn, or through the one at index `via`. */
+  publish: (job: Omit<PublishJob, 'targets' | 'token'> & { via?: number }) => Promise<PublishResult>
   /** CPU microseconds used by all the contender's instances so far. */
   cpu: () => Promise<number>
+  /** CPU microseconds used by each instance so far, in the order of `wsBases`. */
+  cpuEach: () => Promise<number[]>
   /** RSS bytes of all the contender's instances, after a full GC in each. */
   memory: () => Promise<number>
+  /** The command counters of each master of the turn's Redis. */
+  shards: () => Promise<ShardSample[]>
+  /** Bytes each instance has received from Redis so far, in the order of `wsBases`. */
+  ingress: () => Promise<number[]>
+  /** Events each instance has received from the bus so far, where it counts them (eventgate), else NaN. */
+  received: () => Promise<number[]>
   log: (line: string) => void
 }
 
@@ -61,6 +84,13 @@ export interface PhaseOptions {
   users?: { base: number, count: number }
   /** Clients every event reaches: the subscribers of a fan-out, the admins of user events. */
   everyEvent: { from: number, count: number }
+  /**
+   * Mixed into user events: each event whose seq is a multiple of `every` is published without
+   * a user, as `<topic>.fanout`, and is due to the audience (subscribed to `topic`) instead.
+   */
+  broadcasts?: { every: number, topic: string, audience: { from: number, count: number } }
+  /** Publish through this instance alone (an index of `wsBases`), not through each in turn. */
+  via?: number
   latency: boolean
 }
 
@@ -68,6 +98,8 @@ export interface Phase {
   tally: Tally
   published: PublishResult
   cpuMicros: number
+  /** The same, instance by instance. */
+  cpuEachMicros: number[]
   /** From the first publish to the last delivery. */
   wallMs: number
   /** Over which `cpuMicros` was measured. */
@@ -98,22 +130,12 @@ export class Lab {
     const firstSeq = this.seq
     const count = Math.round(options.rate * options.durationMs / 1000)
     this.seq += count
-    const { from, count: every } = options.everyEvent
-    const direct = options.users === undefined ? 0 : 1
-    const { base, count: userCount } = options.users ?? { base: 0, count: 1 }
-    const tally = new Tally(count * (direct + every), (client, seq) => {
-      const k = seq - firstSeq
-      if (k < 0 || k >= count) return -1
-      if (client >= from && client < from + every) return (direct + client - from) * count + k
-      return direct === 1 && client === base + seq % userCount ? k : -1
-    }, options.latency)
-    const slotsOf = function * (seq: number): Generator<number> {
-      const k = seq - firstSeq
-      for (let d = 0; d < direct + every; d++) yield d * count + k
-    }
+    const layout = slotLayout(firstSeq, count, options)
+    const tally = new Tally(layout.expected, layout.slot, options.latency)
+    tally.excuse(layout.unused)
     this.fleet.onEvent(tally.record)
     const start = performance.now()
-    const cpu0 = await this.ctx.cpu()
+    const cpu0 = await this.ctx.cpuEach()
     const own0 = process.cpuUsage()
     const t0 = performance.now()
     const published = await this.ctx.publish({
@@ -121,11 +143,14 @@ export class Lab {
       durationMs: options.durationMs,
       firstSeq,
       type: `${options.topic}.${options.users === undefined ? 'fanout' : 'user'}`,
-      ...(options.users === undefined ? {} : { users: options.users })
+      ...(options.users === undefined ? {} : { users: options.users }),
+      ...(options.broadcasts === undefined ? {} : { broadcast: { every: options.broadcasts.every, type: `${options.broadcasts.topic}.fanout` } }),
+      ...(options.via === undefined ? {} : { via: options.via })
     })
-    for (const seq of [...published.refused, ...published.unsent]) tally.excuse(slotsOf(seq))
+    for (const seq of [...published.refused, ...published.unsent]) tally.excuse(layout.slotsOf(seq))
     await tally.drained(QUIET_MS)
-    const cpuMicros = await this.ctx.cpu() - cpu0
+    const cpuEachMicros = (await this.ctx.cpuEach()).map((micros, i) => micros - (cpu0[i] as number))
+    const cpuMicros = cpuEachMicros.reduce((a, b) => a + b, 0)
     const own = process.cpuUsage(own0)
     const windowMs = performance.now() - start
     this.fleet.onEvent(() => {})
@@ -133,7 +158,7 @@ export class Lab {
     const wallMs = tally.lastAt - t0
     // The load generator's share of a core tells whether a throughput is its limit, not the servers'.
     this.ctx.log(`    ${name}: ${tally.delivered} deliveries in ${wallMs.toFixed(0)} ms; CPU: servers ${percent(cpuMicros, windowMs)}, load generator ${percent(own.user + own.system, windowMs)}`)
-    return { tally, published, cpuMicros, wallMs, windowMs }
+    return { tally, published, cpuMicros, cpuEachMicros, wallMs, windowMs }
   }
 
   /** Opens connections after the last one; resolves with the rate at which they became subscribed. */

@@ -14,6 +14,8 @@ export interface PublishJob {
   type: string
   /** Events go to `u<base + seq % count>` in turn; none: events without a user. */
   users?: { base: number, count: number }
+  /** Events whose seq is a multiple of `every` go without a user, as `type`. */
+  broadcast?: { every: number, type: string }
 }
 
 export interface PublishResult {
@@ -94,8 +96,10 @@ async function run (job: PublishJob): Promise<PublishResult> {
       const target = job.targets[result.started % job.targets.length] as string
       result.started++
       inFlight++
-      const user = job.users === undefined ? '' : `"userId":"u${job.users.base + seq % job.users.count}",`
-      send(target, seq, `{"type":"${job.type}",${user}"data":${eventData(seq)}}`, 0)
+      const { broadcast } = job
+      const toAll = broadcast !== undefined && seq % broadcast.every === 0
+      const user = job.users === undefined || toAll ? '' : `"userId":"u${job.users.base + seq % job.users.count}",`
+      send(target, seq, `{"type":"${toAll ? broadcast.type : job.type}",${user}"data":${eventData(seq)}}`, 0)
     }
     const timer = setInterval(() => {
       const due = Math.min(total, Math.floor((performance.now() - start) * job.rate / 1000) + 1)

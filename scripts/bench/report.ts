@@ -1,9 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ContenderName } from './clients.js'
+import { clusterMarkdown, clusterMedians } from './cluster-report.js'
+import { cell, format, summaryOf as summaryOfRuns } from './format.js'
 import type { ScenarioResult } from './lab.js'
-import type { ScenarioName } from './scenarios.js'
-import { type Summary, summarize } from './stats.js'
+import { type ScenarioName, SCENARIOS, SLOW } from './scenarios.js'
+import type { Summary } from './stats.js'
 
 export const CONTENDERS: readonly ContenderName[] = ['eventgate', 'socketio', 'bare']
 const LABEL: Record<ContenderName, string> = { eventgate: 'eventgate', socketio: 'Socket.IO', bare: 'bare ws' }
@@ -53,7 +55,8 @@ const TARGETS: Target[] = [
   { scenario: 'scale', metric: 'userCpuGrowth', op: '<=', bound: 1.2 }
 ]
 
-export type Results = Partial<Record<ScenarioName, Partial<Record<ContenderName, ScenarioResult[]>>>>
+/** By scenario, then by contender (or, for the cluster scenario, by setup). */
+export type Results = Partial<Record<ScenarioName, Partial<Record<string, ScenarioResult[]>>>>
 
 export interface RunInfo {
   command: string
@@ -64,18 +67,14 @@ export interface RunInfo {
   slowRepeats: number
   quick: boolean
   durationS: number
+  /** REDIS_PARTITIONS as eventgate's instances were given it. */
+  partitions: string | undefined
+  /** What the cluster scenario ran, in a sentence. */
+  clusterWorkload: string
 }
 
 function summaryOf (results: Results, scenario: ScenarioName, contender: ContenderName, metric: string): Summary {
-  return summarize((results[scenario]?.[contender] ?? []).map((r) => r.metrics[metric] ?? Number.NaN))
-}
-
-const format = (value: number, digits: number): string =>
-  Number.isFinite(value) ? value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '–'
-
-function cell (s: Summary, digits: number): string {
-  if (s.n === 0) return '–'
-  return s.n === 1 ? format(s.median, digits) : `${format(s.median, digits)} (${format(s.min, digits)}–${format(s.max, digits)})`
+  return summaryOfRuns(results[scenario]?.[contender], metric)
 }
 
 function targetValue (results: Results, t: Target): number {
@@ -93,23 +92,39 @@ export function targetVerdicts (results: Results): Array<{ target: string, value
   })
 }
 
+/** How many times the scenarios that ran were repeated: `5 repeat(s) of storm, fanout; 3 repeat(s) of cluster`. */
+function repeatsOf (results: Results, info: RunInfo): string {
+  const ran = SCENARIOS.filter((s) => results[s] !== undefined)
+  const fast = ran.filter((s) => !SLOW.has(s))
+  const slow = ran.filter((s) => SLOW.has(s))
+  return [
+    ...fast.length > 0 ? [`${info.repeats} repeat(s) of ${fast.join(', ')}`] : [],
+    ...slow.length > 0 ? [`${info.slowRepeats} repeat(s) of ${slow.join(', ')}`] : []
+  ].join('; ')
+}
+
 /** The Markdown report: medians with min–max over the repeats, ratios, targets, failures. */
 export function markdown (results: Results, info: RunInfo): string {
   const lines = [
     `# eventgate benchmark, ${info.started.toISOString()}`,
     '',
-    `\`${info.command}\` — ${info.repeats} repeat(s) of storm and fanout, ${info.slowRepeats} of workload, memory and scale${info.quick ? ', quick sizes' : ''}; ${info.conditions}; ${(info.durationS / 60).toFixed(1)} minutes.`,
-    'Two instances of each contender on one Redis; medians (min–max) over the repeats.',
-    '',
-    `| measure | ${CONTENDERS.map((c) => LABEL[c]).join(' | ')} | eventgate/bare | eventgate/Socket.IO |`,
-    `| --- | ${CONTENDERS.map(() => '---:').join(' | ')} | ---: | ---: |`
+    `\`${info.command}\` — ${repeatsOf(results, info)}${info.quick ? ', quick sizes' : ''}; ${info.conditions}; ${(info.durationS / 60).toFixed(1)} minutes.`
   ]
-  for (const row of ROWS) {
-    if (results[row.scenario] === undefined) continue
+  const rows = ROWS.filter((row) => results[row.scenario] !== undefined)
+  if (rows.length > 0) {
+    lines.push(
+      'Two instances of each contender on one Redis; medians (min–max) over the repeats.',
+      '',
+      `| measure | ${CONTENDERS.map((c) => LABEL[c]).join(' | ')} | eventgate/bare | eventgate/Socket.IO |`,
+      `| --- | ${CONTENDERS.map(() => '---:').join(' | ')} | ---: | ---: |`
+    )
+  }
+  for (const row of rows) {
     const s = CONTENDERS.map((c) => summaryOf(results, row.scenario, c, row.metric))
     const ratio = (i: number): string => format((s[0] as Summary).median / (s[i] as Summary).median, 2)
     lines.push(`| ${row.label} | ${s.map((x) => cell(x, row.digits)).join(' | ')} | ${ratio(2)} | ${ratio(1)} |`)
   }
+  if (results.cluster !== undefined) lines.push('', ...clusterMarkdown(results.cluster, info.clusterWorkload, info.partitions))
   const verdicts = targetVerdicts(results)
   if (verdicts.length > 0) {
     lines.push('', '| target | value | met |', '| --- | ---: | :---: |')
@@ -158,5 +173,6 @@ export function jsonSummary (results: Results, info: RunInfo, file: string): str
     if (results[row.scenario] === undefined) continue
     medians[`${row.scenario}.${row.metric}`] = Object.fromEntries(CONTENDERS.map((c) => [c, summaryOf(results, row.scenario, c, row.metric).median]))
   }
-  return JSON.stringify({ report: file, command: info.command, repeats: info.repeats, slowRepeats: info.slowRepeats, durationS: Math.round(info.durationS), conditions: info.conditions, medians, targets: targetVerdicts(results), failures: failuresOf(results).length, warnings: warningsOf(results).length })
+  const cluster = results.cluster === undefined ? {} : { cluster: clusterMedians(results.cluster) }
+  return JSON.stringify({ report: file, command: info.command, repeats: info.repeats, slowRepeats: info.slowRepeats, durationS: Math.round(info.durationS), conditions: info.conditions, medians, ...cluster, targets: targetVerdicts(results), failures: failuresOf(results).length, warnings: warningsOf(results).length })
 }

@@ -1,8 +1,10 @@
+import { capacity } from './capacity.js'
 import { type ClientSpec, Fleet } from './clients.js'
 import { emptyResult, Lab, type ScenarioContext, type ScenarioResult } from './lab.js'
+import { cluster } from './scenario-cluster.js'
 import { quantile } from './stats.js'
 
-export const SCENARIOS = ['fanout', 'workload', 'storm', 'memory', 'scale'] as const
+export const SCENARIOS = ['fanout', 'workload', 'storm', 'memory', 'scale', 'cluster'] as const
 export type ScenarioName = typeof SCENARIOS[number]
 
 /**
@@ -10,18 +12,14 @@ export type ScenarioName = typeof SCENARIOS[number]
  * same connections, in this order. `storm` comes first, on instances that served nothing yet,
  * and leaves its first clients to `fanout`. `memory` comes first on instances of its own, as
  * RSS per connection is measured over the RSS at start; its 20,000 connections then serve
- * `scale` (many), `workload` (10,000 of them) and `scale` again (few).
+ * `scale` (many), `workload` (10,000 of them) and `scale` again (few). `cluster` runs alone, once
+ * per setup rather than per contender (setups.ts).
  */
-export const GROUPS: ReadonlyArray<readonly ScenarioName[]> = [['storm', 'fanout'], ['memory', 'scale', 'workload']]
+export const GROUPS: ReadonlyArray<readonly ScenarioName[]> = [['storm', 'fanout'], ['memory', 'scale', 'workload'], ['cluster']]
 
 /** The scenarios that connect 10,000 clients or more: they are repeated fewer times. */
-export const SLOW: ReadonlySet<ScenarioName> = new Set(['workload', 'memory', 'scale'])
+export const SLOW: ReadonlySet<ScenarioName> = new Set(['workload', 'memory', 'scale', 'cluster'])
 
-/** The real workload's bar: a rate is sustainable while p99 publish→receive stays within it. */
-const P99_BOUND_MS = 100
-/** The workload's search stops once the first failing rate is within this factor of the last good one. */
-const RESOLUTION = 1.12
-const WORKLOAD_STEPS = 7
 const WARM_RATE = 50
 const WARM_MS = 500
 const IDLE_MS = 1000
@@ -46,11 +44,7 @@ async function fanout (lab: Lab, result: ScenarioResult): Promise<void> {
   result.metrics.p99Ms = quantile(latencies, 0.99)
 }
 
-/**
- * (2) One user per connection, each event to one user and every admin. The rate doubles from
- * the start until p99 passes 100 ms (or the publisher falls behind), then the last good and
- * the first bad rate are bisected: a few steps measure the limit to about a tenth.
- */
+/** (2) One user per connection, each event to one user and every admin: the highest rate sustained. */
 async function workload (lab: Lab, result: ScenarioResult): Promise<void> {
   const { sizes } = lab.ctx
   const base = sizes.subscribers
@@ -62,24 +56,7 @@ async function workload (lab: Lab, result: ScenarioResult): Promise<void> {
   await lab.open(Array.from({ length: sizes.admins }, (_, i): ClientSpec => ({ user: `admin-${i}`, admin: true, topic: 'idle' })))
   const options = { topic: 'idle', users: { base, count: sizes.workloadUsers }, everyEvent: { from, count: sizes.admins } }
   await lab.phase(result, 'warm-up', { ...options, rate: WARM_RATE, durationMs: WARM_MS, latency: false })
-  let good = 0
-  let bad = Number.POSITIVE_INFINITY
-  let rate = sizes.workloadStartRate
-  for (let step = 0; step < WORKLOAD_STEPS; step++) {
-    const phase = await lab.phase(result, `${rate}/s`, { ...options, rate, durationMs: sizes.stepMs, latency: true })
-    const p99 = quantile(phase.tally.sortedLatencies(), 0.99)
-    const onTime = !phase.published.saturated && phase.published.elapsedMs < sizes.stepMs + P99_BOUND_MS
-    const ok = p99 <= P99_BOUND_MS && onTime && phase.tally.lost === 0
-    lab.ctx.log(`    ${rate} events/s: p99 ${p99.toFixed(1)} ms${onTime ? '' : ', publisher fell behind'}: ${ok ? 'sustained' : 'too fast'}`)
-    if (ok) good = Math.max(good, rate)
-    else bad = Math.min(bad, rate)
-    if (phase.tally.lost > 0) break
-    if (bad <= good * RESOLUTION) break
-    const next = bad === Number.POSITIVE_INFINITY ? rate * 2 : good === 0 ? rate / 2 : Math.sqrt(good * bad)
-    rate = Math.round(next)
-    await lab.settle()
-  }
-  result.metrics.sustainedRate = good
+  result.metrics.sustainedRate = (await capacity(lab, result, options, sizes.workloadStartRate)).rate
   await lab.closeRange(from, lab.fleet.length)
 }
 
@@ -149,7 +126,8 @@ const STEPS: Record<ScenarioName, Array<(lab: Lab, result: ScenarioResult) => Pr
   fanout: [fanout],
   memory: [memory],
   scale: [scaleMany, scaleFew],
-  workload: [workload]
+  workload: [workload],
+  cluster: [cluster]
 }
 
 /**

@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { type AddressInfo, createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { ask } from '../redis-cluster.js'
 import type { ContenderName } from './clients.js'
 
 /**
@@ -57,9 +58,12 @@ const ENTRIES: Record<ContenderName, string> = {
 }
 const START_TIMEOUT_MS = 30_000
 
-/** One instance of a contender, with --expose-gc so its memory is measured after a full GC. */
-export async function startInstance (contender: ContenderName, redisUrl: string): Promise<Instance> {
-  const child = await spawnNode(['--expose-gc', '--import', 'tsx', ENTRIES[contender]], { REDIS_URL: redisUrl })
+/**
+ * One instance of a contender on `env` (where Redis is, and for eventgate REDIS_PARTITIONS), with
+ * --expose-gc so its memory is measured after a full GC.
+ */
+export async function startInstance (contender: ContenderName, env: Record<string, string>): Promise<Instance> {
+  const child = await spawnNode(['--expose-gc', '--import', 'tsx', ENTRIES[contender]], env)
   return await new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
@@ -85,43 +89,78 @@ export async function stop (child: ChildProcess): Promise<void> {
   })
 }
 
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
+/** `count` distinct free ports: each is held until all are found, so none is picked twice. */
+export async function freePorts (count: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: count }, async () => await new Promise<Server>((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => { typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')) })
+    server.listen(0, '127.0.0.1', () => resolve(server))
+  })))
+  const ports = servers.map((server) => (server.address() as AddressInfo).port)
+  await Promise.all(servers.map(async (server) => await new Promise((resolve) => server.close(resolve))))
+  return ports
+}
+
+/** A redis-server on `port` with its files in `dir`, without persistence; resolves once it serves. */
+export async function redisServer (port: number, dir: string, args: readonly string[] = []): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  await new Promise<void>((resolve, reject) => {
+    let output = ''
+    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${output}`)), 10_000)
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      if (output.includes('Ready to accept connections')) {
+        clearTimeout(timer)
+        child.stdout.resume()
+        resolve()
+      }
     })
+    child.once('error', reject)
   })
+  return child
+}
+
+/** The Redis a turn's instances run on: one redis-server or a cluster of them. */
+export interface RedisSide {
+  /** What an instance is given to reach it: REDIS_URL or REDIS_CLUSTER_NODES. */
+  readonly env: Record<string, string>
+  /** Every node's port. */
+  readonly nodes: readonly number[]
+  /** The ports of the nodes that own slots: the one server, or the cluster's masters. */
+  readonly masters: readonly number[]
+  /** Empties every master: each turn starts on a Redis without the last one's keys. */
+  flush: () => Promise<void>
+  stop: () => Promise<void>
 }
 
 /** A redis-server of the benchmark's own: a free port (or `port`, to restart one), a temp dir, no persistence. */
-export class BenchRedis {
+export class BenchRedis implements RedisSide {
   private constructor (readonly port: number, private readonly dir: string, private readonly child: ChildProcess) {}
 
   static async start (port?: number): Promise<BenchRedis> {
-    port ??= await freePort()
+    port ??= (await freePorts(1))[0] as number
     const dir = mkdtempSync(join(tmpdir(), 'eventgate-bench-redis-'))
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] })
-    await new Promise<void>((resolve, reject) => {
-      let output = ''
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${output}`)), 10_000)
-      child.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString()
-        if (output.includes('Ready to accept connections')) {
-          clearTimeout(timer)
-          child.stdout.resume()
-          resolve()
-        }
-      })
-      child.once('error', reject)
-    })
-    return new BenchRedis(port, dir, child)
+    return new BenchRedis(port, dir, await redisServer(port, dir))
   }
 
   get url (): string {
     return `redis://127.0.0.1:${this.port}`
+  }
+
+  get env (): Record<string, string> {
+    return { REDIS_URL: this.url }
+  }
+
+  get nodes (): number[] {
+    return [this.port]
+  }
+
+  get masters (): number[] {
+    return [this.port]
+  }
+
+  async flush (): Promise<void> {
+    await ask(this.port, ['FLUSHALL'])
   }
 
   async stop (): Promise<void> {

@@ -1,7 +1,7 @@
-import type { Stream } from '../connection.js'
 import type { EventDraft, GatewayEvent } from '../events.js'
 import type { History } from '../history.js'
 import type { Partitioning } from '../partitions.js'
+import type { Stream } from '../wire/streams.js'
 
 /**
  * What the bus hands to subscribers: the event and its JSON text. The text travels with the
@@ -57,7 +57,7 @@ export interface Bus {
   /**
    * Publishes a live-only event: delivered to every instance like any other, with an id in the
    * same order (never equal to another's), but never kept in the history, so never replayed nor
-   * refilled. For the gateway's own audit events, which must not push clients' events out.
+   * refilled. For the gateway's own security events, which must not push clients' events out.
    */
   publishLive: (draft: EventDraft) => Promise<string>
   /**

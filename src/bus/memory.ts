@@ -1,7 +1,7 @@
-import { IdClock } from '../event-id.js'
 import { type EventDraft, eventJson } from '../events.js'
 import { type Retention, RingHistory } from '../history.js'
 import { Partitioning } from '../partitions.js'
+import { IdClock } from '../wire/event-id.js'
 import { type Bus, type BusHandler, type BusMessage, BusUnavailableError, type Idempotency } from './bus.js'
 import { IdempotencyMemory } from './idempotency-memory.js'
 

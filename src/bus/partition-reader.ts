@@ -1,5 +1,5 @@
-import { compareIds } from '../event-id.js'
 import type { Log } from '../logging.js'
+import { compareIds } from '../wire/event-id.js'
 import { type BusMessage, BusUnavailableError } from './bus.js'
 import type { partitionNames, RedisEventLog } from './redis-log.js'
 

@@ -1,5 +1,4 @@
 import { Cluster, type Result } from 'ioredis'
-import { compareIds, localId, ONLY_PARTITION, partitionOf } from '../event-id.js'
 import { type EventDraft, eventJson, isGatewayEvent } from '../events.js'
 import { type History, type HistoryPage, lostAfter, type Retention } from '../history.js'
 import type { BusMessage, Idempotency } from './bus.js'
@@ -7,6 +6,7 @@ import { acknowledged, type Durability, NO_REPLICAS } from './durability.js'
 import type { RedisClient } from '../redis-connection.js'
 import { publishScript } from './publish-script.js'
 import { Partitioning } from '../partitions.js'
+import { compareIds, localId, ONLY_PARTITION, partitionOf } from '../wire/event-id.js'
 import { pubSubOf } from './pubsub.js'
 
 declare module 'ioredis' {

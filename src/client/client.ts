@@ -1,3 +1,5 @@
+import { ABNORMAL_CLOSURE } from '../wire/close-codes.js'
+import type { PushType } from '../wire/frames.js'
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js'
 import { closePolicy } from './close-policy.js'
 import { Emitter } from './emitter.js'
@@ -29,7 +31,7 @@ const pushHandlers: Record<string, PushHandler> = {
     const fault = readFault(payload)
     client.report(new EventgateError(fault.code, fault.message))
   }
-}
+} satisfies Record<PushType, PushHandler>
 
 export class Client implements EventgateClient {
   private readonly emitter = new Emitter<ClientEvents>((err, name) => { this.listenerThrew(err, name) })
@@ -253,7 +255,7 @@ export class Client implements EventgateClient {
     this.logger?.warn('no traffic from the gateway within the heartbeat interval and grace; reconnecting', { silentMs: this.intervalMs + this.graceMs })
     this.release(link)
     link.close(true)
-    this.retry('backoff', { code: 1006, reason: 'heartbeat_timeout' })
+    this.retry('backoff', { code: ABNORMAL_CLOSURE, reason: 'heartbeat_timeout' })
   }
 
   private release (link: Link): void {

@@ -1,3 +1,4 @@
+import type { Stream } from '../wire/streams.js'
 import { EventgateError } from './errors.js'
 import type { ClientOptions } from './types.js'
 
@@ -16,7 +17,7 @@ const SCHEMES: Readonly<Record<string, [ws: string, http: string]>> = {
 }
 
 /** The stream's URLs under the gateway's base URL, whose path, if any, is kept as a prefix. */
-export function endpointOf (url: string, stream: 'events' | 'admin'): Endpoint {
+export function endpointOf (url: string, stream: Stream): Endpoint {
   const base = new URL(url)
   const schemes = SCHEMES[base.protocol]
   if (schemes === undefined) throw new TypeError(`url must be http(s):// or ws(s)://, not ${base.protocol}`)

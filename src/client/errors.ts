@@ -1,7 +1,7 @@
-/** Codes of the gateway's `error` frames (README, Error frames). */
-export type ProtocolErrorCode =
-  | 'INVALID_MESSAGE' | 'UNKNOWN_TYPE' | 'INVALID_PATTERN' | 'FORBIDDEN' | 'TOO_MANY_SUBSCRIPTIONS'
-  | 'RATE_LIMITED' | 'HISTORY_UNAVAILABLE' | 'UNAUTHORIZED' | 'INTERNAL_ERROR'
+import type { ProtocolErrorCode } from '../wire/protocol-errors.js'
+
+/** Codes of the gateway's `error` frames (docs/protocol.md, Error frames). */
+export type { ProtocolErrorCode }
 
 /** What only the client can tell. */
 export type ClientErrorCode =

@@ -1,5 +1,6 @@
+import { isEventId } from '../wire/event-id.js'
+import type { RequestType } from '../wire/frames.js'
 import type { ErrorCode } from './errors.js'
-import { isEventId } from '../event-id.js'
 import type { GatewayEvent } from './types.js'
 
 /** A frame from the gateway: `{type, id?, payload}`, JSON text. */
@@ -24,7 +25,7 @@ export function parseServerFrame (data: unknown): ServerFrame | undefined {
 }
 
 /** A request frame; the client's ids are strings, so a reply can be told from a push. */
-export function encodeRequest (type: string, id: string, payload?: Record<string, unknown>): string {
+export function encodeRequest (type: RequestType, id: string, payload?: Record<string, unknown>): string {
   return JSON.stringify(payload === undefined ? { type, id } : { type, id, payload })
 }
 

@@ -6,6 +6,7 @@
 import { Client } from './client.js'
 import type { ClientOptions, EventgateClient } from './types.js'
 
+export type { Stream } from '../wire/streams.js'
 export type { BackoffOptions } from './backoff.js'
 export { EventgateError, type ClientErrorCode, type ErrorCode, type ProtocolErrorCode } from './errors.js'
 export type {

@@ -1,3 +1,4 @@
+import type { RequestType } from '../wire/frames.js'
 import { encodeRequest, type ServerFrame } from './frames.js'
 import type { TokenRefresher } from './token-refresh.js'
 import type { WebSocketLike } from './types.js'
@@ -29,7 +30,7 @@ export class Link {
   }
 
   /** Resolves with the reply, or undefined when the socket is not open or is let go first. */
-  async request (type: string, payload?: Record<string, unknown>): Promise<ServerFrame | undefined> {
+  async request (type: RequestType, payload?: Record<string, unknown>): Promise<ServerFrame | undefined> {
     if (this.released || this.socket.readyState !== OPEN) return undefined
     const id = `c${++this.nextId}`
     return await new Promise((resolve) => {

@@ -1,3 +1,4 @@
+import { ProtocolError } from '../wire/protocol-errors.js'
 import { type BackoffOptions, backoffDelay } from './backoff.js'
 import { EventgateError } from './errors.js'
 import { readFault, readStrings } from './frames.js'
@@ -6,7 +7,7 @@ import type { Subscriptions } from './subscriptions.js'
 import type { TruncatedInfo } from './types.js'
 
 /** Refusals of a resume that a later try can overcome, on the same socket. */
-const TRANSIENT: ReadonlySet<string> = new Set(['HISTORY_UNAVAILABLE', 'INTERNAL_ERROR'])
+const TRANSIENT: ReadonlySet<string> = new Set([ProtocolError.HISTORY_UNAVAILABLE, ProtocolError.INTERNAL_ERROR])
 
 export interface Resumption {
   subscriptions: Subscriptions

@@ -1,5 +1,5 @@
-import { compareIds, partitionOf } from '../event-id.js'
-import { formatPosition, parsePosition, type Position } from '../position.js'
+import { compareIds, partitionOf } from '../wire/event-id.js'
+import { formatPosition, parsePosition, type Position } from '../wire/position.js'
 
 /**
  * Where the application's stream stands: for each partition, the last event id delivered from

@@ -1,5 +1,5 @@
+import { PatternTrie } from '../wire/pattern-trie.js'
 import { EventgateError } from './errors.js'
-import { patternMatches } from './patterns.js'
 import type { EventHandler, GatewayEvent } from './types.js'
 
 interface Waiter {
@@ -17,6 +17,8 @@ interface Entry {
 /** The application's patterns and their handlers, kept across connections. */
 export class Subscriptions {
   private readonly entries = new Map<string, Entry>()
+  /** The entries by pattern, matched as the gateway matches them: the same trie. */
+  private readonly matcher = new PatternTrie<Entry>()
 
   /** Adds a handler; true when the pattern is new and must be sent to the gateway. */
   add (pattern: string, handler: EventHandler): boolean {
@@ -25,7 +27,9 @@ export class Subscriptions {
       entry.handlers.add(handler)
       return false
     }
-    this.entries.set(pattern, { handlers: new Set([handler]), accepted: false, waiters: [] })
+    const created: Entry = { handlers: new Set([handler]), accepted: false, waiters: [] }
+    this.entries.set(pattern, created)
+    this.matcher.add(pattern, created)
     return true
   }
 
@@ -35,7 +39,7 @@ export class Subscriptions {
     if (entry === undefined) return false
     if (handler !== undefined) entry.handlers.delete(handler)
     if (handler !== undefined && entry.handlers.size > 0) return false
-    this.entries.delete(pattern)
+    this.forget(pattern, entry)
     // Unsubscribed before the gateway answered: the subscription happened, and ended.
     for (const waiter of entry.waiters) waiter.resolve()
     return true
@@ -63,7 +67,7 @@ export class Subscriptions {
     for (const pattern of patterns) {
       const entry = this.entries.get(pattern)
       if (entry === undefined || entry.accepted) continue
-      this.entries.delete(pattern)
+      this.forget(pattern, entry)
       for (const waiter of entry.waiters) waiter.reject(err)
     }
   }
@@ -84,8 +88,7 @@ export class Subscriptions {
    */
   dispatch (event: GatewayEvent, onThrow: (err: unknown) => void): void {
     const called = new Set<EventHandler>()
-    for (const [pattern, entry] of this.entries) {
-      if (!patternMatches(pattern, event.type)) continue
+    this.matcher.match(event.type, (entry) => {
       for (const handler of entry.handlers) {
         if (called.has(handler)) continue
         called.add(handler)
@@ -95,6 +98,11 @@ export class Subscriptions {
           onThrow(err)
         }
       }
-    }
+    })
+  }
+
+  private forget (pattern: string, entry: Entry): void {
+    this.entries.delete(pattern)
+    this.matcher.remove(pattern, entry)
   }
 }

@@ -1,3 +1,4 @@
+import type { Stream } from '../wire/streams.js'
 import type { BackoffOptions } from './backoff.js'
 import type { EventgateError } from './errors.js'
 
@@ -17,7 +18,7 @@ export interface GatewayEvent<Data extends Record<string, unknown> = Record<stri
   userId?: string
   sessionId?: string
   data: Data
-  /** `admin`: one of the gateway's own audit events, delivered on `/ws/admin` only. */
+  /** `admin`: one of the gateway's own security events, delivered on `/ws/admin` only. */
   audience?: 'admin'
 }
 
@@ -120,7 +121,7 @@ export interface ClientOptions {
   /** The WebSocket class; defaults to `globalThis.WebSocket`. In Node 20 pass `ws`'s. */
   WebSocket?: WebSocketConstructor
   /** `events` (default): `/ws/events`; `admin`: `/ws/admin`, role `admin` only. */
-  stream?: 'events' | 'admin'
+  stream?: Stream
   /**
    * `ticket` (default): the token goes in a header to `POST /ws/ticket`, and the single-use
    * ticket in the socket's URL. `query`: the token itself in the URL (`?token=`), which ends up

@@ -30,7 +30,7 @@ const MAX_RETRY_AFTER_MS = 5000
 const TICK_MS = 10
 
 /**
- * A backend service publishing a steady stream of events, one request each, the way the README
+ * A backend service publishing a steady stream of events, one request each, the way docs/http-api.md
  * says to: every event has its own `Idempotency-Key`, and a `503` or a connection error is
  * retried with that same key (on the next instance) until the gateway answers `202`. So an
  * event whose first attempt died with Redis or with an instance is accepted once, not twice.

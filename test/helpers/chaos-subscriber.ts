@@ -1,5 +1,5 @@
 import WebSocket from 'ws'
-import { compareIds } from '../../src/event-id.js'
+import { compareIds } from '../../src/wire/event-id.js'
 
 export interface SubscriberOptions {
   /** The gateways' ws:// base URLs, read at every connection: a load balancer's view. */
@@ -16,7 +16,7 @@ interface Frame { type: string, payload?: Record<string, unknown> }
 /** Reconnects back off from this, doubling, up to a second. */
 const RECONNECT_MIN_MS = 25
 const RECONNECT_MAX_MS = 1000
-/** A `subscribe` refused HISTORY_UNAVAILABLE is asked again after this (the README: retry it). */
+/** A `subscribe` refused HISTORY_UNAVAILABLE is asked again after this (docs/protocol.md: retry it). */
 const HISTORY_RETRY_MS = 100
 /** An upgrade that gets no answer in this time is given up and tried elsewhere, as a browser would. */
 const HANDSHAKE_TIMEOUT_MS = 5000

@@ -1,26 +1,3 @@
-import { MAX_SEGMENTS, SEGMENT_SOURCE } from './events.js'
-
-/**
- * Pattern grammar: dot-separated segments as in event types, where a segment may be `*`.
- * `*` matches exactly one segment, except as the last segment, where it matches one or
- * more: `authentication.*` covers `authentication.logout` and `authentication.login.success`,
- * and `*` alone covers every event type.
- */
-const PATTERN = new RegExp(`^(?:${SEGMENT_SOURCE}|\\*)(?:\\.(?:${SEGMENT_SOURCE}|\\*))*$`)
-
-/**
- * Why `pattern` is refused, or undefined. `maxLength` is WEBSOCKET_MAX_PATTERN_LENGTH; it is
- * checked before the grammar so a hostile string is never run through the regular expression.
- */
-export function patternError (pattern: unknown, maxLength: number): string | undefined {
-  if (typeof pattern !== 'string') return 'a pattern must be a string'
-  if (pattern.length === 0) return 'a pattern must not be empty'
-  if (pattern.length > maxLength) return `a pattern must be at most ${maxLength} characters`
-  if (!PATTERN.test(pattern)) return 'a pattern is dot-separated lower-case segments or *'
-  if (pattern.split('.').length > MAX_SEGMENTS) return `a pattern has at most ${MAX_SEGMENTS} segments`
-  return undefined
-}
-
 interface TrieNode<T> {
   children: Map<string, TrieNode<T>> | undefined
   /** Values of patterns that end at this node. */
@@ -34,8 +11,10 @@ function node<T> (): TrieNode<T> {
 }
 
 /**
- * A segment trie from patterns to sets of values. Matching an event type walks only the
- * branches its segments (and `*`) lead to, so its cost does not grow with unrelated patterns.
+ * A segment trie from patterns (the grammar of `topics.ts`) to sets of values. Matching an event
+ * type walks only the branches its segments (and `*`) lead to, so its cost does not grow with
+ * unrelated patterns. It is the one matcher: the gateway finds a delivery's connections with it,
+ * and the SDK the handlers an event goes to.
  */
 export class PatternTrie<T> {
   private readonly root: TrieNode<T> = node()

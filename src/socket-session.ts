@@ -1,5 +1,5 @@
 import type { RawData, WebSocket } from 'ws'
-import { closeSocket, Connection, ReadyState, type Stream } from './connection.js'
+import { closeSocket, Connection, ReadyState } from './connection.js'
 import { CloseCode, ProtocolError } from './errors.js'
 import { FrameQueue } from './frame-queue.js'
 import type { Identity } from './identity.js'
@@ -9,8 +9,9 @@ import { encodeFault, encodeFrame, type Fault, isFault, parseClientFrame } from 
 import { type Reply, type RequestContext, requestHandlers } from './requests.js'
 import type { SecurityReporter } from './security.js'
 import { isoOrNull, type TokenContext, TokenLifetime } from './token-lifecycle.js'
+import type { Stream } from './wire/streams.js'
 
-export interface SessionContext extends RequestContext {
+export interface SocketSessionContext extends RequestContext {
   serverId: string
   heartbeatIntervalMs: number
   messageLimits: MessageLimits
@@ -18,13 +19,17 @@ export interface SessionContext extends RequestContext {
   tokens: TokenContext
   /** Called for each frame refused `RATE_LIMITED` (metrics count them). */
   onFrameRefused?: () => void
-  /** Called when an open session's socket has closed, after the hub let go of it. */
+  /** Called when an open socket session's socket has closed, after the hub let go of it. */
   onClose?: (connection: Connection) => void
 }
 
-/** What a socket's listeners need; one object per socket, found through the socket. */
-interface Session {
-  readonly ctx: SessionContext
+/**
+ * What a socket's listeners need; one object per socket, found through the socket. A socket
+ * session is one socket's life, not the login session a token's `sid` names (`sessionId`),
+ * which routes/sessions.ts revokes.
+ */
+interface SocketSession {
+  readonly ctx: SocketSessionContext
   readonly connection: Connection
   readonly limiter: MessageLimiter
   readonly lifetime: TokenLifetime
@@ -32,18 +37,18 @@ interface Session {
 }
 
 /**
- * The socket's session, where its listeners find it. The listeners are shared by every socket
+ * The socket session, where its listeners find it. The listeners are shared by every socket
  * (they run with `this` bound to it) rather than closures made per socket: with tens of
- * thousands of idle sockets, those closures and their scope weighed more than the session.
+ * thousands of idle sockets, those closures and their scope weighed more than the socket session.
  */
-const kSession = Symbol('eventgate.session')
-type SessionSocket = WebSocket & { [kSession]: Session }
+const kSocketSession = Symbol('eventgate.socketSession')
+type SocketWithSession = WebSocket & { [kSocketSession]: SocketSession }
 
 /**
  * Takes an authenticated socket into the hub: listeners first (a frame that arrives while
  * anything awaits would otherwise be lost), then the `connected` frame.
  */
-export function openSession (ctx: SessionContext, socket: WebSocket, id: string, identity: Identity, stream: Stream, parentLog: Log): Connection | undefined {
+export function openSocketSession (ctx: SocketSessionContext, socket: WebSocket, id: string, identity: Identity, stream: Stream, parentLog: Log): Connection | undefined {
   // An upgrade can pass its revocation check just before a revocation is written and get here
   // just after this instance closed the sockets it covers; it would otherwise live to its `exp`.
   if (ctx.tokens.revoked(identity)) {
@@ -57,8 +62,8 @@ export function openSession (ctx: SessionContext, socket: WebSocket, id: string,
   // The bus begins to read what it did not; a `subscribe` waits for it to stand somewhere.
   connection.reading = ctx.reads.read(stream, identity.userId).then(() => { connection.reading = undefined })
   const lifetime = new TokenLifetime(ctx.tokens, ctx.security, connection)
-  const session: Session = { ctx, connection, limiter: new MessageLimiter(ctx.messageLimits), lifetime, frames: new FrameQueue(requestFailed, connection) }
-  ;(socket as SessionSocket)[kSession] = session
+  const session: SocketSession = { ctx, connection, limiter: new MessageLimiter(ctx.messageLimits), lifetime, frames: new FrameQueue(requestFailed, connection) }
+  ;(socket as SocketWithSession)[kSocketSession] = session
   socket.on('message', onMessage)
   socket.on('pong', onPong)
   socket.on('error', onError)
@@ -75,26 +80,26 @@ export function openSession (ctx: SessionContext, socket: WebSocket, id: string,
   return connection
 }
 
-function sessionOf (socket: WebSocket): Session {
-  return (socket as SessionSocket)[kSession]
+function socketSessionOf (socket: WebSocket): SocketSession {
+  return (socket as SocketWithSession)[kSocketSession]
 }
 
 function onMessage (this: WebSocket, data: RawData, isBinary: boolean): void {
   // Once the socket is closing nothing it sends is read: a client that went on sending after
   // its 1008 had every frame refused, audited and logged until ws gave up on it, 30 s later.
   if (this.readyState !== ReadyState.OPEN) return
-  const { ctx, connection, limiter, lifetime, frames } = sessionOf(this)
+  const { ctx, connection, limiter, lifetime, frames } = socketSessionOf(this)
   const verdict = limiter.check()
   if (verdict === 'accept') frames.run(() => handleFrame(ctx, connection, lifetime, data, isBinary))
   else refuseFrame(ctx, connection, verdict, this)
 }
 
 function onPong (this: WebSocket): void {
-  sessionOf(this).connection.alive = true
+  socketSessionOf(this).connection.alive = true
 }
 
 function onError (this: WebSocket, err: Error): void {
-  const { connection } = sessionOf(this)
+  const { connection } = socketSessionOf(this)
   // A WS_ERR_* is the client breaking the protocol: ws has already sent the close frame with
   // its code (1009 too big, 1007 not UTF-8, 1002 bad frame). Anything else is ours, and
   // terminate() does not wait for a peer that may never answer.
@@ -108,7 +113,7 @@ function onError (this: WebSocket, err: Error): void {
 }
 
 function onClose (this: WebSocket, code: number): void {
-  const { ctx, connection, lifetime } = sessionOf(this)
+  const { ctx, connection, lifetime } = socketSessionOf(this)
   lifetime.stop()
   ctx.hub.remove(connection)
   ctx.reads.unread(connection.stream, connection.identity.userId)
@@ -122,7 +127,7 @@ function requestFailed (err: unknown, connection: Connection): void {
   connection.log.error({ err }, 'request failed')
 }
 
-function refuseFrame (ctx: SessionContext, connection: Connection, verdict: 'refuse' | 'close', socket: WebSocket): void {
+function refuseFrame (ctx: SocketSessionContext, connection: Connection, verdict: 'refuse' | 'close', socket: WebSocket): void {
   if (verdict === 'refuse') {
     ctx.onFrameRefused?.()
     connection.send(encodeFault({ code: ProtocolError.RATE_LIMITED, message: `at most ${ctx.messageLimits.perSecond} messages per second` }))
@@ -136,7 +141,7 @@ function refuseFrame (ctx: SessionContext, connection: Connection, verdict: 'ref
   socket.pause()
 }
 
-function handleFrame (ctx: SessionContext, connection: Connection, lifetime: TokenLifetime, data: RawData, isBinary: boolean): void | Promise<void> {
+function handleFrame (ctx: SocketSessionContext, connection: Connection, lifetime: TokenLifetime, data: RawData, isBinary: boolean): void | Promise<void> {
   // A frame queued behind a reauthentication may run after the socket closed and the hub let
   // go of the connection: a late subscribe would put it back into a trie for good.
   if (!connection.open) return
@@ -166,7 +171,7 @@ function handleFrame (ctx: SessionContext, connection: Connection, lifetime: Tok
   }
 }
 
-function answer (ctx: SessionContext, connection: Connection, id: string | number | undefined, reply: Reply | Fault): void {
+function answer (ctx: SocketSessionContext, connection: Connection, id: string | number | undefined, reply: Reply | Fault): void {
   if (isFault(reply)) {
     if (reply.code === ProtocolError.FORBIDDEN) {
       ctx.security.report('security.subscription.forbidden', { reason: reply.message, userId: connection.identity.userId, connectionId: connection.id })

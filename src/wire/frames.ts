@@ -1,0 +1,21 @@
+/**
+ * The frames of the WebSocket protocol: JSON text, `{"type", "id"?, "payload"?}`. A client sends
+ * requests; the gateway answers each with a reply that echoes its `id`, and pushes frames unasked.
+ */
+
+/** What a client asks. */
+export type RequestType = 'subscribe' | 'unsubscribe' | 'get_subscriptions' | 'ping' | 'reauthenticate'
+
+/** The gateway's answers to a request, each carrying the request's `id`; `error` for a refusal. */
+export type ReplyType = 'subscribed' | 'unsubscribed' | 'subscriptions' | 'pong' | 'reauthenticated' | 'error'
+
+/** What the gateway sends unasked; an `error` without an `id` answers no request of the client's. */
+export type PushType = 'connected' | 'event' | 'token_expiring' | 'error'
+
+export type ServerFrameType = ReplyType | PushType
+
+/** A request's `id` is a string of at most this many characters, or a finite number. */
+export const MAX_REQUEST_ID_LENGTH = 128
+
+/** The longest request `type` the gateway reads: every request type is far shorter. */
+export const MAX_REQUEST_TYPE_LENGTH = 64
