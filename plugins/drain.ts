@@ -8,6 +8,8 @@ declare module 'fastify' {
      * 503 and every new request but the health check, WebSocket upgrades included, is refused.
      */
     readonly draining: boolean
+    /** The first step of shutdown (plugins/shutdown.ts): `draining` from now on. */
+    startDraining: () => void
   }
   interface FastifyContextConfig {
     /** Still served while the instance drains: the health check, so balancers see it go. */
@@ -25,11 +27,7 @@ const DRAIN_RETRY_AFTER_SECONDS = 1
 export default fp(async function drainPlugin (app) {
   let draining = false
   app.decorate('draining', { getter: () => draining })
-
-  // The first preClose hook (the hub depends on this plugin, so it registers its hook later):
-  // health turns 503 and upgrades are refused before the hub closes the first socket 1001, so
-  // a client told to reconnect elsewhere is not taken back here.
-  app.addHook('preClose', async () => {
+  app.decorate('startDraining', () => {
     draining = true
     app.log.info('draining: health answers 503, new requests and upgrades are refused')
   })

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import { namespaceOf } from '../src/events.js'
+import type { Registry } from 'prom-client'
+import { InstanceMetrics } from '../src/instance-metrics.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -9,121 +9,25 @@ declare module 'fastify' {
   }
 }
 
-/**
- * Distinct values one label may take; the rest are counted under `_other` (never an event
- * namespace: a segment cannot start with `_`). Event types come from publishers, so without a
- * cap one publisher could create series without bound.
- */
-const MAX_LABEL_VALUES = 50
-const OTHER = '_other'
-
-/**
- * Delivery latency buckets, in seconds. Event timestamps have whole milliseconds, so 1 ms is
- * the finest step; the upper ones catch events refilled from the history after an outage.
- */
-const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
-
-/**
- * Prometheus metrics for this instance. Nothing here runs per socket: delivery latency is
- * observed once per event after the hub has written it to every socket, and the hub's figures
- * (connections, deliveries, slow consumers) are read when Prometheus scrapes.
- */
+/** Prometheus metrics (src/instance-metrics.ts), fed by the publisher, the hub, the audit and 429 answers. */
 export default fp(async function metricsPlugin (app) {
-  const { hub, bus, canary, publisher, security, config } = app
-  const registry = new Registry()
-  const registers = [registry]
-
-  const gauge = (name: string, help: string, read: () => number): void => {
-    registry.registerMetric(new Gauge({ name, help, registers: [], collect () { this.set(read()) } }))
-  }
-  // The hub keeps its own tallies; a counter mirrors one at each scrape.
-  const tally = (name: string, help: string, read: () => number): void => {
-    registry.registerMetric(new Counter({ name, help, registers: [], collect () { this.reset(); this.inc(read()) } }))
-  }
-
-  registry.registerMetric(new Gauge({
-    name: 'eventgate_instance_info',
-    help: 'This instance: its server id and bus (always 1)',
-    labelNames: ['server_id', 'bus'],
-    registers: [],
-    collect () { this.set({ server_id: config.serverId, bus: bus.kind }, 1) }
-  }))
-  registry.registerMetric(new Gauge({
-    name: 'eventgate_connections',
-    help: 'Open WebSocket connections on this instance, by stream (user: /ws/events, admin: /ws/admin)',
-    labelNames: ['stream'],
-    registers: [],
-    collect () {
-      this.set({ stream: 'user' }, hub.size - hub.adminCount)
-      this.set({ stream: 'admin' }, hub.adminCount)
-    }
-  }))
-  gauge('eventgate_users', 'Distinct users with a connection on this instance', () => hub.stats().users)
-  gauge('eventgate_subscriptions', 'Patterns held by this instance\'s connections', () => hub.stats().subscriptions)
-  tally('eventgate_events_received_total', 'Events this instance received from the bus', () => hub.stats().eventsReceived)
-  tally('eventgate_deliveries_total', 'Event frames written to sockets, live and replayed', () => hub.stats().deliveries)
-  tally('eventgate_slow_consumer_closes_total', 'Sockets closed 4009 slow_consumer', () => hub.slowConsumerCloses)
-  tally('eventgate_ws_rate_limited_frames_total', 'Client frames refused RATE_LIMITED', () => app.refusedFrames)
-  tally('eventgate_revocations_unchecked_total', 'Authentications whose revocations could not be read (store unreachable): users accepted, admin and publishing tokens refused', () => app.revocations.uncheckedCount)
-  gauge('eventgate_bus_connected', 'Whether events can be published and received (0 while Redis is unreachable or missed events are refilled)', () => Number(bus.connected))
-  gauge('eventgate_canary_healthy', 'Whether the last canary came back through the bus', () => Number(canary.healthy))
-  gauge('eventgate_bus_round_trip_seconds', 'The last canary\'s publish-to-receive time (NaN before the first)', () => (canary.lastRoundTripMs ?? Number.NaN) / 1000)
-  const { redis } = app
-  if (redis !== null) gauge('eventgate_redis_connected', 'Whether the Redis command connection is ready', () => Number(redis.status === 'ready'))
-
-  const published = new Counter({ name: 'eventgate_events_published_total', help: `Events accepted for publishing by this instance, by namespace (the first segment of the type; past ${MAX_LABEL_VALUES} namespaces, ${OTHER})`, labelNames: ['namespace'], registers })
-  const namespace = capped()
+  const { hub, bus, canary, publisher, security, config, redis, revocations } = app
+  const metrics = new InstanceMetrics({
+    serverId: config.serverId,
+    bus,
+    hub,
+    canary,
+    refusedFrames: () => app.refusedFrames,
+    uncheckedRevocations: () => revocations.uncheckedCount,
+    redisReady: redis === null ? undefined : () => redis.status === 'ready'
+  })
   publisher.onPublished((inputs) => {
-    for (const input of inputs) published.inc({ namespace: namespace(namespaceOf(input.type)) })
+    for (const input of inputs) metrics.published(input.type)
   })
-
-  const latency = new Histogram({ name: 'eventgate_delivery_latency_seconds', help: 'From an event\'s publish timestamp until this instance handed it to its sockets; once per event', buckets: LATENCY_BUCKETS, registers })
-  app.afterDelivery(({ event }) => {
-    // Instances' clocks may differ by a little: a negative figure is skew, not time travel.
-    latency.observe(Math.max(0, Date.now() - Date.parse(event.timestamp)) / 1000)
-  })
-
-  const securityEvents = new Counter({ name: 'eventgate_security_events_total', help: 'Audit records, by security event type (suppressed ones included)', labelNames: ['type'], registers })
-  const authFailures = new Counter({ name: 'eventgate_auth_failures_total', help: 'Failed authentications, by reason', labelNames: ['reason'], registers })
-  const limits = new Counter({ name: 'eventgate_limits_exceeded_total', help: 'Limits hit, by reason (upgrades, publishing, auth_failures, message_rate, too_many_connections, server_full)', labelNames: ['reason'], registers })
-  const authReason = capped()
-  const limitReason = capped()
-  security.onReport((type, { reason }) => {
-    securityEvents.inc({ type })
-    if (type === 'security.auth.failed') authFailures.inc({ reason: authReason(reason) })
-    else if (type === 'security.rate_limit.exceeded') limits.inc({ reason: limitReason(reason) })
-  })
-
-  const refused = new Counter({ name: 'eventgate_http_rate_limited_total', help: 'HTTP 429 responses, by route (publishing and upgrade limits, blocked addresses)', labelNames: ['route'], registers })
+  app.afterDelivery(({ event }) => { metrics.delivered(event.timestamp) })
+  security.onReport((type, { reason }) => { metrics.reported(type, reason) })
   app.addHook('onResponse', async (request, reply) => {
-    if (reply.statusCode === 429) refused.inc({ route: request.routeOptions.url ?? OTHER })
+    if (reply.statusCode === 429) metrics.rateLimited(request.routeOptions.url)
   })
-
-  // Last: merging copies the metrics registered so far.
-  app.decorate('metrics', Registry.merge([processMetrics(), registry]))
-}, { name: 'metrics', dependencies: ['config', 'bus', 'hub', 'canary', 'publisher', 'security', 'redis', 'revocations'] })
-
-let processRegistry: Registry | undefined
-
-/**
- * Node's process metrics (CPU, memory, event loop lag, GC) belong to the process, not to an app:
- * collected once however many apps it builds, since their monitors cannot be stopped.
- */
-function processMetrics (): Registry {
-  if (processRegistry === undefined) {
-    processRegistry = new Registry()
-    collectDefaultMetrics({ register: processRegistry })
-  }
-  return processRegistry
-}
-
-/** A label value as is, for the first MAX_LABEL_VALUES distinct ones; `_other` after them. */
-function capped (): (value: string) => string {
-  const seen = new Set<string>()
-  return (value) => {
-    if (seen.has(value)) return value
-    if (seen.size >= MAX_LABEL_VALUES) return OTHER
-    seen.add(value)
-    return value
-  }
-}
+  app.decorate('metrics', metrics.registry)
+}, { name: 'metrics', dependencies: ['config', 'bus', 'hub', 'sockets', 'canary', 'publisher', 'security', 'redis', 'revocations'] })

@@ -7,6 +7,8 @@ declare module 'fastify' {
     instanceFigures: () => InstanceFigures
     /** Every live instance's figures; null while Redis is unreachable. */
     clusterFigures: () => Promise<ClusterFigures | null>
+    /** Removes this instance's entry, the last step of shutdown (plugins/shutdown.ts); never rejects. */
+    deregister: () => Promise<void>
   }
 }
 
@@ -28,6 +30,7 @@ export default fp(async function registryPlugin (app) {
       const own = instanceFigures()
       return { totalServers: 1, totalConnections: own.connections, servers: [own] }
     })
+    app.decorate('deregister', async () => {})
     return
   }
 
@@ -42,7 +45,7 @@ export default fp(async function registryPlugin (app) {
       return null
     }
   })
-  app.addHook('preClose', async () => {
+  app.decorate('deregister', async () => {
     await registry.stop().catch((err: unknown) => log.warn({ err }, 'could not remove the registry entry'))
   })
 }, { name: 'registry', dependencies: ['config', 'redis', 'hub', 'publisher', 'canary'] })

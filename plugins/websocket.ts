@@ -47,6 +47,6 @@ export default fp(async function websocketPlugin (app) {
       perMessageDeflate: false
     }
   })
-  // After the hub: its preClose hook must run before this plugin's, which closes sockets
-  // without a code; the hub closes them with 1001 first.
-}, { name: 'websocket', dependencies: ['config', 'hub'] })
+  // After the shutdown plugin: its preClose hook must run before this plugin's, which closes
+  // sockets without a code; the shutdown closes them with 1001 first.
+}, { name: 'websocket', dependencies: ['config', 'shutdown'] })

@@ -12,15 +12,15 @@ export interface Asset {
 }
 
 const here = dirname(fileURLToPath(import.meta.url))
-/** Under tsx, `routes/dashboard`; from `dist/routes`, the compiled scripts sit in `dist/routes/dashboard`. */
-const scriptDir = join(here, 'dashboard')
+/** Under tsx, `dashboard/`; from `dist/routes`, the compiled scripts sit in `dist/dashboard`. */
+const scriptDir = join(here, '..', 'dashboard')
 
 /**
  * The directory holding `index.html` and `dashboard.css`. tsc compiles only TypeScript into
  * `dist/`, so a gateway started from `dist/routes` reads them from the sources it was built from.
  */
 export function staticDir (): string {
-  const candidates = [scriptDir, join(here, '..', '..', 'routes', 'dashboard')]
+  const candidates = [scriptDir, join(here, '..', '..', 'dashboard')]
   const found = candidates.find((dir) => existsSync(join(dir, 'index.html')))
   if (found === undefined) throw new Error(`dashboard assets not found in ${candidates.join(' or ')}`)
   return found

@@ -188,7 +188,7 @@ try {
     const name = `eg-${i}`
     const port = basePort + i - 1
     const env = { ...process.env, ...redisSide.env, PORT: String(port), SERVER_ID: name, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' }
-    const gateway = start(name, process.execPath, ['--import', 'tsx', 'src/main.ts'], env)
+    const gateway = start(name, process.execPath, ['--import', 'tsx', 'server.ts'], env)
     gateways.push(gateway)
     urls.push(`http://127.0.0.1:${port}`)
     void gateway.exited.then((code) => { if (!stopping) process.stderr.write(`[${name}] exited with ${String(code)}\n`) })

@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { readFileSync, rmSync } from 'node:fs'
 import { writeHeapSnapshot } from 'node:v8'
 import { WebSocket } from 'ws'
-import { buildApp } from '../src/app.js'
+import { buildApp } from '../app.js'
 import { loadConfig } from '../src/config.js'
 import { BENCH_SECRET, benchToken } from './bench/auth.js'
 

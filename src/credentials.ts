@@ -1,3 +1,9 @@
+import { CloseCode, GatewayError, type Refusal } from './errors.js'
+import { type Identity, identityFromClaims } from './identity.js'
+import type { Log } from './logging.js'
+import type { RevocationRefusal, Revocations } from './revocations.js'
+import type { Tickets } from './tickets.js'
+
 /** Where a request's token came from. */
 export type CredentialSource = 'header' | 'cookie' | 'ticket' | 'query'
 
@@ -75,4 +81,90 @@ function cookieValue (header: string | undefined, name: string): string | undefi
  */
 export function countsAsFailure (reason: string): boolean {
   return reason !== 'token_missing' && reason !== 'revocation_unavailable'
+}
+
+/** Why a request's credential was refused: the close reason on a socket, the message over HTTP. */
+export type AuthFailure = 'token_missing' | 'token_invalid' | 'token_expired' | 'ticket_invalid' | RevocationRefusal['reason']
+
+/** A verified identity, or why there is none; a refusal names its user when the token was valid but is revoked. */
+export type Verdict = { identity: Identity } | { reason: AuthFailure, detail: string, userId?: string, sessionId?: string | undefined }
+
+/** What verifying a credential asks of the instance. */
+export interface CredentialChecks {
+  /**
+   * The claims of a JWT whose signature, pinned algorithm, issuer, audience and dates hold;
+   * throws otherwise, with fast-jwt's `code` (`FAST_JWT_EXPIRED`, …).
+   */
+  claims: (token: string) => Record<string, unknown>
+  tickets: Pick<Tickets, 'redeem'>
+  revocations: Pick<Revocations, 'refusal'>
+  log: Log
+}
+
+/** Far above any real token; refusing longer ones early keeps parsing cheap. */
+const MAX_TOKEN_LENGTH = 8192
+
+/** Verifies the credential a request carries, as an upgrade, an HTTP request or a `reauthenticate` needs it. */
+export class Credentials {
+  constructor (private readonly checks: CredentialChecks) {}
+
+  /** What the request carries, verified; a cookie or a ticket counts on WebSocket upgrades only. */
+  async verdict (carrier: CredentialCarrier, upgrade: boolean): Promise<Verdict> {
+    const found = credentialFrom(carrier, upgrade)
+    if (found === undefined) return { reason: 'token_missing', detail: upgrade ? 'no token in header, cookie or query' : 'no token in header or query' }
+    if (found.source !== 'ticket') return await this.token(found.token)
+    const redeemed = await this.redeem(found.token)
+    return 'identity' in redeemed ? await this.unlessRevoked(redeemed.identity) : redeemed
+  }
+
+  /** The one verification of a JWT, as at connect: signature, pinned algorithm, claims, revocation. */
+  async token (token: string): Promise<Verdict> {
+    const verified = this.verify(token)
+    return 'identity' in verified ? await this.unlessRevoked(verified.identity) : verified
+  }
+
+  private verify (token: string): Verdict {
+    if (token.length > MAX_TOKEN_LENGTH) return { reason: 'token_invalid', detail: 'token too long' }
+    let claims: Record<string, unknown>
+    try {
+      claims = this.checks.claims(token)
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? 'unknown'
+      return { reason: code === 'FAST_JWT_EXPIRED' ? 'token_expired' : 'token_invalid', detail: code }
+    }
+    const identity = identityFromClaims(claims)
+    return typeof identity === 'string' ? { reason: 'token_invalid', detail: identity } : { identity }
+  }
+
+  private async redeem (ticket: string): Promise<Verdict> {
+    try {
+      const identity = await this.checks.tickets.redeem(ticket)
+      return identity === undefined ? { reason: 'ticket_invalid', detail: 'unknown, used or expired ticket' } : { identity }
+    } catch (err) {
+      this.checks.log.warn({ err }, 'ticket not redeemed: store failed')
+      return { reason: 'ticket_invalid', detail: 'store failed' }
+    }
+  }
+
+  private async unlessRevoked (identity: Identity): Promise<Verdict> {
+    const refusal = await this.checks.revocations.refusal(identity)
+    return refusal === undefined ? { identity } : { ...refusal, userId: identity.userId, sessionId: identity.sessionId }
+  }
+}
+
+/**
+ * How a refused upgrade is closed: 1013 while revocations cannot be read (Redis is down, and a
+ * retry will pass), else 4001.
+ */
+export function socketRefusal (reason: AuthFailure): Refusal {
+  return { code: reason === 'revocation_unavailable' ? CloseCode.TRY_AGAIN_LATER : CloseCode.UNAUTHORIZED, reason }
+}
+
+/**
+ * How a refused HTTP request is answered: 401, or 503 while revocations cannot be read, which
+ * is no fault of the credential (Redis is down, as for a publish, and a retry will pass).
+ */
+export function httpRefusal (reason: AuthFailure): GatewayError {
+  if (reason === 'revocation_unavailable') return new GatewayError('EVENTGATE_BUS_UNAVAILABLE', 'revocation_unavailable: revocations cannot be checked while Redis is unreachable; retry later')
+  return new GatewayError('EVENTGATE_UNAUTHORIZED', reason)
 }

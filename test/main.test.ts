@@ -3,9 +3,9 @@ import t from 'tap'
 
 const BASE_ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' }
 
-/** Runs `src/main.ts` as `npm start` would, until it exits or has printed `until`. */
+/** Runs `server.ts` as `npm start` would, until it exits or has printed `until`. */
 async function run (env: Record<string, string>, until?: RegExp): Promise<{ code: number | null, output: string, stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...BASE_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], { env: { ...BASE_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(() => { child.kill('SIGKILL') })
   let output = ''
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))

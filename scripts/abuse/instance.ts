@@ -76,7 +76,7 @@ export class OutputMeter {
   }
 }
 
-/** One gateway process as `npm start` runs it (src/main.ts), on a port the OS picked. */
+/** One gateway process as `npm start` runs it (server.ts), on a port the OS picked. */
 export class Instance {
   private constructor (
     readonly name: string,
@@ -87,11 +87,11 @@ export class Instance {
   ) {}
 
   /**
-   * Starts `src/main.ts` with `env` only (and PATH). Rejects with the instance's last lines if
+   * Starts `server.ts` with `env` only (and PATH). Rejects with the instance's last lines if
    * it exits before listening: a configuration it refuses is an outcome some checks look for.
    */
   static async start (name: string, env: Record<string, string>): Promise<Instance> {
-    const child = spawn(process.execPath, [`--max-old-space-size=${HEAP_MB}`, '--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, [`--max-old-space-size=${HEAP_MB}`, '--import', 'tsx', 'server.ts'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SERVER_ID: name, ...env },
       stdio: ['ignore', 'pipe', 'pipe']

@@ -1,4 +1,4 @@
-import { buildApp } from '../../src/app.js'
+import { buildApp } from '../../app.js'
 import { loadConfig } from '../../src/config.js'
 import { BENCH_SECRET } from './auth.js'
 import { announce, startControl } from './control.js'

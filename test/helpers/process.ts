@@ -23,7 +23,7 @@ const OUTPUT_KEPT_CHARS = 256 * 1024
  * go to node before the script (`--max-old-space-size`, so exhausting memory fails fast).
  */
 export async function startGatewayProcess (t: Teardown, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', '--import', ORPHAN_GUARD, 'src/main.ts'], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', '--import', ORPHAN_GUARD, 'server.ts'], {
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', PORT: '0', JWT_SECRET: TEST_SECRET, ...env },
     // stdin: the pipe whose end tells the gateway that this process is gone.
     stdio: ['pipe', 'pipe', 'pipe']

@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import { BusUnavailableError } from '../../src/bus/bus.js'
-import { isoOrNull } from '../../src/token-lifecycle.js'
-import { errorResponses } from '../schemas.js'
+import { BusUnavailableError } from '../src/bus/bus.js'
+import { isoOrNull } from '../src/token-lifecycle.js'
+import { errorResponses } from './schemas.js'
 
 const Ticket = Type.Object({ ticket: Type.String(), expiresAt: Type.String() })
 

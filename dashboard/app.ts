@@ -1,5 +1,4 @@
-/// <reference lib="dom" />
-import type { ClientState, CloseInfo, EventgateError, GatewayEvent, ReconnectInfo, Stream } from '../../src/client/index.js'
+import type { ClientState, CloseInfo, EventgateError, GatewayEvent, ReconnectInfo, Stream } from '../src/client/index.js'
 import { ClusterPanel } from './cluster-panel.js'
 import { Connection } from './connection.js'
 import { byId } from './dom.js'

@@ -1,5 +1,3 @@
-/// <reference lib="dom" />
-
 /** The element with `id`, or a clear failure when the page and the script disagree. */
 export function byId<T extends HTMLElement> (id: string, type: new () => T): T {
   const element = document.getElementById(id)

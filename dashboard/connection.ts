@@ -1,6 +1,5 @@
-/// <reference lib="dom" />
-import { createClient } from '../../src/client/index.js'
-import type { ClientState, CloseInfo, EventgateClient, EventgateError, EventHandler, ReconnectInfo, Stream, Subscription } from '../../src/client/index.js'
+import { createClient } from '../src/client/index.js'
+import type { ClientState, CloseInfo, EventgateClient, EventgateError, EventHandler, ReconnectInfo, Stream, Subscription } from '../src/client/index.js'
 
 export interface ConnectionHandlers {
   event: EventHandler

@@ -1,39 +1,43 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { DestinationStream } from 'pino'
-import authFailuresPlugin from '../plugins/auth-failures.js'
-import authPlugin from '../plugins/auth.js'
-import busPlugin from '../plugins/bus.js'
-import canaryPlugin from '../plugins/canary.js'
-import configPlugin from '../plugins/config.js'
-import drainPlugin from '../plugins/drain.js'
-import errorsPlugin from '../plugins/errors.js'
-import hubPlugin from '../plugins/hub.js'
-import metricsPlugin from '../plugins/metrics.js'
-import openapiPlugin from '../plugins/openapi.js'
-import originsPlugin from '../plugins/origins.js'
-import publisherPlugin from '../plugins/publisher.js'
-import rateLimitPlugin from '../plugins/rate-limit.js'
-import redisPlugin from '../plugins/redis.js'
-import registryPlugin from '../plugins/registry.js'
-import revocationEnforcementPlugin from '../plugins/revocation-enforcement.js'
-import revocationsPlugin from '../plugins/revocations.js'
-import securityPlugin from '../plugins/security.js'
-import storePlugin from '../plugins/store.js'
-import ticketsPlugin from '../plugins/tickets.js'
-import websocketPlugin from '../plugins/websocket.js'
-import dashboardRoutes from '../routes/dashboard.js'
-import eventsRoutes from '../routes/events.js'
-import metricsRoute from '../routes/metrics.js'
-import notificationsRoutes from '../routes/notifications.js'
-import sessionsRoutes from '../routes/sessions.js'
-import statsRoute from '../routes/stats.js'
-import adminStream from '../routes/ws/admin.js'
-import eventsStream from '../routes/ws/events.js'
-import healthRoute from '../routes/ws/health.js'
-import ticketRoute from '../routes/ws/ticket.js'
-import type { Config } from './config.js'
-import { MAX_USER_OR_SESSION_ID_LENGTH } from './events.js'
-import { loggerOptions } from './logging.js'
+import authFailuresPlugin from './plugins/auth-failures.js'
+import authPlugin from './plugins/auth.js'
+import busPlugin from './plugins/bus.js'
+import canaryPlugin from './plugins/canary.js'
+import configPlugin from './plugins/config.js'
+import credentialsPlugin from './plugins/credentials.js'
+import drainPlugin from './plugins/drain.js'
+import errorsPlugin from './plugins/errors.js'
+import hubPlugin from './plugins/hub.js'
+import metricsPlugin from './plugins/metrics.js'
+import openapiPlugin from './plugins/openapi.js'
+import originsPlugin from './plugins/origins.js'
+import publisherPlugin from './plugins/publisher.js'
+import rateLimitPlugin from './plugins/rate-limit.js'
+import redisPlugin from './plugins/redis.js'
+import registryPlugin from './plugins/registry.js'
+import revocationEnforcementPlugin from './plugins/revocation-enforcement.js'
+import revocationsPlugin from './plugins/revocations.js'
+import securityPlugin from './plugins/security.js'
+import shutdownPlugin from './plugins/shutdown.js'
+import socketAuthPlugin from './plugins/socket-auth.js'
+import socketsPlugin from './plugins/sockets.js'
+import storePlugin from './plugins/store.js'
+import ticketsPlugin from './plugins/tickets.js'
+import websocketPlugin from './plugins/websocket.js'
+import dashboardRoutes from './routes/dashboard.js'
+import eventsRoutes from './routes/events.js'
+import metricsRoute from './routes/metrics.js'
+import notificationsRoutes from './routes/notifications.js'
+import sessionsRoutes from './routes/sessions.js'
+import statsRoute from './routes/stats.js'
+import adminStream from './routes/ws/admin.js'
+import eventsStream from './routes/ws/events.js'
+import healthRoute from './routes/health.js'
+import ticketRoute from './routes/ticket.js'
+import type { Config } from './src/config.js'
+import { MAX_USER_OR_SESSION_ID_LENGTH } from './src/events.js'
+import { loggerOptions } from './src/logging.js'
 
 export interface BuildOptions {
   /** Where log lines go (default: stdout). */
@@ -73,11 +77,15 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(authFailuresPlugin)
   await app.register(ticketsPlugin)
   await app.register(revocationsPlugin)
+  await app.register(credentialsPlugin)
   await app.register(authPlugin)
+  await app.register(socketAuthPlugin)
   await app.register(hubPlugin)
+  await app.register(socketsPlugin)
   await app.register(revocationEnforcementPlugin)
   await app.register(canaryPlugin)
   await app.register(registryPlugin)
+  await app.register(shutdownPlugin)
   await app.register(websocketPlugin)
   await app.register(originsPlugin)
   await app.register(rateLimitPlugin)

@@ -1,5 +1,4 @@
-/// <reference lib="dom" />
-import type { GatewayEvent } from '../../src/client/index.js'
+import type { GatewayEvent } from '../src/client/index.js'
 import { clock, el } from './dom.js'
 
 /** Longest `data` preview in a row; the full event is one click away. */

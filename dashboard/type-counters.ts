@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 import { fillRows } from './dom.js'
 
 /** Rates are averaged over this many one-second buckets. */

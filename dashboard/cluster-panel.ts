@@ -1,5 +1,4 @@
-/// <reference lib="dom" />
-import type { InstanceFigures, Stats } from '../../src/registry.js'
+import type { InstanceFigures, Stats } from '../src/registry.js'
 import { byId, fillRows } from './dom.js'
 
 /** The gateway refreshes each instance's figures in the registry every 5 s: polling faster shows nothing new. */
