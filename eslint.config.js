@@ -18,7 +18,11 @@ const CORE = [
   }
 ]
 
-/** A superset of CORE: a bare specifier (node:*, a built-in, a package) is outside both folders. */
+/**
+ * In src/client and src/wire this replaces CORE (flat config does not merge one rule's options)
+ * and forbids all it does: a bare specifier (node:*, a built-in, a package) and a path out of
+ * both folders both fail.
+ */
 const BROWSER_SAFE = [
   {
     regex: '^(?!\\./|\\.\\./(client|wire)/)',
