@@ -13,7 +13,6 @@ export interface Identity {
   issuedAt?: number
 }
 
-
 /** Returns the identity, or the reason the claims cannot name one. */
 export function identityFromClaims (claims: Record<string, unknown>): Identity | string {
   const { sub, sid, roles, permissions, jti, exp, iat } = claims

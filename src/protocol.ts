@@ -63,7 +63,7 @@ export class EventFrame {
   constructor (readonly text: Buffer) {}
 
   get wire (): Buffer {
-    return this.framed ??= textFrame(this.text)
+    return (this.framed ??= textFrame(this.text))
   }
 }
 

@@ -166,4 +166,3 @@ t.test('a publish whose reply was lost with its Redis connection is not run a se
   if (answer.status === 202) t.same(answer.body.ids, [first?.id])
   else t.equal(answer.status, 503)
 })
-

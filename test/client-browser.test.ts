@@ -31,7 +31,11 @@ export async function start (url, token) {
 async function servePage (t: Test): Promise<string> {
   const bundle = await build({
     entryPoints: [new URL('../src/client/index.ts', import.meta.url).pathname],
-    bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent'
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    write: false,
+    logLevel: 'silent'
   })
   const code = bundle.outputFiles[0]?.text ?? ''
   const files: Record<string, [string, string]> = {

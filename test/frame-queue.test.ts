@@ -3,10 +3,9 @@ import { FrameQueue } from '../src/frame-queue.js'
 
 /** A promise the test settles by hand. */
 function deferred () {
-  let resolve = (): void => {}
-  let reject = (_err: Error): void => {}
-  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej })
-  return { promise, resolve, reject }
+  let settle = { resolve: (): void => {}, reject: (_err: Error): void => {} }
+  const promise = new Promise<void>((resolve, reject) => { settle = { resolve, reject } })
+  return { promise, ...settle }
 }
 
 t.test('synchronous handlers run at once, in order', async (t) => {

@@ -76,4 +76,3 @@ t.test('closing the gateway closes sockets with 1001', async (t) => {
   await gw.close()
   t.same(await client.closed, { code: 1001, reason: 'server_shutting_down' })
 })
-

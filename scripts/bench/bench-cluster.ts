@@ -33,7 +33,7 @@ export class BenchCluster implements RedisSide {
     const children = started.flatMap((s) => s.status === 'fulfilled' ? [s.value] : [])
     try {
       const refused = started.find((s): s is PromiseRejectedResult => s.status === 'rejected')
-      if (refused !== undefined) throw refused.reason as Error
+      if (refused !== undefined) throw refused.reason
       await joinCluster(nodes, JOIN_TIMEOUT_MS)
       const roles = await Promise.all(nodes.map(async (port) => await ask(port, ['ROLE'])))
       return new BenchCluster(nodes, nodes.filter((_, i) => roles[i]?.startsWith('master') === true), dir, children)

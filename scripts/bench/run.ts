@@ -178,7 +178,7 @@ const children = new Set<ChildProcess>()
 const sides: Partial<Record<RedisKind, RedisSide>> = {}
 
 async function redisFor (kind: RedisKind): Promise<RedisSide> {
-  return sides[kind] ??= kind === 'cluster' ? await BenchCluster.start() : await BenchRedis.start()
+  return (sides[kind] ??= kind === 'cluster' ? await BenchCluster.start() : await BenchRedis.start())
 }
 
 async function cleanUp (): Promise<void> {

@@ -41,7 +41,7 @@ export async function runTurn (order: TurnOrder, children: Set<ChildProcess>): P
   const instances = started.flatMap((s) => s.status === 'fulfilled' ? [s.value] : [])
   try {
     const refused = started.find((s): s is PromiseRejectedResult => s.status === 'rejected')
-    if (refused !== undefined) throw refused.reason as Error
+    if (refused !== undefined) throw refused.reason
     const job: LoadJob = {
       contender,
       scenarios: group,

@@ -107,7 +107,10 @@ export class RedisEventLog implements History {
     })
     // One partition: the script's answer as is; for a request key it used before, that is the
     // ids it gave then, whatever this body holds.
-    if (groups.size === 1) for (const partition of groups.keys()) return await this.publishTo(partition, drafts, idempotency, keep)
+    if (groups.size === 1) {
+      const [partition] = groups.keys()
+      if (partition !== undefined) return await this.publishTo(partition, drafts, idempotency, keep)
+    }
     const ids = new Array<string>(drafts.length)
     await Promise.all([...groups].map(async ([partition, indexes]) => {
       const published = await this.publishTo(partition, indexes.map((i) => drafts[i] as EventDraft), idempotency && {
