@@ -24,7 +24,8 @@ t.test('REDIS_WAIT_REPLICAS on one Redis: 202 once a replica has the event, 503 
   const master = await RedisServer.start(t)
   const replica = await RedisServer.start(t, { args: ['--replicaof', '127.0.0.1', String(master.port)] })
   const env = { REDIS_URL: master.url, ...LENIENT_LIMITS, REDIS_WAIT_TIMEOUT: '200', HEALTH_CANARY_INTERVAL: '100' }
-  const waiting = await startGateway(t, { ...env, REDIS_WAIT_REPLICAS: '1' })
+  // Long enough for a replica's acknowledgement on a loaded machine: a refusal here must mean none.
+  const waiting = await startGateway(t, { ...env, REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT: '1000' })
   const greedy = await startGateway(t, { ...env, REDIS_WAIT_REPLICAS: '2' })
   await until(() => waiting.app.bus.connected && greedy.app.bus.connected, 10_000, 'the gateways to reach Redis')
   const publish = async (url: string, key: string) => await post(`${url}/events`, { type: 'durable.write' }, serviceToken(), { 'idempotency-key': key })
@@ -43,7 +44,7 @@ t.test('REDIS_WAIT_REPLICAS on one Redis: 202 once a replica has the event, 503 
   await replica.stop()
   const alone = await publish(waiting.url, 'alone')
   t.match(alone, { status: 503, body: { code: 'EVENTGATE_BUS_UNAVAILABLE' } }, 'the replica is gone')
-  // Publishes blocked in WAIT, one after another, for a second: the canary and the other commands
+  // Publishes blocked in WAIT, one after another, for seconds: the canary and the other commands
   // do not queue behind them, so events still flow and the instance stays healthy.
   let waited = false
   const blocked = Promise.all(Array.from({ length: 5 }, async (_, i) => await publish(waiting.url, `blocked-${i}`)))
