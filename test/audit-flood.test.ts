@@ -1,13 +1,13 @@
 import { request } from 'node:http'
 import { Redis } from 'ioredis'
 import t from 'tap'
-import type { GatewayProcess } from './helpers/process.js'
+import type { GatewayProcess } from '../harness/process.js'
 import { connectAs, type EventPayload, type Frame } from './helpers/client.js'
 import { post } from './helpers/gateway.js'
-import { until } from './helpers/ports.js'
-import { startGatewayProcess } from './helpers/process.js'
-import { RedisServer } from './helpers/redis.js'
-import { adminToken, serviceToken, token, userToken } from './helpers/tokens.js'
+import { until } from '../harness/ports.js'
+import { startGatewayProcess } from '../harness/process.js'
+import { RedisServer } from '../harness/redis.js'
+import { adminToken, serviceToken, token, userToken } from '../harness/tokens.js'
 
 /** Refused requests the flood sends, half to each instance, half publishes and half upgrades. */
 const FLOOD = 4000

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { connect, connectAs, refusedUpgrade } from './helpers/client.js'
 import { get, post, startGateway } from './helpers/gateway.js'
-import { serviceToken, token, userToken } from './helpers/tokens.js'
+import { serviceToken, token, userToken } from '../harness/tokens.js'
 import { within } from './helpers/within.js'
 
 const FORGED = token({ sub: 'alice' }, 'a-secret-the-gateway-does-not-know-0123456789')

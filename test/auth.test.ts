@@ -3,7 +3,7 @@ import t, { type Test } from 'tap'
 import { connect } from './helpers/client.js'
 import { type Gateway, get, post, startGateway } from './helpers/gateway.js'
 import { postHead, RawClient } from './helpers/raw.js'
-import { adminToken, keyPair, serviceToken, token, userToken } from './helpers/tokens.js'
+import { adminToken, keyPair, serviceToken, token, userToken } from '../harness/tokens.js'
 
 const now = (): number => Math.floor(Date.now() / 1000)
 

@@ -3,7 +3,7 @@ import { type Bus, type BusMessage, BusUnavailableError } from '../src/bus/bus.j
 import { createDraft, type EventDraft, type EventInput, eventJson } from '../src/events.js'
 import type { Retention } from '../src/history.js'
 import { compareIds, EVENT_ID_PATTERN } from '../src/wire/event-id.js'
-import { until } from './helpers/ports.js'
+import { until } from '../harness/ports.js'
 
 /**
  * Makes a bus on a medium of its own that is up (so every test starts from an empty history),

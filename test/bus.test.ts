@@ -12,8 +12,8 @@ import { connectRedis } from '../src/redis-connection.js'
 import { compareIds } from '../src/wire/event-id.js'
 import { aDraft, arrived, type BusFactory, busContract, drained, increasing, publishMany, RETENTION, subscribed } from './bus-contract.js'
 import { liveOnlyContract } from './bus-live-contract.js'
-import { until } from './helpers/ports.js'
-import { RedisServer } from './helpers/redis.js'
+import { until } from '../harness/ports.js'
+import { RedisServer } from '../harness/redis.js'
 import { RedisProxy } from './helpers/redis-proxy.js'
 
 const quiet = pino({ level: 'silent' })

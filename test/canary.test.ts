@@ -2,9 +2,9 @@ import { Redis } from 'ioredis'
 import t from 'tap'
 import { connectAs } from './helpers/client.js'
 import { get, post, startGateway } from './helpers/gateway.js'
-import { until } from './helpers/ports.js'
-import { RedisServer } from './helpers/redis.js'
-import { serviceToken, userToken } from './helpers/tokens.js'
+import { until } from '../harness/ports.js'
+import { RedisServer } from '../harness/redis.js'
+import { serviceToken, userToken } from '../harness/tokens.js'
 
 t.test('health reports the canary and the bus round trip on the embedded bus', async (t) => {
   const gw = await startGateway(t, { HEALTH_CANARY_INTERVAL: '50' })

@@ -1,13 +1,13 @@
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import { HISTORY_KEY } from '../src/bus/redis-log.js'
-import { type ChaosCounts, instanceKills, redisRestarts, subscriptionCuts } from './helpers/chaos.js'
+import { type ChaosCounts, instanceKills, redisRestarts, subscriptionCuts } from '../harness/chaos.js'
 import { connectAs } from './helpers/client.js'
 import { get, post, startGateway } from './helpers/gateway.js'
-import { until } from './helpers/ports.js'
-import { RedisServer } from './helpers/redis.js'
+import { until } from '../harness/ports.js'
+import { RedisServer } from '../harness/redis.js'
 import { RedisProxy } from './helpers/redis-proxy.js'
-import { serviceToken, userToken } from './helpers/tokens.js'
+import { serviceToken, userToken } from '../harness/tokens.js'
 
 /**
  * The promise, under real failures: every event answered 202 reaches every entitled subscriber

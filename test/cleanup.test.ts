@@ -4,8 +4,8 @@ import type { WebSocket } from 'ws'
 import { loadConfig } from '../src/config.js'
 import { connectAs } from './helpers/client.js'
 import { type Gateway, post, startGateway } from './helpers/gateway.js'
-import { until } from './helpers/ports.js'
-import { serviceToken, userToken } from './helpers/tokens.js'
+import { until } from '../harness/ports.js'
+import { serviceToken, userToken } from '../harness/tokens.js'
 
 /** The server side of the one socket the gateway holds. */
 function serverSocket (gw: Gateway): WebSocket {

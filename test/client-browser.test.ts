@@ -4,7 +4,7 @@ import { chromium } from 'playwright-core'
 import t, { type Test } from 'tap'
 import { LENIENT_LIMITS } from './helpers/cluster.js'
 import { startGateway } from './helpers/gateway.js'
-import { userToken } from './helpers/tokens.js'
+import { userToken } from '../harness/tokens.js'
 import { publish } from './client-support.js'
 
 /** Where Debian and Ubuntu put it; CHROMIUM_PATH names another. */

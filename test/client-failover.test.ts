@@ -3,10 +3,10 @@ import { createClient, type GatewayEvent, type TruncatedInfo } from '../src/clie
 import { compareIds } from '../src/wire/event-id.js'
 import { LENIENT_LIMITS } from './helpers/cluster.js'
 import { startGateway } from './helpers/gateway.js'
-import { freePort, until } from './helpers/ports.js'
-import { type GatewayProcess, startGatewayProcess } from './helpers/process.js'
-import { RedisServer } from './helpers/redis.js'
-import { userToken } from './helpers/tokens.js'
+import { freePort, until } from '../harness/ports.js'
+import { type GatewayProcess, startGatewayProcess } from '../harness/process.js'
+import { RedisServer } from '../harness/redis.js'
+import { userToken } from '../harness/tokens.js'
 import { Balancer, type Draft, portOf, publish, record, WebSocket } from './client-support.js'
 
 const ENV = { ...LENIENT_LIMITS, RATE_LIMIT_PUBLISH: '1000000' }

@@ -8,8 +8,8 @@ import { Subscriptions } from '../src/client/subscriptions.js'
 import type { GatewayEvent } from '../src/client/types.js'
 import { earliestRefresh, refreshDue, tokenExpiresAt } from '../src/client/token.js'
 import { Watchdog } from '../src/client/watchdog.js'
-import { until } from './helpers/ports.js'
-import { token } from './helpers/tokens.js'
+import { until } from '../harness/ports.js'
+import { token } from '../harness/tokens.js'
 import { within } from './helpers/within.js'
 
 t.test('backoff: full jitter below an exponential ceiling, capped', async (t) => {

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { createClient, type TruncatedInfo } from '../src/client/index.js'
 import { parsePosition } from '../src/wire/position.js'
-import { until } from './helpers/ports.js'
+import { until } from '../harness/ports.js'
 import { ScriptedGateway, type ScriptedRequest, type ScriptedSocket } from './helpers/scripted-gateway.js'
 import { record, WebSocket } from './client-support.js'
 

@@ -2,9 +2,9 @@ import { createServer, type Socket, connect as tcpConnect } from 'node:net'
 import WebSocket from 'ws'
 import type { ClientState, EventgateClient, EventgateError, GatewayEvent } from '../src/client/index.js'
 import { post } from './helpers/gateway.js'
-import { serviceToken } from './helpers/tokens.js'
+import { serviceToken } from '../harness/tokens.js'
+import type { Teardown } from '../harness/teardown.js'
 
-interface Teardown { teardown: (fn: () => unknown) => void }
 
 export { WebSocket }
 

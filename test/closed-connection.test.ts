@@ -3,9 +3,9 @@ import t from 'tap'
 import { CLOSE_GRACE_MS } from '../src/connection.js'
 import { connectAs } from './helpers/client.js'
 import { type Gateway, post, startGateway } from './helpers/gateway.js'
-import { until } from './helpers/ports.js'
+import { until } from '../harness/ports.js'
 import { RawClient } from './helpers/raw-client.js'
-import { serviceToken, userToken } from './helpers/tokens.js'
+import { serviceToken, userToken } from '../harness/tokens.js'
 import { within } from './helpers/within.js'
 
 /**

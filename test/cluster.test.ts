@@ -1,9 +1,9 @@
 import t, { type Test } from 'tap'
 import { connectAs } from './helpers/client.js'
 import { type Gateway, get, post, startGateway } from './helpers/gateway.js'
-import { until } from './helpers/ports.js'
-import { RedisServer } from './helpers/redis.js'
-import { adminToken, serviceToken, userToken } from './helpers/tokens.js'
+import { until } from '../harness/ports.js'
+import { RedisServer } from '../harness/redis.js'
+import { adminToken, serviceToken, userToken } from '../harness/tokens.js'
 
 /** Redis reconnects back off up to two seconds (src/redis-connection.ts), so allow a few. */
 const RECOVERY_MS = 10_000

@@ -3,10 +3,10 @@ import t, { type Test } from 'tap'
 import { connect, type TestClient } from './helpers/client.js'
 import { LENIENT_LIMITS } from './helpers/cluster.js'
 import { type Gateway, startGateway } from './helpers/gateway.js'
-import { until } from './helpers/ports.js'
-import { RedisServer } from './helpers/redis.js'
+import { until } from '../harness/ports.js'
+import { RedisServer } from '../harness/redis.js'
 import { RedisProxy } from './helpers/redis-proxy.js'
-import { userToken } from './helpers/tokens.js'
+import { userToken } from '../harness/tokens.js'
 import { within } from './helpers/within.js'
 
 const CAP = 20

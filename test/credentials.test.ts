@@ -7,7 +7,7 @@ import type { Identity } from '../src/identity.js'
 import { Revocations } from '../src/revocations.js'
 import { MemoryStore } from '../src/store/memory.js'
 import { Tickets } from '../src/tickets.js'
-import { TEST_SECRET, token, userToken } from './helpers/tokens.js'
+import { TEST_SECRET, token, userToken } from '../harness/tokens.js'
 
 const carrier = (fields: Partial<CredentialCarrier>): CredentialCarrier => ({ authorization: undefined, cookie: undefined, url: '/ws/events', ...fields })
 

@@ -5,7 +5,7 @@ import { type Browser, chromium, type Page } from 'playwright-core'
 import t, { type Test } from 'tap'
 import { DEV_JWT_SECRET } from '../src/config.js'
 import { get, post, startGateway } from './helpers/gateway.js'
-import { token } from './helpers/tokens.js'
+import { token } from '../harness/tokens.js'
 
 /** Bounded waits for the page: generous for a loaded CI machine, short of the test timeout. */
 const WAIT_MS = 15_000

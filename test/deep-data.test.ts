@@ -2,8 +2,8 @@ import t from 'tap'
 import { MAX_DATA_DEPTH, nestsDeeperThan } from '../src/events.js'
 import { connectAs } from './helpers/client.js'
 import { post } from './helpers/gateway.js'
-import { startGatewayProcess } from './helpers/process.js'
-import { serviceToken, userToken } from './helpers/tokens.js'
+import { startGatewayProcess } from '../harness/process.js'
+import { serviceToken, userToken } from '../harness/tokens.js'
 
 /** `{"a":{"a":…{"a":1}…}}`: `depth` objects, as text, since building it would recurse too. */
 const nestedObjects = (depth: number): string => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`

@@ -6,8 +6,8 @@ import WebSocket from 'ws'
 import { isAdminOnly } from '../src/events.js'
 import type { Stream } from '../src/wire/streams.js'
 import { get, post, startGateway } from './helpers/gateway.js'
-import { until } from './helpers/ports.js'
-import { adminToken, serviceToken, userToken } from './helpers/tokens.js'
+import { until } from '../harness/ports.js'
+import { adminToken, serviceToken, userToken } from '../harness/tokens.js'
 import { within } from './helpers/within.js'
 
 /**

@@ -2,8 +2,8 @@ import { performance } from 'node:perf_hooks'
 import t, { type Test } from 'tap'
 import { connect, connectAs, type TestClient } from './helpers/client.js'
 import { get, type Gateway, post, startGateway } from './helpers/gateway.js'
-import { until } from './helpers/ports.js'
-import { serviceToken, token, userToken } from './helpers/tokens.js'
+import { until } from '../harness/ports.js'
+import { serviceToken, token, userToken } from '../harness/tokens.js'
 import { within } from './helpers/within.js'
 
 /**

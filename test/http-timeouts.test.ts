@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { connectAs } from './helpers/client.js'
 import { post, startGateway } from './helpers/gateway.js'
-import { until } from './helpers/ports.js'
-import { startGatewayProcess } from './helpers/process.js'
+import { until } from '../harness/ports.js'
+import { startGatewayProcess } from '../harness/process.js'
 import { postHead, RawClient } from './helpers/raw.js'
-import { serviceToken, userToken } from './helpers/tokens.js'
+import { serviceToken, userToken } from '../harness/tokens.js'
 import { within } from './helpers/within.js'
 
 const MiB = 2 ** 20

@@ -2,8 +2,8 @@ import t, { type Test } from 'tap'
 import { idempotencyScope } from '../src/publisher.js'
 import { connectAs, type TestClient } from './helpers/client.js'
 import { type Gateway, post, startGateway } from './helpers/gateway.js'
-import { RedisServer } from './helpers/redis.js'
-import { serviceToken, userToken } from './helpers/tokens.js'
+import { RedisServer } from '../harness/redis.js'
+import { serviceToken, userToken } from '../harness/tokens.js'
 
 /**
  * Two publishers whose ids and keys join into the same text once `:` separates them: each

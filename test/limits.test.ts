@@ -1,7 +1,7 @@
 import t from 'tap'
 import { connect, connectAs, refusedUpgrade } from './helpers/client.js'
 import { startGateway } from './helpers/gateway.js'
-import { userToken } from './helpers/tokens.js'
+import { userToken } from '../harness/tokens.js'
 import { within } from './helpers/within.js'
 
 t.test('MAX_CONNECTIONS_PER_USER: the extra socket is closed 4008, a slot frees on close', async (t) => {

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { post, startGateway } from './helpers/gateway.js'
-import { serviceToken } from './helpers/tokens.js'
+import { serviceToken } from '../harness/tokens.js'
 
 interface Operation {
   tags?: string[]

@@ -7,8 +7,8 @@ import { WebSocket } from './client-support.js'
 import { connectAs, type TestClient } from './helpers/client.js'
 import { startPair } from './helpers/cluster.js'
 import { type Gateway, post } from './helpers/gateway.js'
-import { until } from './helpers/ports.js'
-import { adminToken, serviceToken, userToken } from './helpers/tokens.js'
+import { until } from '../harness/ports.js'
+import { adminToken, serviceToken, userToken } from '../harness/tokens.js'
 
 /**
  * A partitioned event log on one redis-server (REDIS_PARTITIONS=4): the same code a cluster runs,

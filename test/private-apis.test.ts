@@ -8,7 +8,7 @@ import { Connection, type Socket } from '../src/connection.js'
 import type { Log } from '../src/logging.js'
 import { detachUpgradeResponse, writePreparedFrame } from '../src/private-apis.js'
 import { EventFrame } from '../src/protocol.js'
-import { until } from './helpers/ports.js'
+import { until } from '../harness/ports.js'
 import { within } from './helpers/within.js'
 
 const log: Log = { error () {}, warn () {}, info () {}, debug () {}, child: () => log }

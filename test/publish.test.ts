@@ -1,7 +1,7 @@
 import t from 'tap'
 import { connectAs } from './helpers/client.js'
 import { get, post, startGateway } from './helpers/gateway.js'
-import { adminToken, serviceToken, token, userToken } from './helpers/tokens.js'
+import { adminToken, serviceToken, token, userToken } from '../harness/tokens.js'
 
 t.test('who may publish: 401 without a token, 403 without the right, 202 with it', async (t) => {
   const gw = await startGateway(t)

@@ -1,10 +1,10 @@
 import t from 'tap'
 import { connect, connectAs, refusedUpgrade } from './helpers/client.js'
 import { get, post, startGateway } from './helpers/gateway.js'
-import { until } from './helpers/ports.js'
-import { startGatewayProcess } from './helpers/process.js'
-import { RedisServer } from './helpers/redis.js'
-import { serviceToken, userToken } from './helpers/tokens.js'
+import { until } from '../harness/ports.js'
+import { startGatewayProcess } from '../harness/process.js'
+import { RedisServer } from '../harness/redis.js'
+import { serviceToken, userToken } from '../harness/tokens.js'
 
 const redis = await RedisServer.start(t)
 

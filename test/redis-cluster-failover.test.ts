@@ -6,10 +6,10 @@ import { createClient, type GatewayEvent } from '../src/client/index.js'
 import { localId } from '../src/wire/event-id.js'
 import { LENIENT_LIMITS } from './helpers/cluster.js'
 import { type Gateway, get, post, startGateway } from './helpers/gateway.js'
-import { until } from './helpers/ports.js'
+import { until } from '../harness/ports.js'
 import { RedisCluster } from './helpers/redis-cluster.js'
-import type { RedisServer } from './helpers/redis.js'
-import { serviceToken, userToken } from './helpers/tokens.js'
+import type { RedisServer } from '../harness/redis.js'
+import { serviceToken, userToken } from '../harness/tokens.js'
 import { WebSocket } from './client-support.js'
 
 /** The gateways run the cluster's default partitions: each test kills the master of the partition it publishes to. */

@@ -2,10 +2,10 @@ import t from 'tap'
 import { connect, connectAs, refusedUpgrade, type TestClient } from './helpers/client.js'
 import { LENIENT_LIMITS } from './helpers/cluster.js'
 import { type Gateway, get, post, startGateway } from './helpers/gateway.js'
-import { until } from './helpers/ports.js'
+import { until } from '../harness/ports.js'
 import { RedisCluster } from './helpers/redis-cluster.js'
-import type { RedisServer } from './helpers/redis.js'
-import { adminToken, serviceToken, token, userToken } from './helpers/tokens.js'
+import type { RedisServer } from '../harness/redis.js'
+import { adminToken, serviceToken, token, userToken } from '../harness/tokens.js'
 import { within } from './helpers/within.js'
 
 /**

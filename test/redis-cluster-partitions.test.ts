@@ -1,11 +1,11 @@
 import t from 'tap'
-import { ask } from '../scripts/redis-cluster.js'
+import { ask } from '../harness/redis-cluster.js'
 import { connectAs, type TestClient } from './helpers/client.js'
 import { LENIENT_LIMITS } from './helpers/cluster.js'
 import { type Gateway, post, startGateway } from './helpers/gateway.js'
-import { until } from './helpers/ports.js'
+import { until } from '../harness/ports.js'
 import { RedisCluster } from './helpers/redis-cluster.js'
-import { serviceToken, userToken } from './helpers/tokens.js'
+import { serviceToken, userToken } from '../harness/tokens.js'
 
 /**
  * The partitioned log on a real cluster of three masters (REDIS_PARTITIONS unset: 16): the load

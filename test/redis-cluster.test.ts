@@ -10,7 +10,7 @@ import { RedisStore } from '../src/store/redis.js'
 import { aDraft, type BusFactory, busContract, drained, RETENTION, subscribed } from './bus-contract.js'
 import { liveOnlyContract } from './bus-live-contract.js'
 import { RedisCluster } from './helpers/redis-cluster.js'
-import type { RedisServer } from './helpers/redis.js'
+import type { RedisServer } from '../harness/redis.js'
 import { storeContract } from './store-contract.js'
 
 const quiet = pino({ level: 'silent' })

@@ -4,9 +4,9 @@ import { HISTORY_KEY } from '../src/bus/redis-log.js'
 import { acknowledged, ReplicationError } from '../src/bus/durability.js'
 import { LENIENT_LIMITS } from './helpers/cluster.js'
 import { get, post, startGateway } from './helpers/gateway.js'
-import { until } from './helpers/ports.js'
-import { RedisServer } from './helpers/redis.js'
-import { serviceToken } from './helpers/tokens.js'
+import { until } from '../harness/ports.js'
+import { RedisServer } from '../harness/redis.js'
+import { serviceToken } from '../harness/tokens.js'
 
 const one = { replicas: 1, timeoutMs: 100 }
 

@@ -3,10 +3,10 @@ import { connectAs, type EventPayload, type Frame, type TestClient } from './hel
 import { LENIENT_LIMITS } from './helpers/cluster.js'
 import { get, post, startGateway } from './helpers/gateway.js'
 import { memory, mib, resetPeak } from './helpers/memory.js'
-import { until } from './helpers/ports.js'
-import { startGatewayProcess } from './helpers/process.js'
-import { RedisServer } from './helpers/redis.js'
-import { serviceToken, userToken } from './helpers/tokens.js'
+import { until } from '../harness/ports.js'
+import { startGatewayProcess } from '../harness/process.js'
+import { RedisServer } from '../harness/redis.js'
+import { serviceToken, userToken } from '../harness/tokens.js'
 import { within } from './helpers/within.js'
 
 /** 30 events of 30 KB per publish: under the 1 MiB body limit. */

@@ -3,9 +3,9 @@ import t, { type Test } from 'tap'
 import { connectAs, type EventPayload, type Frame, type TestClient } from './helpers/client.js'
 import { LENIENT_LIMITS, startPair } from './helpers/cluster.js'
 import { type Gateway, post, startGateway } from './helpers/gateway.js'
-import { until } from './helpers/ports.js'
-import { RedisServer } from './helpers/redis.js'
-import { adminToken, serviceToken, token, userToken } from './helpers/tokens.js'
+import { until } from '../harness/ports.js'
+import { RedisServer } from '../harness/redis.js'
+import { adminToken, serviceToken, token, userToken } from '../harness/tokens.js'
 import { compareIds } from '../src/wire/event-id.js'
 
 type Input = Record<string, unknown>

@@ -1,9 +1,9 @@
 import t, { type Test } from 'tap'
 import { connect } from './helpers/client.js'
 import { get, post, startGateway } from './helpers/gateway.js'
-import { until } from './helpers/ports.js'
-import { RedisServer } from './helpers/redis.js'
-import { adminToken, serviceToken, userToken } from './helpers/tokens.js'
+import { until } from '../harness/ports.js'
+import { RedisServer } from '../harness/redis.js'
+import { adminToken, serviceToken, userToken } from '../harness/tokens.js'
 import { within } from './helpers/within.js'
 
 /**

@@ -3,9 +3,9 @@ import type { SecurityEventType } from '../src/security.js'
 import { connect, connectAs, type EventPayload, type Frame, refusedUpgrade, type TestClient } from './helpers/client.js'
 import { LENIENT_LIMITS, startPair } from './helpers/cluster.js'
 import { type Gateway, post, startGateway } from './helpers/gateway.js'
-import { until } from './helpers/ports.js'
-import { RedisServer } from './helpers/redis.js'
-import { adminToken, serviceToken, token, userToken } from './helpers/tokens.js'
+import { until } from '../harness/ports.js'
+import { RedisServer } from '../harness/redis.js'
+import { adminToken, serviceToken, token, userToken } from '../harness/tokens.js'
 
 /** Signed, well formed, and signed with the wrong key: refused `token_invalid`. */
 const FORGED = token({ sub: 'mallory' }, 'not-the-gateway-secret-but-long-enough-for-hs256')

@@ -4,7 +4,7 @@ import type { BusMessage } from '../src/bus/bus.js'
 import { MemoryBus } from '../src/bus/memory.js'
 import { loggerOptions } from '../src/logging.js'
 import { clip, MAX_AUDIT_TEXT, SecurityReporter } from '../src/security.js'
-import { until } from './helpers/ports.js'
+import { until } from '../harness/ports.js'
 
 interface Line { msg: string, audit?: string, repeated?: number, [field: string]: unknown }
 

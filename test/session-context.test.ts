@@ -5,7 +5,7 @@ import { loadConfig } from '../src/config.js'
 import { Hub } from '../src/hub.js'
 import { SecurityReporter } from '../src/security.js'
 import { sessionContext, type SessionServices } from '../src/session-context.js'
-import { TEST_SECRET } from './helpers/tokens.js'
+import { TEST_SECRET } from '../harness/tokens.js'
 import { within } from './helpers/within.js'
 
 function services (t: Test, serverId: string): SessionServices {

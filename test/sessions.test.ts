@@ -4,8 +4,8 @@ import t, { type Test } from 'tap'
 import { connect, connectAs, type Frame, type TestClient } from './helpers/client.js'
 import { LENIENT_LIMITS, startPair } from './helpers/cluster.js'
 import { type Gateway, post, startGateway } from './helpers/gateway.js'
-import { until } from './helpers/ports.js'
-import { adminToken, serviceToken, TEST_SECRET, token, userToken } from './helpers/tokens.js'
+import { until } from '../harness/ports.js'
+import { adminToken, serviceToken, TEST_SECRET, token, userToken } from '../harness/tokens.js'
 import { within } from './helpers/within.js'
 
 /** The bound the revocation rule sets: every instance closes the covered sockets within it. */

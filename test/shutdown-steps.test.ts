@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import t from 'tap'
 import { shutDown, type ShutdownSteps } from '../src/shutdown.js'
-import { until } from './helpers/ports.js'
+import { until } from '../harness/ports.js'
 import { within } from './helpers/within.js'
 
 /** Steps that record when each runs; the sockets close when `answer()` is called, or on terminate. */

@@ -4,12 +4,12 @@ import t from 'tap'
 import WebSocket from 'ws'
 import { post } from './helpers/gateway.js'
 import { memory } from './helpers/memory.js'
-import { until } from './helpers/ports.js'
-import { startGatewayProcess } from './helpers/process.js'
-import { serviceToken, userToken } from './helpers/tokens.js'
+import { until } from '../harness/ports.js'
+import { startGatewayProcess } from '../harness/process.js'
+import { serviceToken, userToken } from '../harness/tokens.js'
 import { within } from './helpers/within.js'
+import type { Teardown } from '../harness/teardown.js'
 
-interface Teardown { teardown: (fn: () => unknown) => void }
 
 const MAX_BUFFERED = 256 * 1024
 const DATA_CHARS = 16_000

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import t, { type Test } from 'tap'
 import type { Store } from '../src/store/store.js'
-import { until } from './helpers/ports.js'
+import { until } from '../harness/ports.js'
 
 /** Makes a store on a medium that is up, registering its teardown on `t`. */
 export type StoreFactory = (t: Test) => Promise<Store>

@@ -4,8 +4,8 @@ import { connectRedis, type RedisClient, readyWithin } from '../src/redis-connec
 import { MemoryStore } from '../src/store/memory.js'
 import { RedisStore } from '../src/store/redis.js'
 import type { Store } from '../src/store/store.js'
-import { until } from './helpers/ports.js'
-import { RedisServer } from './helpers/redis.js'
+import { until } from '../harness/ports.js'
+import { RedisServer } from '../harness/redis.js'
 import { within } from './helpers/within.js'
 import { storeContract } from './store-contract.js'
 

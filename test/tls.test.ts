@@ -7,7 +7,7 @@ import t from 'tap'
 import { connect } from './helpers/client.js'
 import { startGateway } from './helpers/gateway.js'
 import { loadConfig } from '../src/config.js'
-import { adminToken, serviceToken, TEST_SECRET, userToken } from './helpers/tokens.js'
+import { adminToken, serviceToken, TEST_SECRET, userToken } from '../harness/tokens.js'
 import { within } from './helpers/within.js'
 
 const CLEAR_TEXT = /clear text/

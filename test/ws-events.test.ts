@@ -2,7 +2,7 @@ import t from 'tap'
 import type { EventPayload, TestClient } from './helpers/client.js'
 import { connectAs } from './helpers/client.js'
 import { post, startGateway } from './helpers/gateway.js'
-import { adminToken, serviceToken, userToken } from './helpers/tokens.js'
+import { adminToken, serviceToken, userToken } from '../harness/tokens.js'
 
 async function publish (url: string, events: Array<Record<string, unknown>>): Promise<string[]> {
   const res = await post(`${url}/events`, { events }, serviceToken())

@@ -3,8 +3,8 @@ import t, { type Test } from 'tap'
 import { connect, type TestClient } from './helpers/client.js'
 import { LENIENT_LIMITS, startPair } from './helpers/cluster.js'
 import { type Gateway, get, post, startGateway } from './helpers/gateway.js'
-import { until } from './helpers/ports.js'
-import { adminToken, userToken } from './helpers/tokens.js'
+import { until } from '../harness/ports.js'
+import { adminToken, userToken } from '../harness/tokens.js'
 
 const now = (): number => Math.floor(Date.now() / 1000)
 const keyOf = (ticket: string): string => `eventgate:ticket:${createHash('sha256').update(ticket).digest('hex')}`

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { type AddressInfo, createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ask } from '../redis-cluster.js'
+import { ask } from '../../harness/redis-cluster.js'
 import type { ContenderName } from './clients.js'
 
 /**

@@ -1,7 +1,7 @@
 import WebSocket, { type ClientOptions } from 'ws'
 import type { GatewayEvent } from '../../src/events.js'
+import type { Teardown } from '../../harness/teardown.js'
 
-interface Teardown { teardown: (fn: () => unknown) => void }
 
 export interface Frame {
   type: string

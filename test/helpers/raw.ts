@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net'
+import type { Teardown } from '../../harness/teardown.js'
 
-interface Teardown { teardown: (fn: () => unknown) => void }
 
 /**
  * A bare TCP connection to a gateway, for what `fetch` and `ws` will not do: stall a request

@@ -1,6 +1,6 @@
 import { createConnection, createServer, type Socket } from 'node:net'
+import type { Teardown } from '../../harness/teardown.js'
 
-interface Teardown { teardown: (fn: () => unknown) => void }
 
 interface Pair {
   client: Socket

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './ports.js'
+import type { Teardown } from './teardown.js'
 
-interface Teardown { teardown: (fn: () => unknown) => void }
 
 export interface RedisOptions {
   /**

@@ -7,10 +7,10 @@ import { until } from './ports.js'
 import { type GatewayProcess, startGatewayProcess } from './process.js'
 import { RedisServer } from './redis.js'
 import { serviceToken, userToken } from './tokens.js'
+import type { Teardown } from './teardown.js'
 
 export type { ChaosCounts } from './chaos-tally.js'
 
-interface Teardown { teardown: (fn: () => unknown) => void }
 
 export interface ChaosOptions {
   /** Events the publisher starts per second. */

@@ -1,5 +1,5 @@
 import WebSocket from 'ws'
-import { compareIds } from '../../src/wire/event-id.js'
+import { compareIds } from '../src/wire/event-id.js'
 
 export interface SubscriberOptions {
   /** The gateways' ws:// base URLs, read at every connection: a load balancer's view. */

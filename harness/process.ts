@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { TEST_SECRET } from './tokens.js'
+import type { Teardown } from './teardown.js'
 
-interface Teardown { teardown: (fn: () => unknown) => void }
 
 export interface GatewayProcess {
   url: string

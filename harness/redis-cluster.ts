@@ -5,10 +5,10 @@ import { Redis } from 'ioredis'
 
 /**
  * Joining running `redis-server --cluster-enabled yes` nodes into one Redis Cluster and waiting
- * until it serves. `npm run cluster -- --redis-cluster` and the tests' cluster start their nodes
- * each their own way (the script's in process groups it stops in order, the tests' as servers a
- * test can kill and restart) and share this step, which needs nothing but Node, ioredis and
- * redis-cli, so that no script imports test code.
+ * until it serves. `npm run cluster -- --redis-cluster`, the benchmark and the tests' cluster start
+ * their nodes each their own way (the script's in process groups it stops in order, the tests' as
+ * servers a test can kill and restart) and share this step, which needs nothing but Node, ioredis
+ * and redis-cli.
  */
 
 const SLOTS = 16384
