@@ -31,7 +31,7 @@ export async function runTurn (order: TurnOrder, children: Set<ChildProcess>): P
   const pending = new Set(group)
   await redis.flush()
   // The load generator starts alongside the instances: it only waits for its job.
-  const loadgen = await spawnNode(['--import', 'tsx', 'scripts/bench/loadgen.ts'], {})
+  const loadgen = await spawnNode(['--import', 'tsx', 'bench/loadgen.ts'], {})
   children.add(loadgen)
   const started = await Promise.allSettled(Array.from({ length: INSTANCES }, async () => {
     const instance = await startInstance(contender, { ...redis.env, ...order.env })

@@ -1,5 +1,5 @@
-import { buildApp } from '../../app.js'
-import { loadConfig } from '../../src/config.js'
+import { buildApp } from '../app.js'
+import { loadConfig } from '../src/config.js'
 import { BENCH_SECRET } from './auth.js'
 import { announce, startControl } from './control.js'
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { type AddressInfo, createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ask } from '../../harness/redis-cluster.js'
+import { ask } from '../harness/redis-cluster.js'
 import type { ContenderName } from './clients.js'
 
 /**
@@ -52,9 +52,9 @@ export interface Instance {
 }
 
 const ENTRIES: Record<ContenderName, string> = {
-  eventgate: 'scripts/bench/contender-eventgate.ts',
-  socketio: 'scripts/bench/contender-socketio.ts',
-  bare: 'scripts/bench/contender-bare.ts'
+  eventgate: 'bench/contender-eventgate.ts',
+  socketio: 'bench/contender-socketio.ts',
+  bare: 'bench/contender-bare.ts'
 }
 const START_TIMEOUT_MS = 30_000
 

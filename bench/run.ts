@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process'
 import { cpus, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
-import { loadConfig } from '../../src/config.js'
+import { loadConfig } from '../src/config.js'
 import { BenchCluster } from './bench-cluster.js'
 import type { ContenderName } from './clients.js'
 import type { ScenarioResult, Sizes } from './lab.js'

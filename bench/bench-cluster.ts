@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ask, joinCluster } from '../../harness/redis-cluster.js'
+import { ask, joinCluster } from '../harness/redis-cluster.js'
 import { freePorts, type RedisSide, redisServer, stop } from './servers.js'
 
 /** Three masters with a replica each, as `npm run cluster -- --redis-cluster` and the tests start. */
