@@ -6,8 +6,8 @@ import { type ChaosCounts, settled, tally } from './chaos-tally.js'
 import { until } from './ports.js'
 import { type GatewayProcess, startGatewayProcess } from './process.js'
 import { RedisServer } from './redis.js'
-import { serviceToken, userToken } from './tokens.js'
 import type { Teardown } from './teardown.js'
+import { serviceToken, userToken } from './tokens.js'
 
 export type { ChaosCounts } from './chaos-tally.js'
 

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { TEST_SECRET } from './tokens.js'
 import type { Teardown } from './teardown.js'
+import { TEST_SECRET } from './tokens.js'
 
 
 export interface GatewayProcess {

@@ -1,6 +1,6 @@
 import WebSocket, { type ClientOptions } from 'ws'
-import type { GatewayEvent } from '../../src/events.js'
 import type { Teardown } from '../../harness/teardown.js'
+import type { GatewayEvent } from '../../src/events.js'
 
 
 export interface Frame {

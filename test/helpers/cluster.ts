@@ -1,7 +1,7 @@
-import { type Gateway, startGateway } from './gateway.js'
 import { until } from '../../harness/ports.js'
 import { RedisServer } from '../../harness/redis.js'
 import type { Teardown } from '../../harness/teardown.js'
+import { type Gateway, startGateway } from './gateway.js'
 
 
 /**

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { request } from 'node:http'
 import type { Socket } from 'node:net'
-import { within } from './within.js'
 import type { Teardown } from '../../harness/teardown.js'
+import { within } from './within.js'
 
 
 /** A frame from the server: opcode 1 text, 8 close (its code and reason decoded). */

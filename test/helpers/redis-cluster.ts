@@ -1,5 +1,5 @@
-import { ask, joinCluster, settled } from '../../harness/redis-cluster.js'
 import { until } from '../../harness/ports.js'
+import { ask, joinCluster, settled } from '../../harness/redis-cluster.js'
 import { RedisServer } from '../../harness/redis.js'
 import type { Teardown } from '../../harness/teardown.js'
 
