@@ -1,4 +1,4 @@
-import { type ChaosCounts, type ChaosOptions, instanceKills, redisRestarts, subscriptionCuts } from '../test/helpers/chaos.js'
+import { type ChaosCounts, type ChaosOptions, instanceKills, redisRestarts, subscriptionCuts } from '../harness/chaos.js'
 import { commandLine } from './command-line.js'
 
 const HELP = `Prove eventgate's delivery promise by killing real processes, for longer than CI does.

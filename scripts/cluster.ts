@@ -7,8 +7,8 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { joinCluster } from '../harness/redis-cluster.js'
 import { commandLine } from './command-line.js'
-import { joinCluster } from './redis-cluster.js'
 
 const HELP = `Run several eventgate instances on one Redis, to try the cluster out.
 

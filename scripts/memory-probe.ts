@@ -5,7 +5,7 @@ import { writeHeapSnapshot } from 'node:v8'
 import { WebSocket } from 'ws'
 import { buildApp } from '../app.js'
 import { loadConfig } from '../src/config.js'
-import { BENCH_SECRET, benchToken } from './bench/auth.js'
+import { BENCH_SECRET, benchToken } from '../bench/auth.js'
 
 const USAGE = `What one idle, subscribed /ws/events connection keeps alive in a gateway.
 

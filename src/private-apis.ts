@@ -4,7 +4,7 @@ import type { Socket as TcpSocket } from 'node:net'
 /**
  * The members of `ws` and Node that eventgate uses without their being documented, all here.
  * A new version may rename any of them, and nothing would fail: the fast path would fall back,
- * memory would stay held. test/private-apis.test.ts fails instead, on real sockets.
+ * memory would stay held. test/integration/private-apis.test.ts fails instead, on real sockets.
  */
 
 /**

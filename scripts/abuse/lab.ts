@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import { EnvSchema } from '../../src/config.js'
-import { BenchRedis } from '../bench/servers.js'
+import { BenchRedis } from '../../bench/servers.js'
 import { Instance } from './instance.js'
 import { ABUSE_SECRET, METRICS_TOKEN } from './tokens.js'
 

@@ -1,7 +1,6 @@
 import WebSocket, { type ClientOptions } from 'ws'
+import type { Teardown } from '../../harness/teardown.js'
 import type { GatewayEvent } from '../../src/events.js'
-
-interface Teardown { teardown: (fn: () => unknown) => void }
 
 export interface Frame {
   type: string

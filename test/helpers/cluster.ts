@@ -1,8 +1,7 @@
+import { until } from '../../harness/ports.js'
+import { RedisServer } from '../../harness/redis.js'
+import type { Teardown } from '../../harness/teardown.js'
 import { type Gateway, startGateway } from './gateway.js'
-import { until } from './ports.js'
-import { RedisServer } from './redis.js'
-
-interface Teardown { teardown: (fn: () => unknown) => void }
 
 /**
  * The refusals these tests provoke on purpose all come from 127.0.0.1; the brute-force and

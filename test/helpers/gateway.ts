@@ -1,10 +1,9 @@
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../app.js'
+import type { Teardown } from '../../harness/teardown.js'
+import { TEST_SECRET } from '../../harness/tokens.js'
 import { loadConfig } from '../../src/config.js'
-import { TEST_SECRET } from './tokens.js'
-
-interface Teardown { teardown: (fn: () => unknown) => void }
 
 export interface Gateway {
   app: FastifyInstance

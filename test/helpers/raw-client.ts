@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { request } from 'node:http'
 import type { Socket } from 'node:net'
+import type { Teardown } from '../../harness/teardown.js'
 import { within } from './within.js'
-
-interface Teardown { teardown: (fn: () => unknown) => void }
 
 /** A frame from the server: opcode 1 text, 8 close (its code and reason decoded). */
 export interface RawFrame {

@@ -1,6 +1,5 @@
 import { connect, type Socket } from 'node:net'
-
-interface Teardown { teardown: (fn: () => unknown) => void }
+import type { Teardown } from '../../harness/teardown.js'
 
 /**
  * A bare TCP connection to a gateway, for what `fetch` and `ws` will not do: stall a request

@@ -1,8 +1,7 @@
-import { ask, joinCluster, settled } from '../../scripts/redis-cluster.js'
-import { until } from './ports.js'
-import { RedisServer } from './redis.js'
-
-interface Teardown { teardown: (fn: () => unknown) => void }
+import { until } from '../../harness/ports.js'
+import { ask, joinCluster, settled } from '../../harness/redis-cluster.js'
+import { RedisServer } from '../../harness/redis.js'
+import type { Teardown } from '../../harness/teardown.js'
 
 /** Three masters with a replica each: the smallest cluster that can lose a master and go on. */
 const MASTERS = 3

@@ -1,6 +1,5 @@
 import { createConnection, createServer, type Socket } from 'node:net'
-
-interface Teardown { teardown: (fn: () => unknown) => void }
+import type { Teardown } from '../../harness/teardown.js'
 
 interface Pair {
   client: Socket

@@ -1,8 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import WebSocket, { WebSocketServer } from 'ws'
-import { until } from './ports.js'
-
-interface Teardown { teardown: (fn: () => unknown) => void }
+import { until } from '../../harness/ports.js'
+import type { Teardown } from '../../harness/teardown.js'
 
 /** A request the client sent: `{type, id, payload}`. */
 export interface ScriptedRequest {
