@@ -54,7 +54,6 @@ export class PartitionReader {
   private again = false
   /** The last refill failed and is being retried. */
   private failed = false
-  private readonly waiting: Array<() => void> = []
   /** Joins waiting for the refill under way to end. */
   private readonly settling: Array<() => void> = []
 
@@ -149,12 +148,6 @@ export class PartitionReader {
     return !this.failed
   }
 
-  /** Resolves once the reader has a position: from then on every later event is handed on. */
-  async positioned (): Promise<void> {
-    if (this.lastId !== undefined) return
-    await new Promise<void>((resolve) => { this.waiting.push(resolve) })
-  }
-
   /** A message from the channel. */
   receive (message: BusMessage): void {
     if (this.filling !== undefined) this.filling.push(message)
@@ -188,10 +181,7 @@ export class PartitionReader {
     }
     this.resyncing = true
     try {
-      if (this.lastId === undefined) {
-        this.lastId = await this.host.history.lastId(this.partition)
-        for (const resolve of this.waiting.splice(0)) resolve()
-      }
+      this.lastId ??= await this.host.history.lastId(this.partition)
       await this.host.subscribe(this.channels()).catch((err: Error) => { throw new SubscriptionLostError(err.message) })
       const fence = await this.host.fence(this.partition)
       await this.weave(fence)
