@@ -56,6 +56,8 @@ export class PartitionReader {
   private failed = false
   /** Joins waiting for the refill under way to end. */
   private readonly settling: Array<() => void> = []
+  /** Dropped by its bus: a refill retry still pending must not subscribe again. */
+  private stopped = false
 
   constructor (readonly partition: string, private readonly names: ReturnType<typeof partitionNames>, private readonly host: ReaderHost) {}
 
@@ -111,6 +113,12 @@ export class PartitionReader {
     if (entry === undefined || --entry.count > 0) return
     this.users.delete(userId)
     this.host.unsubscribe(this.names.userChannelPrefix + userId)
+  }
+
+  /** No socket here receives the partition any more: lets go of its canary channel for good. */
+  stop (): void {
+    this.stopped = true
+    this.host.unsubscribe(this.names.canaryChannel)
   }
 
   /** Runs the refill again, with every channel the reader wants, and resolves when it is done. */
@@ -174,6 +182,7 @@ export class PartitionReader {
    * the fence comes live.
    */
   async resync (): Promise<void> {
+    if (this.stopped) return
     this.filling ??= []
     if (this.resyncing) {
       this.again = true
@@ -196,7 +205,7 @@ export class PartitionReader {
       for (const message of waiting) this.deliver(message)
       for (const resolve of this.settling.splice(0)) resolve()
     } catch (err) {
-      if (this.host.closed) return
+      if (this.host.closed || this.stopped) return
       this.failed = true
       this.host.log.warn({ err, partition: this.partition }, 'could not refill events from the history; retrying')
       if (err instanceof SubscriptionLostError) this.host.lost()

@@ -124,7 +124,7 @@ export class RedisBus implements Bus {
     if (reader.receivers > 0 || this.closed) return
     this.readers.delete(reader.partition)
     this.byTag.delete(this.partitioning.tag(reader.partition))
-    this.host.unsubscribe(this.history.namesOf(reader.partition).canaryChannel)
+    reader.stop()
   }
 
   private listen (subscriber: RedisClient): void {
