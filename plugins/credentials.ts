@@ -1,7 +1,7 @@
 import fastifyJwt from '@fastify/jwt'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { countsAsFailure, Credentials, type Verdict } from '../src/credentials.js'
+import { type AuthenticationVia, type AuthFailure, countsAsFailure, Credentials, type Verdict } from '../src/credentials.js'
 import type { Identity } from '../src/identity.js'
 
 declare module '@fastify/jwt' {
@@ -26,8 +26,12 @@ declare module 'fastify' {
      * count. The block is looked at only now: a valid token passes from any address.
      */
     auditAuthentication: (request: FastifyRequest, reply: FastifyReply, verdict: Verdict) => Promise<void>
+    /** Calls `listener` after each verification: where, why it was refused if it was, and how long it took. */
+    onAuthentication: (listener: AuthenticationListener) => void
   }
 }
+
+export type AuthenticationListener = (via: AuthenticationVia, refusal: AuthFailure | undefined, seconds: number) => void
 
 /** @fastify/jwt on the configured key, and the verification of credentials that HTTP routes and upgrades share. */
 export default fp(async function credentialsPlugin (app) {
@@ -46,14 +50,24 @@ export default fp(async function credentialsPlugin (app) {
     app.log.warn('no JWT_SECRET or JWT_PUBLIC_KEY: using the public development key; mint tokens with `npm run token`')
   }
   const credentials = new Credentials({ claims: (token) => app.jwt.verify(token), tickets: app.tickets, revocations: app.revocations, log: app.log })
+  const listeners: AuthenticationListener[] = []
+  app.decorate('onAuthentication', (listener: AuthenticationListener) => { listeners.push(listener) })
+  const observed = (via: AuthenticationVia, started: number, verdict: Verdict): Verdict => {
+    const seconds = (performance.now() - started) / 1000
+    const refusal = 'identity' in verdict ? undefined : verdict.reason
+    for (const listener of listeners) listener(via, refusal, seconds)
+    return verdict
+  }
 
   app.decorate('verifyRequest', async function verifyRequest (request: FastifyRequest, upgrade: boolean) {
+    const started = performance.now()
     const { authorization, cookie } = request.headers
-    return await credentials.verdict({ authorization, cookie, url: request.url }, upgrade)
+    return observed(upgrade ? 'upgrade' : 'http', started, await credentials.verdict({ authorization, cookie, url: request.url }, upgrade))
   })
 
   app.decorate('verifyToken', async function verifyToken (token: string) {
-    const result = await credentials.token(token)
+    const started = performance.now()
+    const result = observed('reauthenticate', started, await credentials.token(token))
     return 'identity' in result ? result.identity : result.reason
   })
 

@@ -9,7 +9,7 @@ declare module 'fastify' {
   }
 }
 
-/** Prometheus metrics (src/instance-metrics.ts), fed by the publisher, the hub, the audit and 429 answers. */
+/** Prometheus metrics (src/instance-metrics.ts), fed by the publisher, the hub, the audit, authentications, resumes and 429 answers. */
 export default fp(async function metricsPlugin (app) {
   const { hub, bus, canary, publisher, security, config, redis, revocations } = app
   const metrics = new InstanceMetrics({
@@ -19,6 +19,7 @@ export default fp(async function metricsPlugin (app) {
     canary,
     refusedFrames: () => app.refusedFrames,
     uncheckedRevocations: () => revocations.uncheckedCount,
+    resumes: () => app.resumes,
     redisReady: redis === null ? undefined : () => redis.status === 'ready'
   })
   publisher.onPublished((inputs) => {
@@ -26,8 +27,9 @@ export default fp(async function metricsPlugin (app) {
   })
   app.afterDelivery(({ event }) => { metrics.delivered(event.timestamp) })
   security.onReport((type, { reason }) => { metrics.reported(type, reason) })
+  app.onAuthentication((via, refusal, seconds) => { metrics.authenticated(via, refusal, seconds) })
   app.addHook('onResponse', async (request, reply) => {
     if (reply.statusCode === 429) metrics.rateLimited(request.routeOptions.url)
   })
   app.decorate('metrics', metrics.registry)
-}, { name: 'metrics', dependencies: ['config', 'bus', 'hub', 'sockets', 'canary', 'publisher', 'security', 'redis', 'revocations'] })
+}, { name: 'metrics', dependencies: ['config', 'bus', 'hub', 'sockets', 'canary', 'publisher', 'security', 'redis', 'revocations', 'credentials'] })

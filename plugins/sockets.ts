@@ -5,6 +5,7 @@ import { Admissions } from '../src/admissions.js'
 import { closeSocket } from '../src/connection.js'
 import { OpenSockets } from '../src/open-sockets.js'
 import { sessionContext } from '../src/session-context.js'
+import type { ResumeOutcome } from '../src/resume.js'
 import { openSocketSession } from '../src/socket-session.js'
 import type { Stream } from '../src/wire/streams.js'
 import { releaseUpgrade, upgradeListeners } from './websocket.js'
@@ -22,6 +23,8 @@ declare module 'fastify' {
     openSockets: OpenSockets
     /** Client frames this instance's sessions refused `RATE_LIMITED`. */
     readonly refusedFrames: number
+    /** `subscribe` requests with `since` this instance's sessions answered, by outcome. */
+    readonly resumes: Readonly<Record<ResumeOutcome, number>>
   }
   interface FastifyRequest {
     /** The id reserved for the connection this upgrade opens. */
@@ -36,6 +39,8 @@ export default fp(async function socketsPlugin (app) {
   app.decorate('openSockets', open)
   let refusedFrames = 0
   app.decorate('refusedFrames', { getter: () => refusedFrames })
+  const resumes: Record<ResumeOutcome, number> = { resumed: 0, truncated: 0, unavailable: 0 }
+  app.decorate('resumes', { getter: () => resumes })
   const context = sessionContext(config, {
     hub,
     history: app.bus.history,
@@ -43,6 +48,7 @@ export default fp(async function socketsPlugin (app) {
     security,
     tokens: { verify: app.verifyToken, revoked: (identity) => revocations.appliedTo(identity), failed: app.socketAuthFailure },
     onFrameRefused: () => { refusedFrames++ },
+    onResumed: (outcome) => { resumes[outcome]++ },
     onClose: (connection) => { open.closed(connection.socket as WebSocket, connection.identity.userId, connection.id) }
   })
   const admissions = new Admissions(config.maxConnections, () => hub.size, slots)

@@ -7,6 +7,9 @@ import type { Tickets } from './tickets.js'
 /** Where a request's token came from. */
 export type CredentialSource = 'header' | 'cookie' | 'ticket' | 'query'
 
+/** Where a credential is verified: an HTTP request, a WebSocket upgrade, or a token sent on an open socket. */
+export type AuthenticationVia = 'http' | 'upgrade' | 'reauthenticate'
+
 export interface Credential {
   token: string
   source: CredentialSource

@@ -1,8 +1,10 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { Bus } from './bus/bus.js'
 import type { Canary } from './canary.js'
+import type { AuthenticationVia, AuthFailure } from './credentials.js'
 import { namespaceOf } from './events.js'
 import type { Hub } from './hub.js'
+import { RESUME_OUTCOMES, type ResumeOutcome } from './resume.js'
 import type { SecurityEventType } from './security.js'
 
 /** What the gauges and mirrored counters read when Prometheus scrapes. */
@@ -15,6 +17,8 @@ export interface MetricSources {
   refusedFrames: () => number
   /** Authentications whose revocations could not be read. */
   uncheckedRevocations: () => number
+  /** `subscribe` requests with `since` answered so far, by outcome. */
+  resumes: () => Readonly<Record<ResumeOutcome, number>>
   /** Whether the Redis command connection is ready; undefined on the embedded default. */
   redisReady: (() => boolean) | undefined
 }
@@ -34,6 +38,16 @@ const OTHER = '_other'
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 
 /**
+ * Authentication latency buckets, in seconds: fine below the 100 ms the plan aims at (a JWT
+ * check takes well under a millisecond, a ticket or revocation read one Redis round trip), coarse
+ * above it, where only how far past the target matters.
+ */
+const AUTHENTICATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5]
+
+/** The `reason` of a successful authentication, as the audit's `security.auth.succeeded` says it. */
+const VALID_TOKEN = 'valid_token'
+
+/**
  * Prometheus metrics for one instance, in a registry of its own so apps built in one process
  * never share series. Nothing here runs per socket: delivery latency is observed once per
  * event after the hub has written it to every socket, and the hub's figures (connections,
@@ -48,6 +62,9 @@ export class InstanceMetrics {
   private readonly authFailures: Counter
   private readonly limits: Counter
   private readonly httpRateLimited: Counter
+  private readonly authentications: Counter
+  /** One per way in, bound once: an authentication observes without building labels. */
+  private readonly authenticationSeconds: Record<AuthenticationVia, { observe: (seconds: number) => void }>
   private readonly namespace = capped()
   private readonly authReason = capped()
   private readonly limitReason = capped()
@@ -62,6 +79,9 @@ export class InstanceMetrics {
     this.authFailures = new Counter({ name: 'eventgate_auth_failures_total', help: 'Failed authentications, by reason', labelNames: ['reason'], registers })
     this.limits = new Counter({ name: 'eventgate_limits_exceeded_total', help: 'Limits hit, by reason (upgrades, publishing, auth_failures, message_rate, too_many_connections, server_full)', labelNames: ['reason'], registers })
     this.httpRateLimited = new Counter({ name: 'eventgate_http_rate_limited_total', help: 'HTTP 429 responses, by route (publishing and upgrade limits, blocked addresses)', labelNames: ['route'], registers })
+    this.authentications = new Counter({ name: 'eventgate_authentications_total', help: 'Credentials verified, by way in (http, upgrade, reauthenticate), outcome (success, failure) and reason (valid_token, or the refusal)', labelNames: ['via', 'outcome', 'reason'], registers })
+    const seconds = new Histogram({ name: 'eventgate_authentication_seconds', help: 'Time to verify a credential (signature, claims, ticket, revocations), by way in', labelNames: ['via'], buckets: AUTHENTICATION_BUCKETS, registers })
+    this.authenticationSeconds = { http: seconds.labels('http'), upgrade: seconds.labels('upgrade'), reauthenticate: seconds.labels('reauthenticate') }
     // Last: merging copies the metrics registered so far.
     this.registry = Registry.merge([processMetrics(), own])
   }
@@ -84,6 +104,15 @@ export class InstanceMetrics {
     else if (type === 'security.rate_limit.exceeded') this.limits.inc({ reason: this.limitReason(reason) })
   }
 
+  /**
+   * A credential was verified through `via` in `seconds`; `refusal` is why it was refused, if it
+   * was. Reasons are the closed set of AuthFailure, so the labels stay bounded.
+   */
+  authenticated (via: AuthenticationVia, refusal: AuthFailure | undefined, seconds: number): void {
+    this.authenticationSeconds[via].observe(seconds)
+    this.authentications.inc({ via, outcome: refusal === undefined ? 'success' : 'failure', reason: refusal ?? VALID_TOKEN })
+  }
+
   /** An HTTP request was answered 429; `route` is undefined when no route matched. */
   rateLimited (route: string | undefined): void {
     this.httpRateLimited.inc({ route: route ?? OTHER })
@@ -91,7 +120,7 @@ export class InstanceMetrics {
 }
 
 /** The gauges, and the counters that mirror the hub's own tallies at each scrape. */
-function figures (registry: Registry, { serverId, bus, hub, canary, refusedFrames, uncheckedRevocations, redisReady }: MetricSources): void {
+function figures (registry: Registry, { serverId, bus, hub, canary, refusedFrames, uncheckedRevocations, resumes, redisReady }: MetricSources): void {
   const gauge = (name: string, help: string, read: () => number): void => {
     registry.registerMetric(new Gauge({ name, help, registers: [], collect () { this.set(read()) } }))
   }
@@ -113,6 +142,18 @@ function figures (registry: Registry, { serverId, bus, hub, canary, refusedFrame
     collect () {
       this.set({ stream: 'user' }, hub.size - hub.adminCount)
       this.set({ stream: 'admin' }, hub.adminCount)
+    }
+  }))
+  registry.registerMetric(new Counter({
+    name: 'eventgate_resumes_total',
+    help: 'subscribe requests with since answered, by outcome: resumed (nothing lost), truncated (events after since may be lost), unavailable (the history could not be read)',
+    labelNames: ['outcome'],
+    registers: [],
+    collect () {
+      this.reset()
+      const now = resumes()
+      // Every outcome from the first scrape on, zeros included: a ratio over them has a denominator.
+      for (const outcome of RESUME_OUTCOMES) this.inc({ outcome }, now[outcome])
     }
   }))
   gauge('eventgate_users', 'Distinct users with a connection on this instance', () => hub.stats().users)

@@ -2,8 +2,8 @@ import type { Connection } from './connection.js'
 import { ProtocolError } from './errors.js'
 import { isAdminOnly } from './events.js'
 import type { Hub } from './hub.js'
-import type { Fault } from './protocol.js'
-import { positionFor, resume, type ResumeContext } from './resume.js'
+import { type Fault, isFault } from './protocol.js'
+import { positionFor, resume, type ResumeContext, type ResumeOutcome } from './resume.js'
 import type { ReplyType, RequestType } from './wire/frames.js'
 import { parsePosition, type Position } from './wire/position.js'
 import { patternError } from './wire/topics.js'
@@ -13,6 +13,8 @@ export interface RequestContext extends ResumeContext {
   maxSubscriptions: number
   /** WEBSOCKET_MAX_PATTERN_LENGTH */
   maxPatternLength: number
+  /** Called once per `subscribe` with `since` answered, with how it went (metrics count them). */
+  onResumed?: (outcome: ResumeOutcome) => void
 }
 
 export interface Reply {
@@ -54,9 +56,10 @@ export const requestHandlers: Record<string, RequestHandler> = {
       if (since === undefined) return { code: ProtocolError.INVALID_MESSAGE, message: 'payload.since must be a position: an event id such as "1732380000000-0", or one per partition joined by commas' }
     }
     // With the bus down nothing comes live anyway: a plain subscribe is answered at once.
-    if (connection.reading === undefined || (since === undefined && !ctx.reads.connected)) return subscribed(ctx, connection, patterns, since)
-    return readable(connection).then((ready) =>
-      ready || since === undefined ? subscribed(ctx, connection, patterns, since) : UNREADABLE)
+    const answer = connection.reading === undefined || (since === undefined && !ctx.reads.connected)
+      ? subscribed(ctx, connection, patterns, since)
+      : readable(connection).then((ready) => ready || since === undefined ? subscribed(ctx, connection, patterns, since) : UNREADABLE)
+    return since === undefined ? answer : counted(ctx, connection, answer)
   },
 
   unsubscribe (ctx, connection, payload) {
@@ -82,6 +85,21 @@ function subscribed (ctx: RequestContext, connection: Connection, patterns: stri
   // delivered to the connection live, from now on.
   const position = positionFor(ctx, connection)
   return { type: 'subscribed', payload: position === undefined ? { eventTypes: patterns } : { eventTypes: patterns, position } }
+}
+
+/**
+ * A resume's answer, counted by outcome once it is known. Not when the socket closed first:
+ * nobody is there to read it, and a client that gave up is no failed reconnection.
+ */
+async function counted (ctx: RequestContext, connection: Connection, answer: Reply | Fault | Promise<Reply | Fault>): Promise<Reply | Fault> {
+  const settled = await answer
+  if (connection.open) ctx.onResumed?.(resumeOutcome(settled))
+  return settled
+}
+
+function resumeOutcome (answer: Reply | Fault): ResumeOutcome {
+  if (isFault(answer)) return 'unavailable'
+  return answer.payload.truncated === true ? 'truncated' : 'resumed'
 }
 
 /** Whether the bus came to stand in every partition the connection reads within READ_WAIT_MS. */

@@ -45,6 +45,15 @@ export interface ResumeReply {
 }
 
 /**
+ * How a `subscribe` with `since` was answered: every event after `since` replayed (`resumed`),
+ * some of them possibly lost (`truncated`), or none read (`unavailable`, HISTORY_UNAVAILABLE).
+ * A replay cut off at RESUME_MAX_BYTES is `resumed`: nothing is lost, the client resumes again
+ * from the last event it was sent.
+ */
+export const RESUME_OUTCOMES = ['resumed', 'truncated', 'unavailable'] as const
+export type ResumeOutcome = typeof RESUME_OUTCOMES[number]
+
+/**
  * What one history read may hold at worst: a page of events at EVENT_MAX_DATA_BYTES each. The
  * events a resume keeps are few (its user's, within RESUME_MAX_BYTES) but it reads through
  * everyone's: the page, not the replay, is what reading costs, times RESUME_CONCURRENCY.

@@ -8,20 +8,10 @@ import { ConfigError, loadConfig } from '../../src/config.js'
 import { connect, connectAs } from '../helpers/client.js'
 import { LENIENT_LIMITS } from '../helpers/cluster.js'
 import { post, startGateway } from '../helpers/gateway.js'
+import { scrape } from '../helpers/metrics.js'
 import { within } from '../helpers/within.js'
 
 const METRICS_TOKEN = 'scrape-token-0123456789abcdef'
-
-/** GET /metrics: the status, and the samples by series name as Prometheus prints them (`name{label="v"}`). */
-async function scrape (url: string, bearer?: string): Promise<{ status: number, type: string | null, samples: Map<string, number> }> {
-  const response = await fetch(`${url}/metrics`, { headers: bearer === undefined ? {} : { authorization: `Bearer ${bearer}` } })
-  const samples = new Map<string, number>()
-  for (const line of (await response.text()).split('\n')) {
-    const match = /^([a-z_]+(?:\{[^}]*\})?) (\S+)$/.exec(line)
-    if (match !== null) samples.set(match[1] as string, Number(match[2]))
-  }
-  return { status: response.status, type: response.headers.get('content-type'), samples }
-}
 
 async function sample (url: string, series: string): Promise<number | undefined> {
   return (await scrape(url)).samples.get(series)

@@ -10,6 +10,7 @@ function sources (overrides: Partial<MetricSources> = {}): MetricSources {
     canary: { healthy: true, lastRoundTripMs: 12 },
     refusedFrames: () => 0,
     uncheckedRevocations: () => 0,
+    resumes: () => ({ resumed: 0, truncated: 0, unavailable: 0 }),
     redisReady: undefined,
     ...overrides
   }
@@ -74,4 +75,21 @@ t.test('429 answers count by route; each instance has series of its own', async 
   t.equal(samples.get('eventgate_http_rate_limited_total{route="/events"}'), 1)
   t.equal(samples.get('eventgate_http_rate_limited_total{route="_other"}'), 1, 'no route matched')
   t.notOk((await scrape(other)).has('eventgate_http_rate_limited_total{route="/events"}'))
+})
+
+t.test('authentications are timed by way in and counted by outcome and reason; resumes by outcome, zeros included', async (t) => {
+  let resumed = 0
+  const metrics = new InstanceMetrics(sources({ resumes: () => ({ resumed, truncated: 1, unavailable: 0 }) }))
+  metrics.authenticated('upgrade', undefined, 0.004)
+  metrics.authenticated('http', 'token_expired', 0.2)
+  const first = await scrape(metrics)
+  t.equal(first.get('eventgate_authentication_seconds_bucket{le="0.005",via="upgrade"}'), 1)
+  t.equal(first.get('eventgate_authentication_seconds_bucket{le="0.1",via="http"}'), 0, 'past the target')
+  t.equal(first.get('eventgate_authentication_seconds_bucket{le="0.25",via="http"}'), 1)
+  t.equal(first.get('eventgate_authentications_total{via="upgrade",outcome="success",reason="valid_token"}'), 1)
+  t.equal(first.get('eventgate_authentications_total{via="http",outcome="failure",reason="token_expired"}'), 1)
+  t.equal(first.get('eventgate_resumes_total{outcome="resumed"}'), 0)
+  t.equal(first.get('eventgate_resumes_total{outcome="unavailable"}'), 0)
+  resumed = 2
+  t.equal((await scrape(metrics)).get('eventgate_resumes_total{outcome="resumed"}'), 2)
 })
