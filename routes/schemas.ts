@@ -80,7 +80,7 @@ export const ErrorBody = Type.Object({
 
 const ERRORS = {
   400: `EVENTGATE_INVALID_BODY: the body breaks the schema, or a \`data\` is over EVENT_MAX_DATA_BYTES or nests over ${MAX_DATA_DEPTH} levels`,
-  401: 'EVENTGATE_UNAUTHORIZED: no valid token (`token_missing`, `token_invalid`, `token_expired`, `session_revoked`)',
+  401: 'EVENTGATE_UNAUTHORIZED: no valid token (`token_missing`, `token_invalid`, `token_expired`, `session_revoked`, `token_revoked`)',
   403: 'EVENTGATE_FORBIDDEN: the token lacks the right',
   413: 'EVENTGATE_PAYLOAD_TOO_LARGE: the body is over 1 MiB',
   429: 'EVENTGATE_RATE_LIMITED or EVENTGATE_TOO_MANY_AUTH_FAILURES: retry after `Retry-After` seconds',

@@ -3,14 +3,16 @@ import { canPublish, type Identity, isAdmin } from './identity.js'
 import type { Log } from './logging.js'
 import type { Store } from './store/store.js'
 
-/** What is revoked: one session, or every token of a user issued before the revocation. */
-export type RevocationTarget = { sessionId: string, userId?: string | undefined } | { userId: string }
+/** What is revoked: one token (its `jti`), one session, or every token of a user issued before the revocation. */
+export type RevocationTarget = { tokenId: string } | { sessionId: string, userId?: string | undefined } | { userId: string }
 
 /**
- * A revocation. With `sessionId` it covers that session, and `userId`, when known, only
- * addresses the event; without, it covers the user's tokens issued before `revokedAt`.
+ * A revocation. With `tokenId` it covers that token alone; else with `sessionId` that session,
+ * and `userId`, when known, only addresses the event; else the user's tokens issued before
+ * `revokedAt`.
  */
 export interface Revocation {
+  tokenId?: string | undefined
   sessionId?: string | undefined
   userId?: string | undefined
   /** Epoch milliseconds. */
@@ -19,14 +21,18 @@ export interface Revocation {
   by: string
 }
 
-type Rule = Pick<Revocation, 'sessionId' | 'userId' | 'revokedAt'>
+type Rule = Pick<Revocation, 'tokenId' | 'sessionId' | 'userId' | 'revokedAt'>
+
+/** The close reason and HTTP message of a token a revocation covers. */
+export type RevokedReason = 'session_revoked' | 'token_revoked'
 
 /** Why a revocation check refuses a token: the close reason and HTTP message that carry it. */
 export type RevocationRefusal =
-  | { reason: 'session_revoked', detail: string }
+  | { reason: RevokedReason, detail: string }
   | { reason: 'revocation_unavailable', detail: string }
 
 const REVOKED: RevocationRefusal = { reason: 'session_revoked', detail: 'a revocation covers this token' }
+const TOKEN_REVOKED: RevocationRefusal = { reason: 'token_revoked', detail: 'this token was revoked' }
 const UNAVAILABLE: RevocationRefusal = { reason: 'revocation_unavailable', detail: 'revocations cannot be read: the store is unreachable' }
 
 /**
@@ -36,9 +42,15 @@ const UNAVAILABLE: RevocationRefusal = { reason: 'revocation_unavailable', detai
 export const MAX_REMEMBERED = 10_000
 
 export function covers (rule: Rule, identity: Identity): boolean {
+  if (rule.tokenId !== undefined) return identity.tokenId === rule.tokenId
   if (rule.sessionId !== undefined) return identity.sessionId === rule.sessionId
   // `iat` has whole seconds, so a token issued in the second of the revocation counts as before it.
   return identity.userId === rule.userId && (identity.issuedAt === undefined || identity.issuedAt < rule.revokedAt)
+}
+
+/** How the sockets a revocation covers are closed: `token_revoked` for one token, else `session_revoked`. */
+export function revokedReason (rule: Pick<Revocation, 'tokenId'>): RevokedReason {
+  return rule.tokenId === undefined ? 'session_revoked' : 'token_revoked'
 }
 
 /**
@@ -51,8 +63,8 @@ function failsClosed (identity: Identity): boolean {
 }
 
 /**
- * Revocations in the shared store, for REVOCATION_TTL: `revoked:session:<id>` and
- * `revoked:user:<id>`, each holding `revokedAt`. A token cannot outlive its `exp`, so the TTL
+ * Revocations in the shared store, for REVOCATION_TTL: `revoked:token:<jti>`,
+ * `revoked:session:<id>` and `revoked:user:<id>`, each holding `revokedAt`. A token cannot outlive its `exp`, so the TTL
  * needs to be no longer than the longest token lifetime.
  *
  * Each instance also remembers the revocations it has applied (from the control events), for
@@ -86,16 +98,19 @@ export class Revocations {
    * the gateway otherwise serves through into a lock-out.
    */
   async refusal (identity: Identity): Promise<RevocationRefusal | undefined> {
-    if (this.appliedTo(identity)) return REVOKED
-    const { sessionId, userId } = identity
+    const applied = this.appliedTo(identity)
+    if (applied !== undefined) return applied === 'token_revoked' ? TOKEN_REVOKED : REVOKED
+    const { tokenId, sessionId, userId } = identity
     try {
-      const [session, user] = await Promise.all([
+      const [token, session, user] = await Promise.all([
+        tokenId === undefined ? null : this.store.get(`revoked:${ruleKey({ tokenId })}`),
         sessionId === undefined ? null : this.store.get(`revoked:${ruleKey({ sessionId })}`),
         this.store.get(`revoked:${ruleKey({ userId })}`)
       ])
       if (this.unreadable) this.log.info('revocations readable again')
       this.unreadable = false
-      return session !== null || (user !== null && covers({ userId, revokedAt: Number(user) }, identity)) ? REVOKED : undefined
+      if (session !== null || (user !== null && covers({ userId, revokedAt: Number(user) }, identity))) return REVOKED
+      return token === null ? undefined : TOKEN_REVOKED
     } catch (err) {
       if (!this.unreadable) this.log.warn({ err }, 'revocations unreadable (store unreachable): admin and publishing tokens are refused, users\' tokens accepted, until it is back')
       this.unreadable = true
@@ -119,34 +134,39 @@ export class Revocations {
     this.recent.set(key, { revokedAt, until: revokedAt + this.ttlMs })
   }
 
-  /** Whether a revocation this instance applied within REVOCATION_TTL covers `identity`. */
-  appliedTo (identity: Identity): boolean {
+  /** Why a revocation this instance applied within REVOCATION_TTL covers `identity`, or undefined when none does. */
+  appliedTo (identity: Identity): RevokedReason | undefined {
     const now = this.now()
-    const { sessionId, userId } = identity
+    const { tokenId, sessionId, userId } = identity
     const session = sessionId === undefined ? undefined : this.recent.get(ruleKey({ sessionId }))
-    if (session !== undefined && session.until > now) return true
+    if (session !== undefined && session.until > now) return 'session_revoked'
     const user = this.recent.get(ruleKey({ userId }))
-    return user !== undefined && user.until > now && covers({ userId, revokedAt: user.revokedAt }, identity)
+    if (user !== undefined && user.until > now && covers({ userId, revokedAt: user.revokedAt }, identity)) return 'session_revoked'
+    const token = tokenId === undefined ? undefined : this.recent.get(ruleKey({ tokenId }))
+    return token !== undefined && token.until > now ? 'token_revoked' : undefined
   }
 }
 
-function ruleKey (rule: Pick<Revocation, 'sessionId' | 'userId'>): string {
+function ruleKey (rule: Pick<Revocation, 'tokenId' | 'sessionId' | 'userId'>): string {
+  if (rule.tokenId !== undefined) return `token:${rule.tokenId}`
   return rule.sessionId === undefined ? `user:${rule.userId ?? ''}` : `session:${rule.sessionId}`
 }
 
 /**
  * The `session.revoked` event: addressed to the user when known, so their own dashboards see
  * it, else to admins alone (without `userId` it would be a broadcast). `control` makes every
- * instance close the sockets it covers.
+ * instance close the sockets it covers; one without a user goes to the partition every
+ * instance reads, which is how a token's revocation reaches the instance holding its sockets.
  */
 export function revocationEvent (revocation: Revocation): EventInput {
-  const { sessionId, userId, revokedAt, by } = revocation
+  const { tokenId, sessionId, userId, revokedAt, by } = revocation
   return {
     type: 'session.revoked',
     control: 'revocation',
     ...(userId === undefined ? { audience: 'admin' as const } : { userId }),
     ...(sessionId === undefined ? {} : { sessionId }),
     data: {
+      ...(tokenId === undefined ? {} : { tokenId }),
       ...(sessionId === undefined ? {} : { sessionId }),
       ...(userId === undefined ? {} : { userId }),
       revokedAt: new Date(revokedAt).toISOString(),
@@ -158,11 +178,12 @@ export function revocationEvent (revocation: Revocation): EventInput {
 /** The revocation a control event carries, or undefined when it carries none. */
 export function revocationFrom (event: GatewayEvent): Revocation | undefined {
   if (event.control !== 'revocation') return undefined
-  const { sessionId, userId, revokedAt, by } = event.data
+  const { tokenId, sessionId, userId, revokedAt, by } = event.data
   const at = typeof revokedAt === 'string' ? Date.parse(revokedAt) : Number.NaN
   if (!Number.isFinite(at) || typeof by !== 'string') return undefined
-  if (!optionalString(sessionId) || !optionalString(userId) || (sessionId === undefined && userId === undefined)) return undefined
-  return { sessionId, userId, revokedAt: at, by }
+  if (!optionalString(tokenId) || !optionalString(sessionId) || !optionalString(userId)) return undefined
+  if (tokenId === undefined && sessionId === undefined && userId === undefined) return undefined
+  return { ...(tokenId === undefined ? {} : { tokenId }), sessionId, userId, revokedAt: at, by }
 }
 
 function optionalString (value: unknown): value is string | undefined {

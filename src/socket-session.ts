@@ -51,9 +51,10 @@ type SocketWithSession = WebSocket & { [kSocketSession]: SocketSession }
 export function openSocketSession (ctx: SocketSessionContext, socket: WebSocket, id: string, identity: Identity, stream: Stream, parentLog: Log): Connection | undefined {
   // An upgrade can pass its revocation check just before a revocation is written and get here
   // just after this instance closed the sockets it covers; it would otherwise live to its `exp`.
-  if (ctx.tokens.revoked(identity)) {
-    ctx.security.report('security.connection.revoked', { reason: 'session_revoked', userId: identity.userId, sessionId: identity.sessionId, connectionId: id })
-    closeSocket(socket, CloseCode.UNAUTHORIZED, 'session_revoked')
+  const revoked = ctx.tokens.revoked(identity)
+  if (revoked !== undefined) {
+    ctx.security.report('security.connection.revoked', { reason: revoked, userId: identity.userId, sessionId: identity.sessionId, connectionId: id })
+    closeSocket(socket, CloseCode.UNAUTHORIZED, revoked)
     return undefined
   }
   const connection = new Connection(id, socket, identity, stream, parentLog)

@@ -3,6 +3,7 @@ import { countsAsFailure } from './credentials.js'
 import { CloseCode, ProtocolError } from './errors.js'
 import { type Identity, isAdmin } from './identity.js'
 import { type ClientFrame, encodeFault, encodeFrame } from './protocol.js'
+import type { RevokedReason } from './revocations.js'
 import type { SecurityReporter } from './security.js'
 
 /** What a socket session needs to check tokens after the upgrade. */
@@ -12,8 +13,8 @@ export interface TokenContext {
    * revocation. Resolves with the identity, or the reason it is refused (`token_expired`, …).
    */
   verify: (token: string) => Promise<Identity | string>
-  /** Whether a revocation this instance has just applied covers `identity`. */
-  revoked: (identity: Identity) => boolean
+  /** Why a revocation this instance has just applied covers `identity` (the close reason), or undefined. */
+  revoked: (identity: Identity) => RevokedReason | undefined
   /**
    * Counts a token that failed verification against the address `socket` was opened from, as
    * a failed upgrade would be (AUTH_FAILURE_LIMIT). True when that address is blocked: the

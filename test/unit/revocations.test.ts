@@ -36,6 +36,30 @@ t.test('covers: a session whatever its tokens; a user\'s tokens issued before th
   t.notOk(covers(user, who('carol', 'c1', T0 - 1000)))
 })
 
+t.test('covers: a token by its jti alone, whatever its user, session or iat', async (t) => {
+  const token = { tokenId: 'j1', revokedAt: T0 }
+  const holder = { ...who('alice', 's1', T0 + 5000), tokenId: 'j1' }
+  t.ok(covers(token, holder))
+  t.notOk(covers(token, { ...holder, tokenId: 'j2' }), 'another token of the same user and session')
+  t.notOk(covers(token, who('alice', 's1')), 'a token without jti')
+  t.notOk(covers({ ...token, sessionId: 's1', userId: 'alice' }, { ...holder, tokenId: 'j2' }), 'the jti decides, not the session or user beside it')
+})
+
+t.test('a token revocation is stored under its jti and refused token_revoked, remembered once applied', async (t) => {
+  const { clock, store, revocations } = setup(60_000)
+  const holder = { ...who('alice', 's1'), tokenId: 'j1' }
+  t.same(await revocations.revoke({ tokenId: 'j1' }, 'root'), { tokenId: 'j1', revokedAt: T0, by: 'root' })
+  t.equal(await store.get('revoked:token:j1'), String(T0))
+  t.match(await revocations.refusal(holder), { reason: 'token_revoked' })
+  t.equal(await revocations.refusal({ ...holder, tokenId: 'j2' }), undefined, 'the user\'s other token of the session stands')
+  t.equal(await revocations.refusal(who('alice', 's1')), undefined, 'so does one without jti')
+  revocations.remember({ tokenId: 'j1', revokedAt: T0, by: 'root' })
+  t.equal(revocations.appliedTo(holder), 'token_revoked')
+  t.equal(revocations.appliedTo({ ...holder, tokenId: 'j2' }), undefined)
+  clock.now += 60_000
+  t.equal(await revocations.refusal(holder), undefined, 'forgotten after REVOCATION_TTL')
+})
+
 t.test('revoke writes the store for REVOCATION_TTL; refusal reads it', async (t) => {
   const { clock, store, revocations } = setup(60_000)
   const revoked = await revocations.revoke({ sessionId: 's1', userId: 'alice' }, 'auth-service')
@@ -84,13 +108,13 @@ t.test('remember: applied revocations are known for REVOCATION_TTL from revokedA
   const { clock, revocations } = setup(60_000)
   revocations.remember({ sessionId: 's1', revokedAt: T0, by: 'root' })
   revocations.remember({ userId: 'bob', revokedAt: T0, by: 'root' })
-  t.equal(revocations.appliedTo(who('alice', 's1')), true)
-  t.equal(revocations.appliedTo(who('bob', 'b1', T0 - 1000)), true)
-  t.equal(revocations.appliedTo(who('bob', 'b1', T0 + 1000)), false, 'a token issued after')
+  t.equal(revocations.appliedTo(who('alice', 's1')), 'session_revoked')
+  t.equal(revocations.appliedTo(who('bob', 'b1', T0 - 1000)), 'session_revoked')
+  t.equal(revocations.appliedTo(who('bob', 'b1', T0 + 1000)), undefined, 'a token issued after')
   clock.now = T0 + 59_999
-  t.equal(revocations.appliedTo(who('alice', 's1')), true, 'still known just before REVOCATION_TTL')
+  t.equal(revocations.appliedTo(who('alice', 's1')), 'session_revoked', 'still known just before REVOCATION_TTL')
   clock.now = T0 + 60_000
-  t.equal(revocations.appliedTo(who('alice', 's1')), false, 'lapsed at REVOCATION_TTL')
+  t.equal(revocations.appliedTo(who('alice', 's1')), undefined, 'lapsed at REVOCATION_TTL')
 })
 
 t.test('remember holds at most MAX_REMEMBERED revocations, forgetting the oldest first', async (t) => {
@@ -99,9 +123,9 @@ t.test('remember holds at most MAX_REMEMBERED revocations, forgetting the oldest
     revocations.remember({ sessionId: `s${i}`, revokedAt: clock.now, by: 'root' })
     if (i % 1000 === 0) clock.now += 1
   }
-  t.equal(revocations.appliedTo(who('alice', 's0')), false, 'the oldest is forgotten')
-  t.equal(revocations.appliedTo(who('alice', 's1')), true)
-  t.equal(revocations.appliedTo(who('alice', `s${MAX_REMEMBERED}`)), true, 'the newest is known')
+  t.equal(revocations.appliedTo(who('alice', 's0')), undefined, 'the oldest is forgotten')
+  t.equal(revocations.appliedTo(who('alice', 's1')), 'session_revoked')
+  t.equal(revocations.appliedTo(who('alice', `s${MAX_REMEMBERED}`)), 'session_revoked', 'the newest is known')
 })
 
 t.test('revocationEvent: addressed to the user when known, else to admins; revocationFrom reads it back', async (t) => {
@@ -125,6 +149,11 @@ t.test('revocationEvent: addressed to the user when known, else to admins; revoc
   const user = eventOf(revocationEvent({ userId: 'bob', revokedAt: T0, by: 'root' }))
   t.match(user, { userId: 'bob', data: { userId: 'bob' } })
   t.same(revocationFrom(user), { sessionId: undefined, userId: 'bob', revokedAt: T0, by: 'root' })
+
+  const token = eventOf(revocationEvent({ tokenId: 'j1', revokedAt: T0, by: 'root' }))
+  t.match(token, { type: 'session.revoked', audience: 'admin', control: 'revocation', data: { tokenId: 'j1', by: 'root' } })
+  t.equal(token.userId, undefined, 'its user is not known: the broadcast partition carries it to every instance')
+  t.same(revocationFrom(token), { tokenId: 'j1', sessionId: undefined, userId: undefined, revokedAt: T0, by: 'root' })
 })
 
 t.test('revocationFrom ignores events without the control mark or with a malformed revocation', async (t) => {
@@ -136,6 +165,7 @@ t.test('revocationFrom ignores events without the control mark or with a malform
     { ...data, by: 7 },
     { ...data, sessionId: 5 },
     { ...data, userId: '' },
+    { ...data, tokenId: 9 },
     { revokedAt: data.revokedAt, by: 'x' }
   ]
   for (const bad of malformed) {

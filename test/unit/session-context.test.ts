@@ -20,7 +20,7 @@ function services (t: Test, serverId: string): SessionServices {
     history: bus.history,
     reads: bus,
     security,
-    tokens: { verify: async () => 'token_invalid', revoked: () => false, failed: async () => false }
+    tokens: { verify: async () => 'token_invalid', revoked: () => undefined, failed: async () => false }
   }
 }
 

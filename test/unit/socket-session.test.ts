@@ -6,6 +6,7 @@ import { Hub } from '../../src/hub.js'
 import type { Identity } from '../../src/identity.js'
 import type { Log } from '../../src/logging.js'
 import { ReplayGate } from '../../src/replay-gate.js'
+import type { RevokedReason } from '../../src/revocations.js'
 import { SecurityReporter } from '../../src/security.js'
 import { openSocketSession, type SocketSessionContext } from '../../src/socket-session.js'
 
@@ -22,7 +23,7 @@ class FakeSocket extends EventEmitter {
   ping (): void {}
 }
 
-function context (revoked: (identity: Identity) => boolean): SocketSessionContext {
+function context (revoked: (identity: Identity) => RevokedReason | undefined): SocketSessionContext {
   const bus = new MemoryBus({ maxEvents: 100, maxAgeMs: 3_600_000 })
   t.teardown(async () => { await bus.close() })
   return {
@@ -46,7 +47,7 @@ function context (revoked: (identity: Identity) => boolean): SocketSessionContex
 const alice: Identity = { userId: 'alice', sessionId: 's1', roles: [], permissions: [], tokenId: undefined, expiresAt: undefined }
 
 t.test('an upgrade a just-applied revocation covers is closed 4001 session_revoked before it joins the hub', async (t) => {
-  const ctx = context((identity) => identity.sessionId === 's1')
+  const ctx = context((identity) => identity.sessionId === 's1' ? 'session_revoked' : undefined)
   const socket = new FakeSocket()
   t.equal(openSocketSession(ctx, socket as unknown as WebSocket, 'c1', alice, 'events', log), undefined)
   t.same(socket.closed, [[4001, 'session_revoked']])
@@ -59,4 +60,12 @@ t.test('an upgrade a just-applied revocation covers is closed 4001 session_revok
   t.equal(ctx.hub.size, 1)
   other.emit('close', 1000)
   t.equal(ctx.hub.size, 0, 'and leaves the hub on close')
+})
+
+t.test('an upgrade whose token a just-applied revocation covers is closed 4001 token_revoked', async (t) => {
+  const ctx = context((identity) => identity.tokenId === 'j1' ? 'token_revoked' : undefined)
+  const socket = new FakeSocket()
+  t.equal(openSocketSession(ctx, socket as unknown as WebSocket, 'c1', { ...alice, tokenId: 'j1' }, 'events', log), undefined)
+  t.same(socket.closed, [[4001, 'token_revoked']])
+  t.equal(ctx.hub.size, 0)
 })
