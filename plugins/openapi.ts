@@ -22,6 +22,7 @@ export default fp(async function openapiPlugin (app) {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
           cookieAuth: { type: 'apiKey', in: 'cookie', name: 'access_token', description: 'WebSocket upgrades only: HTTP requests ignore it, since any site can make a browser send it' },
+          accessTokenCookie: { type: 'apiKey', in: 'cookie', name: 'accessToken', description: 'The same as the access_token cookie, which wins when both are sent' },
           ticket: { type: 'apiKey', in: 'query', name: 'ticket', description: 'WebSocket upgrades only: a single-use ticket from POST /ws/ticket' },
           queryToken: { type: 'apiKey', in: 'query', name: 'token', description: 'WebSocket upgrades: the JWT in the URL, the least safe choice' },
           metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, when it is set' }

@@ -1,6 +1,8 @@
 import type { Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { GatewayError } from '../src/errors.js'
 import { canPublish } from '../src/identity.js'
+import { notificationKind } from '../src/notification-kind.js'
 import { Accepted, assertDataSize, errorResponses, idempotencyKey, Notification, PublishHeaders } from './schemas.js'
 
 /**
@@ -12,7 +14,7 @@ export default async function notificationsRoutes (app: FastifyInstance) {
     schema: {
       tags: ['publishing'],
       summary: 'Notify one user, or everyone',
-      description: 'Same rights as POST /events. Becomes a `notification.user` event for `userId`, or `notification.broadcast` without it, with `data: {level, title, message, data?}`.',
+      description: 'Same rights as POST /events. Becomes a `notification.user` event for `userId`, or `notification.broadcast` without it, with `data: {level, type, title, message, data?}`. Give `level` or `type`, or both if they agree; the event carries both.',
       body: Notification,
       headers: PublishHeaders,
       response: { 202: { ...Accepted, description: 'The notification event is in the history: its id' }, ...errorResponses(400, 401, 403, 413, 429, 503) }
@@ -21,7 +23,10 @@ export default async function notificationsRoutes (app: FastifyInstance) {
     onRequest: [app.authenticate, app.authorize(canPublish, 'notifying needs role service or admin, or permission events:publish')]
   }, async (request, reply) => {
     assertDataSize(request.body.data, 'data', app.config.maxDataBytes)
-    const { userId, ...data } = request.body
+    const { userId, level, type, ...rest } = request.body
+    const kind = notificationKind(level, type)
+    if (typeof kind === 'string') throw new GatewayError('EVENTGATE_INVALID_BODY', kind, type === undefined ? 'level' : 'type')
+    const data = { ...kind, ...rest }
     const input = userId === undefined
       ? { type: 'notification.broadcast', data }
       : { type: 'notification.user', userId, data }

@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { GatewayError } from '../src/errors.js'
 import { MAX_DATA_DEPTH, MAX_USER_OR_SESSION_ID_LENGTH, nestsDeeperThan } from '../src/events.js'
+import { NOTIFICATION_LEVELS, NOTIFICATION_TYPES } from '../src/notification-kind.js'
 import { EVENT_TYPE_SOURCE, MAX_EVENT_TYPE_LENGTH } from '../src/wire/topics.js'
 
 /** Publishing limits: a batch carries at most this many events, a body at most this many bytes. */
@@ -35,9 +36,11 @@ export const PublishBody = Type.Unsafe<Static<typeof EventInput> | Static<typeof
   else: EventInput
 })
 
+/** `level` or `type`, or both if they agree (src/notification-kind.ts): the route checks which. */
 export const Notification = Type.Object({
   userId: Type.Optional(Id),
-  level: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')]),
+  level: Type.Optional(Type.Union(NOTIFICATION_LEVELS.map((l) => Type.Literal(l)))),
+  type: Type.Optional(Type.Union(NOTIFICATION_TYPES.map((l) => Type.Literal(l)), { description: 'the design documents\' name for the severity; `error` is level `critical`, `success` level `info`' })),
   title: Type.String({ minLength: 1, maxLength: 200 }),
   message: Type.String({ minLength: 1, maxLength: 4000 }),
   data: Type.Optional(Data)

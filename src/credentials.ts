@@ -24,9 +24,16 @@ export interface CredentialCarrier {
 }
 
 /**
+ * The cookies that may carry the token, in order: `accessToken` is the name the design documents
+ * use, and when a browser holds both (two apps on one domain), `access_token` wins, as it did
+ * before the alias was read.
+ */
+const TOKEN_COOKIES = ['access_token', 'accessToken'] as const
+
+/**
  * The token, from the first source that has one: the Authorization header, then on WebSocket
- * upgrades the `access_token` cookie and the `ticket` query parameter, then the `token` query
- * parameter.
+ * upgrades the `access_token` (or `accessToken`) cookie and the `ticket` query parameter, then
+ * the `token` query parameter.
  *
  * The cookie counts on upgrades only, where the origin check runs first: any site can make a
  * browser POST with it (cross-site request forgery). A token after `#` never counts: browsers
@@ -37,8 +44,10 @@ export function credentialFrom (carrier: CredentialCarrier, upgrade: boolean): C
   const header = bearerToken(carrier.authorization)
   if (header !== undefined) return { token: header, source: 'header' }
   if (upgrade) {
-    const cookie = cookieValue(carrier.cookie, 'access_token')
-    if (cookie !== undefined) return { token: cookie, source: 'cookie' }
+    for (const name of TOKEN_COOKIES) {
+      const cookie = cookieValue(carrier.cookie, name)
+      if (cookie !== undefined) return { token: cookie, source: 'cookie' }
+    }
   }
   const query = queryOf(carrier.url)
   if (query === undefined) return undefined

@@ -247,6 +247,17 @@ export class Hub {
     for (const connection of this.connections) connection.close(code, reason)
   }
 
+  /**
+   * Live events waiting in this instance to be written to a socket: those held back behind a
+   * resume's replay. Walks every connection, which the figures read on every scrape and registry
+   * beat must not; this is read only when someone asks (`GET /ws/stats`).
+   */
+  heldEvents (): number {
+    let count = 0
+    for (const connection of this.connections) count += connection.held?.length ?? 0
+    return count
+  }
+
   stats () {
     return {
       connections: this.connections.size,

@@ -40,6 +40,14 @@ export function canPublish (identity: Identity): boolean {
   return isAdmin(identity) || identity.roles.includes('service') || identity.permissions.includes('events:publish')
 }
 
+/**
+ * The figures of `GET /ws/stats` are for administrators and moderators; a moderator gets no
+ * other admin right (not /ws/admin, not publishing, not revoking).
+ */
+export function canReadStats (identity: Identity): boolean {
+  return isAdmin(identity) || identity.roles.includes('moderator')
+}
+
 /** Revoking sessions and users is for administrators and backend services. */
 export function canRevoke (identity: Identity): boolean {
   return isAdmin(identity) || identity.roles.includes('service')

@@ -1,8 +1,11 @@
 import type { BaseLogger, LoggerOptions } from 'pino'
 import { clip } from './security.js'
 
-/** Query parameters that carry credentials; their values never reach a log line. */
-const SECRET_PARAMS: ReadonlySet<string> = new Set(['token', 'access_token', 'ticket'])
+/**
+ * Query parameters that carry credentials, or may (the `accessToken` cookie's name), lower-case
+ * as `decodeName` compares them; their values never reach a log line.
+ */
+const SECRET_PARAMS: ReadonlySet<string> = new Set(['token', 'access_token', 'accesstoken', 'ticket'])
 
 /**
  * Replaces the values of credential parameters with `[REDACTED]`, and the whole of any
@@ -51,7 +54,7 @@ export function loggerOptions (level: string): LoggerOptions {
     redact: {
       paths: [
         'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie',
-        'token', '*.token', 'ticket', '*.ticket', 'access_token', '*.access_token'
+        'token', '*.token', 'ticket', '*.ticket', 'access_token', '*.access_token', 'accessToken', '*.accessToken'
       ],
       censor: '[REDACTED]'
     },

@@ -26,10 +26,17 @@ export const ClusterFigures = Type.Object({
 }, { additionalProperties: true })
 export type ClusterFigures = Static<typeof ClusterFigures>
 
-/** What `GET /ws/stats` answers. */
+/**
+ * What `GET /ws/stats` answers: the design documents' `{server, global, notifications}`, and
+ * `instance`, the name `server` had before, kept for the clients and dashboards that read it.
+ */
 export const Stats = Type.Object({
-  instance: InstanceFigures,
-  global: Type.Union([ClusterFigures, Type.Null()], { description: 'every live instance; null while Redis is unreachable' })
+  server: InstanceFigures,
+  global: Type.Union([ClusterFigures, Type.Null()], { description: 'every live instance; null while Redis is unreachable' }),
+  notifications: Type.Object({
+    queueLength: Type.Integer({ description: 'live events this instance holds back, not yet written to any socket: those queued behind a resume\'s replay. The gateway keeps no queue of notifications for absent users (they resume from the history), so this is the only queue there is; usually 0' })
+  }),
+  instance: { ...InstanceFigures, description: 'the same figures as `server`, under their earlier name' }
 })
 export type Stats = Static<typeof Stats>
 

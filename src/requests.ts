@@ -4,7 +4,7 @@ import { isAdminOnly } from './events.js'
 import type { Hub } from './hub.js'
 import { type Fault, isFault } from './protocol.js'
 import { positionFor, resume, type ResumeContext, type ResumeOutcome } from './resume.js'
-import type { ReplyType, RequestType } from './wire/frames.js'
+import type { ReauthenticateType, ReplyType, RequestType } from './wire/frames.js'
 import { parsePosition, type Position } from './wire/position.js'
 import { patternError } from './wire/topics.js'
 
@@ -38,7 +38,8 @@ const UNREADABLE: Fault = { code: ProtocolError.HISTORY_UNAVAILABLE, message: 't
 
 /**
  * Client request types and their handlers; each reply echoes the request's `id`. Every request
- * type of the wire has one, but `reauthenticate`, which the session runs itself.
+ * type of the wire has one, but `reauthenticate` (and its other name), which the session runs
+ * itself.
  */
 export const requestHandlers: Record<string, RequestHandler> = {
   subscribe (ctx, connection, payload) {
@@ -75,8 +76,17 @@ export const requestHandlers: Record<string, RequestHandler> = {
 
   ping () {
     return { type: 'pong', payload: { serverTime: new Date().toISOString() } }
+  },
+
+  heartbeat () {
+    return { type: 'heartbeat_response', payload: { serverTime: new Date().toISOString() } }
   }
-} satisfies Record<Exclude<RequestType, 'reauthenticate'>, RequestHandler>
+} satisfies Record<Exclude<RequestType, ReauthenticateType>, RequestHandler>
+
+/** Whether a request type is one of the token swap's names, which the session runs itself. */
+export function isReauthenticate (type: string): boolean {
+  return type === 'reauthenticate' || type === 're-authenticate'
+}
 
 function subscribed (ctx: RequestContext, connection: Connection, patterns: string[], since: Position | undefined): Reply | Fault | Promise<Reply | Fault> {
   if (since !== undefined) return resume(ctx, connection, patterns, since)

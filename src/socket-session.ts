@@ -6,7 +6,7 @@ import type { Identity } from './identity.js'
 import type { Log } from './logging.js'
 import { type MessageLimits, MessageLimiter } from './message-limiter.js'
 import { encodeFault, encodeFrame, type Fault, isFault, parseClientFrame } from './protocol.js'
-import { type Reply, type RequestContext, requestHandlers } from './requests.js'
+import { isReauthenticate, type Reply, type RequestContext, requestHandlers } from './requests.js'
 import type { SecurityReporter } from './security.js'
 import { isoOrNull, type TokenContext, TokenLifetime } from './token-lifecycle.js'
 import type { Stream } from './wire/streams.js'
@@ -152,7 +152,7 @@ function handleFrame (ctx: SocketSessionContext, connection: Connection, lifetim
     return
   }
   // Asynchronous (the store is asked about revocations), so not one of the request table's.
-  if (frame.type === 'reauthenticate') return lifetime.reauthenticate(frame)
+  if (isReauthenticate(frame.type)) return lifetime.reauthenticate(frame)
   const handler = Object.hasOwn(requestHandlers, frame.type) ? requestHandlers[frame.type] : undefined
   if (handler === undefined) {
     connection.send(encodeFault({ code: ProtocolError.UNKNOWN_TYPE, message: `unknown request type "${frame.type}"`, id: frame.id }))

@@ -3,11 +3,21 @@
  * requests; the gateway answers each with a reply that echoes its `id`, and pushes frames unasked.
  */
 
-/** What a client asks. */
-export type RequestType = 'subscribe' | 'unsubscribe' | 'get_subscriptions' | 'ping' | 'reauthenticate'
+/**
+ * What a client asks. `heartbeat` and `re-authenticate` are the design documents' names for
+ * `ping` and `reauthenticate`, understood so clients written against them work unchanged.
+ */
+export type RequestType = 'subscribe' | 'unsubscribe' | 'get_subscriptions' | 'ping' | 'heartbeat' | ReauthenticateType
 
-/** The gateway's answers to a request, each carrying the request's `id`; `error` for a refusal. */
-export type ReplyType = 'subscribed' | 'unsubscribed' | 'subscriptions' | 'pong' | 'reauthenticated' | 'error'
+/** The two names of the request that swaps a connection's token. */
+export type ReauthenticateType = 'reauthenticate' | 're-authenticate'
+
+/**
+ * The gateway's answers to a request, each carrying the request's `id`; `error` for a refusal.
+ * `heartbeat` is answered `heartbeat_response`, the name its documents expect; both names of
+ * the token swap are answered `reauthenticated`.
+ */
+export type ReplyType = 'subscribed' | 'unsubscribed' | 'subscriptions' | 'pong' | 'heartbeat_response' | 'reauthenticated' | 'error'
 
 /** What the gateway sends unasked; an `error` without an `id` answers no request of the client's. */
 export type PushType = 'connected' | 'event' | 'token_expiring' | 'error'

@@ -119,6 +119,16 @@ t.test('audit records name the outcome, and no token reaches a log line', async 
   t.match(all, /token=\[REDACTED\]/)
 })
 
+t.test('the accessToken cookie opens a socket too; access_token wins when both are sent', async (t) => {
+  const gw = await startGateway(t)
+  const url = `${gw.wsUrl}/ws/events`
+  const alias = await connect(t, url, { headers: { cookie: `theme=dark; accessToken=${userToken('alice')}` } })
+  t.equal((await alias.next('connected')).payload.userId, 'alice')
+  const both = await connect(t, url, { headers: { cookie: `accessToken=${userToken('bob')}; access_token=${userToken('carol')}` } })
+  t.equal((await both.next('connected')).payload.userId, 'carol')
+  t.equal((await post(`${gw.url}/events`, { type: 'security.alert' }, undefined, { cookie: `accessToken=${serviceToken()}` })).status, 401, 'never on HTTP')
+})
+
 t.test('the access_token cookie opens WebSockets only, never an HTTP request', async (t) => {
   const gw = await startGateway(t)
   const cookie = `access_token=${serviceToken()}`

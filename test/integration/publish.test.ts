@@ -80,6 +80,27 @@ t.test('notifications become notification.user or notification.broadcast events'
   t.match(await post(`${gw.url}/notifications`, { level: 'info', title: 't', message: 'm' }, userToken('alice')), { status: 403 })
 })
 
+t.test('a notification\'s type (info, warning, error, success) stands beside its level; the event carries both', async (t) => {
+  const gw = await startGateway(t)
+  const alice = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('alice'))
+  await alice.subscribe('notification.*')
+  const bodies = [
+    { type: 'success', title: 'Saved', message: 'All done' },
+    { type: 'error', title: 'Failed', message: 'Try again' },
+    { level: 'critical', title: 'Breach', message: 'Rotate keys' },
+    { level: 'info', type: 'success', title: 'Both', message: 'agree' }
+  ]
+  for (const body of bodies) t.equal((await post(`${gw.url}/notifications`, { userId: 'alice', ...body }, serviceToken())).status, 202, JSON.stringify(body))
+  const events = await alice.events(4)
+  t.same(events.map((e) => [e.data?.level, e.data?.type]), [['info', 'success'], ['critical', 'error'], ['critical', 'error'], ['info', 'success']])
+  t.same(Object.keys(events[0]?.data ?? {}), ['level', 'type', 'title', 'message'])
+
+  const refused = async (body: Record<string, unknown>) => await post(`${gw.url}/notifications`, { title: 't', message: 'm', ...body }, serviceToken())
+  t.match(await refused({ level: 'info', type: 'error' }), { status: 400, body: { code: 'EVENTGATE_INVALID_BODY', field: 'type', message: /level "info" contradicts type "error"/ } })
+  t.match(await refused({}), { status: 400, body: { code: 'EVENTGATE_INVALID_BODY', field: 'level', message: 'level or type is required' } })
+  t.match(await refused({ type: 'critical' }), { status: 400, body: { field: 'type' } }, 'critical is a level, not a type')
+})
+
 t.test('health on the embedded default and stats for admins', async (t) => {
   const gw = await startGateway(t, { SERVER_ID: 'solo-1' })
   const alice = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('alice'))

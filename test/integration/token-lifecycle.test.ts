@@ -65,6 +65,19 @@ t.test('reauthenticate with a fresh token moves the deadline: the socket outlive
   t.notOk(client.frames.some((f) => f.type === 'token_expiring'), 'and no second warning for the old deadline')
 })
 
+t.test('re-authenticate is reauthenticate under the documents\' name: same reply, same checks', async (t) => {
+  const gw = await startGateway(t)
+  const client = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('alice'))
+  const exp = now() + 3600
+  client.send({ type: 're-authenticate', id: 'r', payload: { token: userToken('alice', { exp }) } })
+  t.same(await client.next((f) => f.id === 'r'), { type: 'reauthenticated', id: 'r', payload: { expiresAt: iso(exp) } })
+  client.send({ type: 're-authenticate', id: 'bad', payload: { token: 'not-a-jwt' } })
+  t.match(await client.next((f) => f.id === 'bad'), { type: 'error', payload: { code: 'UNAUTHORIZED', message: /token_invalid/ } })
+  const closed = closeOf(client)
+  client.send({ type: 're-authenticate', payload: { token: userToken('mallory') } })
+  t.match(await within(closed, 3000, 'the close for another user\'s token'), { code: 4001, reason: 'token_user_mismatch' })
+})
+
 t.test('the new token\'s exp is the new deadline, even an earlier one; its warning follows the reply', async (t) => {
   const gw = await startGateway(t, { TOKEN_EXPIRY_WARNING: '500' })
   const client = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('alice'))

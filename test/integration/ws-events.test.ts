@@ -107,6 +107,18 @@ t.test('the admin stream sees every event of every user and namespace', async (t
   t.same((await admin.events(4)).map((e) => e.type), ['authentication.login.failed', 'session.created', 'admin.user.suspended', 'system.maintenance'])
 })
 
+t.test('heartbeat, the documents\' name for ping, is answered heartbeat_response', async (t) => {
+  const gw = await startGateway(t)
+  const alice = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('alice'))
+  alice.send({ type: 'heartbeat', id: 'h1' })
+  const reply = await alice.next((f) => f.id === 'h1')
+  t.equal(reply.type, 'heartbeat_response')
+  t.same(Object.keys(reply.payload), ['serverTime'], 'the payload of a pong')
+  t.ok(Math.abs(Date.parse(reply.payload.serverTime as string) - Date.now()) < 5000)
+  alice.send({ type: 'heartbeat' })
+  t.same(Object.keys(await alice.next('heartbeat_response')), ['type', 'payload'], 'no id, no id in the reply')
+})
+
 t.test('overlapping patterns deliver an event once', async (t) => {
   const gw = await startGateway(t)
   const alice = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('alice'))

@@ -20,6 +20,16 @@ t.test('the header comes first, then the cookie and the ticket on upgrades, then
   t.equal(credentialFrom(carrier({}), true), undefined)
 })
 
+t.test('the accessToken cookie counts as access_token does, which wins when both are sent', async (t) => {
+  t.same(credentialFrom(carrier({ cookie: 'theme=dark; accessToken=c' }), true), { token: 'c', source: 'cookie' })
+  t.same(credentialFrom(carrier({ cookie: 'accessToken=alias; access_token=c' }), true), { token: 'c', source: 'cookie' })
+  t.same(credentialFrom(carrier({ cookie: 'access_token=; accessToken=alias' }), true), { token: 'alias', source: 'cookie' }, 'an empty access_token does not count')
+  t.same(credentialFrom(carrier({ authorization: 'Bearer h', cookie: 'accessToken=c' }), true), { token: 'h', source: 'header' })
+  t.same(credentialFrom(carrier({ cookie: 'accessToken=c', url: '/ws/events?ticket=k' }), true), { token: 'c', source: 'cookie' })
+  t.equal(credentialFrom(carrier({ cookie: 'accesstoken=c' }), true), undefined, 'cookie names are case-sensitive')
+  t.equal(credentialFrom(carrier({ cookie: 'accessToken=c' }), false), undefined, 'never on HTTP requests')
+})
+
 t.test('HTTP requests take neither the cookie nor a ticket', async (t) => {
   t.equal(credentialFrom(carrier({ cookie: 'access_token=c' }), false), undefined, 'a browser sends the cookie to any POST: forgeable')
   t.equal(credentialFrom(carrier({ url: '/events?ticket=k' }), false), undefined)

@@ -243,6 +243,21 @@ t.test('while a connection holds its frames, deliveries queue on it in order, wi
   t.same(alice.types(), ['a.three'], 'delivered directly again once released')
 })
 
+t.test('heldEvents counts the live events held back on every connection', async (t) => {
+  const hub = new Hub()
+  const alice = connect(hub, 'alice', ['a.*'])
+  const bob = connect(hub, 'bob', ['a.*'])
+  connect(hub, 'carol', ['a.*'])
+  t.equal(hub.heldEvents(), 0)
+  alice.connection.held = []
+  bob.connection.held = []
+  publish(hub, { type: 'a.one' })
+  publish(hub, { type: 'a.two', userId: 'alice' })
+  t.equal(hub.heldEvents(), 3, 'two for alice, one for bob; carol\'s were written')
+  hub.remove(bob.connection)
+  t.equal(hub.heldEvents(), 2, 'a connection gone holds nothing')
+})
+
 t.test('a socket holding more than maxBufferedBytes is closed 4009 with the last event it was sent', async (t) => {
   const hub = new Hub({ maxBufferedBytes: 1000 })
   const slow = connect(hub, 'alice', ['a.*'])

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { canPublish, canRevoke, identityFromClaims, isAdmin, type Identity } from '../../src/identity.js'
+import { canPublish, canReadStats, canRevoke, identityFromClaims, isAdmin, type Identity } from '../../src/identity.js'
 
 t.test('identityFromClaims reads a full set of claims', async (t) => {
   t.same(identityFromClaims({ sub: 'alice', sid: 's1', roles: ['user'], permissions: ['events:read'], jti: 'j1', exp: 1700000000, iat: 1, extra: 'ignored' }), {
@@ -83,4 +83,14 @@ t.test('canRevoke: role admin or service, nothing else', async (t) => {
   t.equal(canRevoke(who(['service'])), true)
   t.equal(canRevoke(who(['user'])), false)
   t.equal(canRevoke(who([], ['events:publish'])), false, 'publishing does not include revoking')
+})
+
+t.test('canReadStats: role admin or moderator, and a moderator gets no other admin right', async (t) => {
+  t.equal(canReadStats(who(['admin'])), true)
+  t.equal(canReadStats(who(['moderator'])), true)
+  t.equal(canReadStats(who(['service'])), false)
+  t.equal(canReadStats(who(['user'], ['events:publish'])), false)
+  t.equal(canReadStats(who(['Moderator', 'moderators'])), false)
+  const moderator = who(['moderator'])
+  t.same([isAdmin(moderator), canPublish(moderator), canRevoke(moderator)], [false, false, false])
 })

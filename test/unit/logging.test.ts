@@ -8,6 +8,7 @@ t.test('redactUrl hides credential query values and leaves the rest', async (t) 
     ['/ws/events?token=abc&x=1', '/ws/events?token=[REDACTED]&x=1'],
     ['/ws/events?x=1&token=abc&y=2', '/ws/events?x=1&token=[REDACTED]&y=2'],
     ['/ws/events?x=1&access_token=abc', '/ws/events?x=1&access_token=[REDACTED]'],
+    ['/ws/events?accessToken=abc&x=1', '/ws/events?accessToken=[REDACTED]&x=1'],
     ['/ws/events?ticket=t-1#frag', '/ws/events?ticket=[REDACTED]#[REDACTED]'],
     ['/ws/events#token=abc.def.ghi', '/ws/events#[REDACTED]'],
     ['/ws/events#access_token=abc&x=1', '/ws/events#[REDACTED]'],

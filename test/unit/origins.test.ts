@@ -1,6 +1,10 @@
 import t from 'tap'
 import { DEVELOPMENT_ORIGINS, originEntryError, originMatcher } from '../../src/origins.js'
 
+/** Chrome extension ids: 32 letters a to p. */
+const EXTENSION = 'abcdefghijklmnopabcdefghijklmnop'
+const OTHER_EXTENSION = 'ponmlkjihgfedcbaponmlkjihgfedcba'
+
 // [allowed entries, origin, allowed?]
 const cases: Array<[string[], string, boolean]> = [
   [['https://app.example.com'], 'https://app.example.com', true],
@@ -35,7 +39,23 @@ const cases: Array<[string[], string, boolean]> = [
   [[], 'https://app.example.com', false],
   [DEVELOPMENT_ORIGINS, 'http://127.0.0.1:3000', true],
   [DEVELOPMENT_ORIGINS, 'http://localhost:3000', true],
-  [DEVELOPMENT_ORIGINS, 'https://example.com', false]
+  [DEVELOPMENT_ORIGINS, 'https://example.com', false],
+  [[`chrome-extension://${EXTENSION}`], `chrome-extension://${EXTENSION}`, true],
+  [[`chrome-extension://${EXTENSION}`], `chrome-extension://${OTHER_EXTENSION}`, false],
+  [[`chrome-extension://${EXTENSION}`], `chrome-extension://${EXTENSION}.evil.io`, false],
+  [[`chrome-extension://${EXTENSION}`], `chrome-extension://${EXTENSION}:443`, false],
+  [[`chrome-extension://${EXTENSION}`], `https://${EXTENSION}`, false],
+  [[`chrome-extension://${EXTENSION}`], `moz-extension://${EXTENSION}`, false],
+  [[`chrome-extension://${EXTENSION.toUpperCase()}`], `chrome-extension://${EXTENSION}`, true],
+  [['chrome-extension://*'], `chrome-extension://${EXTENSION}`, true],
+  [['chrome-extension://*'], `chrome-extension://${OTHER_EXTENSION}`, true],
+  [['chrome-extension://*'], 'chrome-extension://short', false],
+  [['chrome-extension://*'], `chrome-extension://${EXTENSION}x`, false],
+  [['chrome-extension://*'], 'chrome-extension://qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq', false],
+  [['chrome-extension://*'], `chrome-extension://${EXTENSION}.example.com`, false],
+  [['chrome-extension://*'], `https://${EXTENSION}`, false],
+  [['chrome-extension://*'], 'https://app.example.com', false],
+  [['https://*.example.com'], `chrome-extension://${EXTENSION}`, false]
 ]
 
 t.test('originMatcher', async (t) => {
@@ -45,7 +65,8 @@ t.test('originMatcher', async (t) => {
 })
 
 t.test('originEntryError accepts valid entries', async (t) => {
-  for (const entry of ['*', 'https://app.example.com', 'http://localhost:3000', 'http://localhost:*', 'https://*.example.com', 'https://*.example.com:*', 'HTTPS://APP.EXAMPLE.COM', 'http://127.0.0.1:8080']) {
+  for (const entry of ['*', 'https://app.example.com', 'http://localhost:3000', 'http://localhost:*', 'https://*.example.com', 'https://*.example.com:*', 'HTTPS://APP.EXAMPLE.COM', 'http://127.0.0.1:8080',
+    `chrome-extension://${EXTENSION}`, 'chrome-extension://*', `CHROME-EXTENSION://${EXTENSION.toUpperCase()}`]) {
     t.equal(originEntryError(entry), undefined, entry)
   }
 })
@@ -55,7 +76,10 @@ t.test('originEntryError refuses bad entries, quoting them', async (t) => {
     '', 'example.com', '*.example.com', 'ftp://example.com', 'https://', 'https://example.com/',
     'https://example.com/path', 'https://*example.com', 'https://a.*.example.com', 'https://*.*.example.com',
     'https://ex ample.com', 'https://example.com:123456', 'https://example.com:', 'https://user@example.com',
-    'https://example..com', ' https://example.com', 'https://example.com?x=1', '**'
+    'https://example..com', ' https://example.com', 'https://example.com?x=1', '**',
+    'chrome-extension://', 'chrome-extension://short', `chrome-extension://${EXTENSION}x`,
+    'chrome-extension://qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq', 'chrome-extension://*.example.com',
+    `chrome-extension://${EXTENSION}:443`, `chrome-extension://${EXTENSION}/`, `moz-extension://${EXTENSION}`
   ]
   for (const entry of bad) {
     t.match(originEntryError(entry), `"${entry}" is not an origin`, JSON.stringify(entry))

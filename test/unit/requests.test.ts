@@ -9,7 +9,7 @@ import type { Log } from '../../src/logging.js'
 import { Partitioning } from '../../src/partitions.js'
 import { isFault } from '../../src/protocol.js'
 import { ReplayGate } from '../../src/replay-gate.js'
-import { type Reply, requestHandlers, type RequestContext } from '../../src/requests.js'
+import { isReauthenticate, type Reply, requestHandlers, type RequestContext } from '../../src/requests.js'
 import { IdClock } from '../../src/wire/event-id.js'
 import type { Stream } from '../../src/wire/streams.js'
 
@@ -150,6 +150,18 @@ t.test('ping answers pong with the server time', async (t) => {
   const { call } = setup()
   const reply = call('ping')
   t.match(reply, { type: 'pong', payload: { serverTime: /^\d{4}-\d\d-\d\dT/ } })
+})
+
+t.test('heartbeat answers heartbeat_response with the server time, as ping does', async (t) => {
+  const { call } = setup()
+  t.match(call('heartbeat'), { type: 'heartbeat_response', payload: { serverTime: /^\d{4}-\d\d-\d\dT/ } })
+})
+
+t.test('both names of the token swap are left to the session', async (t) => {
+  t.ok(isReauthenticate('reauthenticate'))
+  t.ok(isReauthenticate('re-authenticate'))
+  t.notOk(isReauthenticate('reAuthenticate'))
+  t.notOk(Object.hasOwn(requestHandlers, 're-authenticate'))
 })
 
 t.test('subscribe with a since that is not an event id is INVALID_MESSAGE and subscribes nothing', async (t) => {
