@@ -36,7 +36,7 @@ export const Stats = Type.Object({
   notifications: Type.Object({
     queueLength: Type.Integer({ description: 'live events this instance holds back, not yet written to any socket: those queued behind a resume\'s replay. The gateway keeps no queue of notifications for absent users (they resume from the history), so this is the only queue there is; usually 0' })
   }),
-  instance: { ...InstanceFigures, description: 'the same figures as `server`, under their earlier name' }
+  instance: Type.Object(InstanceFigures.properties, { additionalProperties: true, description: 'the same figures as `server`, under their earlier name' })
 })
 export type Stats = Static<typeof Stats>
 
