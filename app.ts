@@ -9,6 +9,7 @@ import credentialsPlugin from './plugins/credentials.js'
 import drainPlugin from './plugins/drain.js'
 import errorsPlugin from './plugins/errors.js'
 import hubPlugin from './plugins/hub.js'
+import lifecyclePlugin from './plugins/lifecycle.js'
 import metricsPlugin from './plugins/metrics.js'
 import openapiPlugin from './plugins/openapi.js'
 import originsPlugin from './plugins/origins.js'
@@ -84,6 +85,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(socketsPlugin)
   await app.register(revocationEnforcementPlugin)
   await app.register(canaryPlugin)
+  await app.register(lifecyclePlugin)
   await app.register(registryPlugin)
   await app.register(shutdownPlugin)
   await app.register(websocketPlugin)

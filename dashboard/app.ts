@@ -2,7 +2,7 @@ import type { ClientState, CloseInfo, EventgateError, GatewayEvent, ReconnectInf
 import { ClusterPanel } from './cluster-panel.js'
 import { Connection } from './connection.js'
 import { byId } from './dom.js'
-import { EventList, isSecurityEvent } from './event-list.js'
+import { EventList, isOperatorEvent } from './event-list.js'
 import { TypeCounters } from './type-counters.js'
 
 /** Rows kept in the DOM: enough to scroll back through a burst, few enough that a day-long session stays small. */
@@ -56,7 +56,7 @@ function onEvent (event: GatewayEvent): void {
   counters.record(event.type)
   countersDue ??= setTimeout(renderCounters, COUNTERS_DELAY_MS)
   events.add(event)
-  if (stream === 'admin' && isSecurityEvent(event.type)) securityEvents.add(event)
+  if (stream === 'admin' && isOperatorEvent(event.type)) securityEvents.add(event)
 }
 
 let stateTimer: ReturnType<typeof setInterval> | undefined

@@ -6,6 +6,9 @@ const PREVIEW_CHARS = 160
 
 export const isSecurityEvent = (type: string): boolean => type.startsWith('security.')
 
+/** What the admin view's side panel gathers: the instances' own news beside the security events. */
+export const isOperatorEvent = (type: string): boolean => isSecurityEvent(type) || type.startsWith('system.')
+
 /**
  * A newest-first list of at most `limit` rendered events. Arrivals are queued and rendered
  * once per animation frame, so a burst costs one layout rather than one per event. The queue

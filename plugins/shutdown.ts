@@ -13,7 +13,10 @@ export default fp(async function shutdownPlugin (app) {
   // one): that one closes whatever sockets are left without a code, and clients would get 1005.
   app.addHook('preClose', async () => {
     await shutDown({
-      drain: app.startDraining,
+      drain: () => {
+        app.startDraining()
+        app.security.report('system.instance.draining', { reason: 'shutting_down', connections: hub.size })
+      },
       closeSockets: async () => {
         app.log.info({ connections: hub.size }, 'closing every socket 1001 server_shutting_down')
         const closed = openSockets.allClosed()
@@ -27,4 +30,4 @@ export default fp(async function shutdownPlugin (app) {
       deregister: app.deregister
     }, config.shutdownTimeoutMs)
   })
-}, { name: 'shutdown', dependencies: ['config', 'drain', 'hub', 'sockets', 'registry'] })
+}, { name: 'shutdown', dependencies: ['config', 'drain', 'hub', 'sockets', 'registry', 'security'] })

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { WebSocket } from 'ws'
 import { Admissions } from '../src/admissions.js'
 import { closeSocket } from '../src/connection.js'
+import { CloseCode } from '../src/errors.js'
 import { OpenSockets } from '../src/open-sockets.js'
 import { sessionContext } from '../src/session-context.js'
 import type { ResumeOutcome } from '../src/resume.js'
@@ -64,7 +65,12 @@ export default fp(async function socketsPlugin (app) {
       return
     }
     request.refusal = admission.refusal
-    security.report('security.rate_limit.exceeded', { reason: admission.refusal.reason, userId, ip: request.ip, userAgent: request.headers['user-agent'] })
+    const audit = { userId, ip: request.ip, userAgent: request.headers['user-agent'] }
+    security.report('security.rate_limit.exceeded', { ...audit, reason: admission.refusal.reason })
+    // The audit record above is the admins'; this tells the user, whose other sockets hold the slots.
+    if (admission.refusal.code === CloseCode.TOO_MANY_CONNECTIONS) {
+      security.report('session.concurrent_limit', { ...audit, reason: admission.refusal.reason, limit: config.maxConnectionsPerUser })
+    }
   })
 
   app.decorate('acceptSocket', (socket: WebSocket, request: FastifyRequest, stream: Stream) => {
@@ -80,6 +86,8 @@ export default fp(async function socketsPlugin (app) {
     // The session listens for the socket's errors now, and tells `open` when it closes.
     if (connection !== undefined) {
       releaseUpgrade(socket, request, upgrade)
+      const { userId, sessionId } = request.user
+      security.report('session.created', { reason: 'connected', userId, sessionId, connectionId, stream, ip: request.ip, userAgent: request.headers['user-agent'] })
       return
     }
     const { userId } = request.user

@@ -9,6 +9,7 @@ import { TokenBucket } from './token-bucket.js'
  * live on /ws/admin, users never do.
  */
 export type SecurityEventType =
+  /** An audit line only: every publish and stats poll authenticates, and would drown the stream. */
   | 'security.auth.succeeded'
   | 'security.auth.failed'
   | 'security.rate_limit.exceeded'
@@ -18,6 +19,26 @@ export type SecurityEventType =
   | 'security.session.revoked'
   /** A socket was closed, or refused at its session, because a revocation covers it. */
   | 'security.connection.revoked'
+  | LifecycleEventType
+
+/**
+ * The gateway's own lifecycle events: a user's reach that user's streams and the admins', an
+ * instance's (`system.*`) the admins' only.
+ */
+export type LifecycleEventType =
+  /** A socket authenticated and opened. */
+  | 'session.created'
+  /** A socket closed 4001 at its token's `exp`. */
+  | 'session.expired'
+  /** A socket refused 4008: the user holds MAX_CONNECTIONS_PER_USER already. */
+  | 'session.concurrent_limit'
+  /** A successful `reauthenticate`. */
+  | 'authentication.token.refresh'
+  | 'system.instance.started'
+  | 'system.instance.draining'
+  /** Published when Redis is back, beside `system.redis.recovered`: no event goes out without it. */
+  | 'system.redis.lost'
+  | 'system.redis.recovered'
 
 export interface SecurityDetails {
   reason: string
@@ -46,8 +67,22 @@ export function clip (text: string): string {
  */
 const REFUSALS: ReadonlySet<SecurityEventType> = new Set<SecurityEventType>([
   'security.auth.failed', 'security.rate_limit.exceeded', 'security.origin.rejected',
-  'security.subscription.forbidden', 'security.connection.revoked'
+  'security.subscription.forbidden', 'security.connection.revoked', 'session.concurrent_limit'
 ])
+
+/** Written to the log at info, not warn: the normal life of the gateway and its sessions. */
+const ROUTINE: ReadonlySet<SecurityEventType> = new Set<SecurityEventType>([
+  'security.auth.succeeded', 'session.created', 'session.expired', 'authentication.token.refresh',
+  'system.instance.started', 'system.redis.recovered'
+])
+
+/** Audit records that are never published. */
+const LOG_ONLY: ReadonlySet<SecurityEventType> = new Set<SecurityEventType>(['security.auth.succeeded'])
+
+/** Who sees a type's events beside the admins: `security.*` and `system.*` go to admins alone. */
+function audienceOf (type: SecurityEventType): 'admin' | 'user' {
+  return type.startsWith('security.') || type.startsWith('system.') ? 'admin' : 'user'
+}
 
 /** Sources tracked for repeated refusals; past it new sources share one window per type. */
 const MAX_SOURCES = 1000
@@ -58,8 +93,8 @@ export type RepeatLimits = Omit<RepeatOptions, 'maxSources'>
 const DEFAULT_REPEATS: RepeatLimits = { windowMs: 10_000, burst: 5 }
 
 /**
- * Writes one audit record per security-relevant fact, and publishes it as a live-only,
- * admin-only event: never in the history clients resume from, so refused strangers cannot push
+ * Writes one audit record per security-relevant or lifecycle fact, and publishes it as a
+ * live-only event, to admins and, for a user's session, to that user: never in the history clients resume from, so refused strangers cannot push
  * their events out. Two limits keep an attack from amplifying itself. Per refusal type and
  * source (address, else user), the first `burst` reports of a window are written and published
  * and the rest counted, then summarised once ("N more … from …"). Per type, at most `perSecond`
@@ -88,7 +123,7 @@ export class SecurityReporter {
     if (REFUSALS.has(type) && !this.repeats.admit(type, sourceOf(details))) return
     const clipped = clipDetails(details)
     this.write(type, { audit: type, ...clipped }, type)
-    this.publish(type, clipped, 1)
+    if (!LOG_ONLY.has(type)) this.publish(type, clipped, 1)
   }
 
   /** Writes the summaries of the windows still open: at shutdown, so no count is lost. */
@@ -105,7 +140,7 @@ export class SecurityReporter {
   }
 
   private write (type: SecurityEventType, record: Record<string, unknown>, message: string): void {
-    if (type === 'security.auth.succeeded') this.log.info(record, message)
+    if (ROUTINE.has(type)) this.log.info(record, message)
     else this.log.warn(record, message)
   }
 
@@ -119,7 +154,11 @@ export class SecurityReporter {
     const data: Record<string, unknown> = { ...details, serverId: this.serverId }
     if (limit.suppressed > 0) data.suppressed = limit.suppressed
     limit.suppressed = 0
-    this.bus.publishLive(createDraft({ type, data, audience: 'admin' })).catch((err: unknown) => {
+    const { userId } = details
+    const draft = audienceOf(type) === 'user' && typeof userId === 'string'
+      ? createDraft({ type, data, userId })
+      : createDraft({ type, data, audience: 'admin' })
+    this.bus.publishLive(draft).catch((err: unknown) => {
       this.log.debug({ err, type }, 'security event not published')
     })
   }

@@ -99,7 +99,7 @@ export class TokenLifetime {
       return
     }
     connection.identity = result
-    this.security.report('security.auth.succeeded', { ...audit, sessionId: result.sessionId, reason: 'reauthenticated' })
+    this.security.report('authentication.token.refresh', { ...audit, sessionId: result.sessionId, reason: 'reauthenticated', expiresAt: isoOrNull(result.expiresAt) })
     connection.send(encodeFrame('reauthenticated', frame.id, { expiresAt: isoOrNull(result.expiresAt) }))
     // After the reply: a token already close to `exp` gets its `token_expiring` right behind it.
     this.start()
@@ -116,8 +116,11 @@ export class TokenLifetime {
     if (expiresAt === undefined) return
     const now = Date.now()
     if (now >= expiresAt) {
-      this.connection.log.info('token expired, closing')
-      this.connection.close(CloseCode.UNAUTHORIZED, 'token_expired')
+      const { connection } = this
+      connection.log.info('token expired, closing')
+      connection.close(CloseCode.UNAUTHORIZED, 'token_expired')
+      const { userId, sessionId } = connection.identity
+      this.security.report('session.expired', { reason: 'token_expired', userId, sessionId, connectionId: connection.id, expiresAt: isoOrNull(expiresAt) })
       return
     }
     const { expiryWarningMs } = this.ctx

@@ -47,7 +47,7 @@ t.test('a scrape counts connections, events published and delivered, and deliver
   t.ok((samples.get('process_cpu_user_seconds_total') ?? -1) >= 0, 'process default metrics')
   t.ok((samples.get('eventgate_delivery_latency_seconds_bucket{le="+Inf"}') ?? 0) >= 4)
 
-  // Security events (security.auth.succeeded) reach the hub too, a moment after the upgrades: once
+  // Lifecycle events (session.created) reach the hub too, a moment after the upgrades: once
   // the figures stand still, the histogram has one observation per event received, however
   // many sockets each went to.
   await until(async () => {

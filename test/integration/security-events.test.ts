@@ -132,8 +132,8 @@ t.test('a user stream subscribed to security.* and * receives none of them', asy
 
 t.test('a flood of failures from one address: five audited, one published, the rest summarised and counted by the next event', async (t) => {
   const redis = await RedisServer.start(t)
-  // The admin watches from another instance: its own connect is a security event
-  // (`security.auth.succeeded`) that would take the flooded instance's one token.
+  // The admin watches from another instance: its own connect is a lifecycle event
+  // (`session.created`) that would take the flooded instance's one token.
   const flooded = await startGateway(t, { ...LENIENT_LIMITS, REDIS_URL: redis.url, SERVER_ID: 'flooded', SECURITY_EVENTS_PER_SECOND: '1', AUDIT_REPEAT_WINDOW: '300' }, { captureLogs: true })
   const watcher = await startGateway(t, { ...LENIENT_LIMITS, REDIS_URL: redis.url, SERVER_ID: 'watcher' })
   await until(() => flooded.app.bus.connected && watcher.app.bus.connected, 10_000, 'both gateways to reach Redis')

@@ -85,3 +85,16 @@ t.test('a flood from ever new addresses writes a bounded number of lines', async
   t.match(written.at(-1), { repeated: 20_000 - 1005, otherSources: true }, 'the rest in one summary')
   t.ok(bytes() / 20_000 < 100, `${(bytes() / 20_000).toFixed(1)} log bytes per report`)
 })
+
+t.test('a success is written, never published; a session event goes to its user, a system one to admins', async (t) => {
+  const { events, reporter, lines } = await setup(t)
+  reporter.report('security.auth.succeeded', { reason: 'valid_token', userId: 'u1' })
+  reporter.report('session.created', { reason: 'connected', userId: 'u1', sessionId: 's1' })
+  reporter.report('system.instance.started', { reason: 'started' })
+  await until(() => events.length === 2, 2000, 'the two published')
+  t.same(events.map((m) => [m.event.type, m.event.userId, m.event.audience]), [
+    ['session.created', 'u1', undefined],
+    ['system.instance.started', undefined, 'admin']
+  ])
+  t.same(lines().map((l) => [l.audit, l.level]), [['security.auth.succeeded', 30], ['session.created', 30], ['system.instance.started', 30]], 'each audited at info')
+})
