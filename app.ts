@@ -22,9 +22,11 @@ import revocationsPlugin from './plugins/revocations.js'
 import securityPlugin from './plugins/security.js'
 import shutdownPlugin from './plugins/shutdown.js'
 import socketAuthPlugin from './plugins/socket-auth.js'
+import socketSessionsPlugin from './plugins/socket-sessions.js'
 import socketsPlugin from './plugins/sockets.js'
 import storePlugin from './plugins/store.js'
 import ticketsPlugin from './plugins/tickets.js'
+import upgradesPlugin from './plugins/upgrades.js'
 import websocketPlugin from './plugins/websocket.js'
 import dashboardRoutes from './routes/dashboard.js'
 import eventsRoutes from './routes/events.js'
@@ -82,7 +84,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(authPlugin)
   await app.register(socketAuthPlugin)
   await app.register(hubPlugin)
+  await app.register(socketSessionsPlugin)
   await app.register(socketsPlugin)
+  await app.register(upgradesPlugin)
   await app.register(revocationEnforcementPlugin)
   await app.register(canaryPlugin)
   await app.register(lifecyclePlugin)

@@ -7,7 +7,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     /**
      * WebSocket routes, between authentication and admission: RATE_LIMIT_UPGRADES per user,
-     * or per address for an upgrade whose credentials were refused.
+     * or per address for an upgrade whose credentials were refused or that carried none.
      */
     limitUpgrade: preHandlerAsyncHookHandler
     /** Route-level rate-limit settings: `config: { rateLimit: app.rateLimits.upgrade }`. */
@@ -50,7 +50,7 @@ export default fp(async function rateLimitPlugin (app) {
   const upgrade: RateLimitOptions = {
     max: config.rateLimits.upgradesPerMinute,
     timeWindow: MINUTE_MS,
-    keyGenerator: (request: FastifyRequest) => request.refusal === undefined ? `upgrade:user:${request.user.userId}` : `upgrade:ip:${request.ip}`
+    keyGenerator: (request: FastifyRequest) => request.refusal === undefined && !request.pending ? `upgrade:user:${request.user.userId}` : `upgrade:ip:${request.ip}`
   }
   app.decorate('limitUpgrade', app.rateLimit(upgrade))
   app.decorate('rateLimits', {

@@ -23,12 +23,18 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Why the upgrade's socket is to be closed once open, rather than taken into a session. */
     refusal: Refusal | undefined
+    /**
+     * The upgrade carried no credential at all: its socket is opened pending, to send
+     * `authenticate` within WEBSOCKET_AUTH_TIMEOUT, and `user` is unset until then.
+     */
+    pending: boolean
   }
 }
 
 /** Authentication and authorization of WebSocket upgrades, and of tokens their sockets send later. */
 export default fp(async function socketAuthPlugin (app) {
   app.decorateRequest('refusal', undefined)
+  app.decorateRequest('pending', false)
   // The client address of each authenticated upgrade, by its TCP socket, for the failures of
   // later `reauthenticate` requests: the session keeps no request, and behind a trusted proxy
   // the address is X-Forwarded-For's, which only the request knew. Weak: it goes with the socket.
@@ -37,6 +43,10 @@ export default fp(async function socketAuthPlugin (app) {
   app.decorate('authenticateSocket', async function authenticateSocket (request: FastifyRequest, reply: FastifyReply) {
     const result = await app.verifyRequest(request, true)
     await app.auditAuthentication(request, reply, result)
+    if (!('identity' in result) && result.reason === 'token_missing') {
+      request.pending = true
+      return
+    }
     if (!('identity' in result)) {
       request.refusal = socketRefusal(result.reason)
       return
@@ -47,7 +57,7 @@ export default fp(async function socketAuthPlugin (app) {
 
   app.decorate('authorizeSocket', (allowed: (identity: Identity) => boolean, reason: string) =>
     async function authorizeSocket (request: FastifyRequest) {
-      if (request.refusal !== undefined || allowed(request.user)) return
+      if (request.refusal !== undefined || request.pending || allowed(request.user)) return
       app.security.report('security.auth.failed', { reason, userId: request.user.userId, route: request.routeOptions.url, ip: request.ip, userAgent: request.headers['user-agent'] })
       request.refusal = { code: CloseCode.FORBIDDEN, reason }
     })

@@ -1,12 +1,10 @@
-import type { FastifyRequest, preValidationAsyncHookHandler } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { WebSocket } from 'ws'
 import { Admissions } from '../src/admissions.js'
 import { closeSocket } from '../src/connection.js'
 import { CloseCode } from '../src/errors.js'
-import { OpenSockets } from '../src/open-sockets.js'
-import { sessionContext } from '../src/session-context.js'
-import type { ResumeOutcome } from '../src/resume.js'
+import type { HeldFrame } from '../src/pending-authentication.js'
 import { openSocketSession } from '../src/socket-session.js'
 import type { Stream } from '../src/wire/streams.js'
 import { releaseUpgrade, upgradeListeners } from './websocket.js'
@@ -14,18 +12,15 @@ import { releaseUpgrade, upgradeListeners } from './websocket.js'
 declare module 'fastify' {
   interface FastifyInstance {
     /**
-     * WebSocket routes, after authentication: refuses with 1013 when this instance is full,
-     * 4008 when the user holds all their slots; else reserves a slot for the connection.
+     * Reserves this instance's place and the slot of `request.user`'s connection, or records the
+     * refusal: 1013 when this instance is full, 4008 when the user holds all their slots.
      */
-    admitSocket: preValidationAsyncHookHandler
-    /** Opens an admitted socket as a stream, or closes it with the refusal's code. */
-    acceptSocket: (socket: WebSocket, request: FastifyRequest, stream: Stream) => void
-    /** The sockets handed to sessions and not yet closed: shutdown closes them 1001. */
-    openSockets: OpenSockets
-    /** Client frames this instance's sessions refused `RATE_LIMITED`. */
-    readonly refusedFrames: number
-    /** `subscribe` requests with `since` this instance's sessions answered, by outcome. */
-    readonly resumes: Readonly<Record<ResumeOutcome, number>>
+    admitUser: (request: FastifyRequest) => Promise<void>
+    /**
+     * Opens an admitted socket as a stream, or closes it with the refusal's code; `held` are
+     * frames it sent before it was admitted.
+     */
+    openAdmitted: (socket: WebSocket, request: FastifyRequest, stream: Stream, held: readonly HeldFrame[]) => void
   }
   interface FastifyRequest {
     /** The id reserved for the connection this upgrade opens. */
@@ -33,30 +28,13 @@ declare module 'fastify' {
   }
 }
 
-/** Admits WebSocket upgrades (src/admissions.ts) and opens them as sessions (src/session.ts). */
+/** Admits WebSocket upgrades (src/admissions.ts) and opens them as sessions (src/socket-session.ts). */
 export default fp(async function socketsPlugin (app) {
-  const { config, hub, slots, revocations, security } = app
-  const open = new OpenSockets((userId, connectionId) => { slots.release(userId, connectionId) })
-  app.decorate('openSockets', open)
-  let refusedFrames = 0
-  app.decorate('refusedFrames', { getter: () => refusedFrames })
-  const resumes: Record<ResumeOutcome, number> = { resumed: 0, truncated: 0, unavailable: 0 }
-  app.decorate('resumes', { getter: () => resumes })
-  const context = sessionContext(config, {
-    hub,
-    history: app.bus.history,
-    reads: app.bus,
-    security,
-    tokens: { verify: app.verifyToken, revoked: (identity) => revocations.appliedTo(identity), failed: app.socketAuthFailure },
-    onFrameRefused: () => { refusedFrames++ },
-    onResumed: (outcome) => { resumes[outcome]++ },
-    onClose: (connection) => { open.closed(connection.socket as WebSocket, connection.identity.userId, connection.id) }
-  })
+  const { config, hub, slots, security, openSockets: open, socketSessions: context } = app
   const admissions = new Admissions(config.maxConnections, () => hub.size, slots)
 
   app.decorateRequest('connectionId', undefined)
-  app.decorate('admitSocket', async function admitSocket (request: FastifyRequest) {
-    if (request.refusal !== undefined) return
+  app.decorate('admitUser', async function admitUser (request: FastifyRequest): Promise<void> {
     const { userId } = request.user
     const admission = await admissions.admit(request.raw.socket, userId)
     if (admission === undefined) return
@@ -73,7 +51,7 @@ export default fp(async function socketsPlugin (app) {
     }
   })
 
-  app.decorate('acceptSocket', (socket: WebSocket, request: FastifyRequest, stream: Stream) => {
+  app.decorate('openAdmitted', function openAdmitted (socket: WebSocket, request: FastifyRequest, stream: Stream, held: readonly HeldFrame[]): void {
     const handed = admissions.handOver(request.raw.socket, request, app.draining)
     if ('refusal' in handed) {
       closeSocket(socket, handed.refusal.code, handed.refusal.reason)
@@ -88,9 +66,10 @@ export default fp(async function socketsPlugin (app) {
       releaseUpgrade(socket, request, upgrade)
       const { userId, sessionId } = request.user
       security.report('session.created', { reason: 'connected', userId, sessionId, connectionId, stream, ip: request.ip, userAgent: request.headers['user-agent'] })
+      for (const [data, isBinary] of held) socket.emit('message', data, isBinary)
       return
     }
     const { userId } = request.user
     socket.once('close', () => { open.closed(socket, userId, connectionId) })
   })
-}, { name: 'sockets', dependencies: ['config', 'drain', 'bus', 'hub', 'credentials', 'socket-auth', 'security', 'revocations'] })
+}, { name: 'sockets', dependencies: ['config', 'drain', 'hub', 'security', 'socket-sessions'] })

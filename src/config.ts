@@ -30,6 +30,9 @@ export const EnvSchema = Type.Object({
   ALLOWED_ORIGINS: Type.Optional(Type.String()),
   WEBSOCKET_MAX_CONNECTIONS: Type.Integer({ minimum: 1, default: 10000 }),
   MAX_CONNECTIONS_PER_USER: Type.Integer({ minimum: 1, default: 10 }),
+  WEBSOCKET_AUTH_TIMEOUT: Type.Integer({ minimum: 10, default: 10_000 }),
+  WEBSOCKET_MAX_UNAUTHENTICATED: Type.Integer({ minimum: 1, default: 1000 }),
+  WEBSOCKET_MAX_UNAUTHENTICATED_PER_IP: Type.Integer({ minimum: 1, default: 10 }),
   WEBSOCKET_MAX_SUBSCRIPTIONS: Type.Integer({ minimum: 1, maximum: 10000, default: 100 }),
   WEBSOCKET_HEARTBEAT_INTERVAL: Type.Integer({ minimum: 10, default: 30000 }),
   WEBSOCKET_CLEANUP_INTERVAL: Type.Integer({ minimum: 10, default: 60_000 }),
@@ -104,6 +107,12 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     allowedOrigins: resolveOrigins(values),
     maxConnections: values.WEBSOCKET_MAX_CONNECTIONS,
     maxConnectionsPerUser: values.MAX_CONNECTIONS_PER_USER,
+    /** Sockets opened without a credential, until they send `authenticate`. */
+    pending: {
+      timeoutMs: values.WEBSOCKET_AUTH_TIMEOUT,
+      perInstance: values.WEBSOCKET_MAX_UNAUTHENTICATED,
+      perAddress: values.WEBSOCKET_MAX_UNAUTHENTICATED_PER_IP
+    },
     maxSubscriptions: values.WEBSOCKET_MAX_SUBSCRIPTIONS,
     maxPayloadBytes: values.WEBSOCKET_MAX_PAYLOAD,
     maxPatternLength: values.WEBSOCKET_MAX_PATTERN_LENGTH,

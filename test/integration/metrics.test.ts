@@ -71,7 +71,7 @@ t.test('event namespaces beyond the cap are counted as _other', async (t) => {
 })
 
 t.test('failed authentications are counted by reason', async (t) => {
-  const gw = await startGateway(t, LENIENT_LIMITS)
+  const gw = await startGateway(t, { ...LENIENT_LIMITS, WEBSOCKET_AUTH_TIMEOUT: '50' })
   const refused = async (url: string, headers: Record<string, string> = {}): Promise<number> =>
     (await (await connect(t, url, { headers })).closed).code
   t.equal(await refused(`${gw.wsUrl}/ws/events`), 4001)
