@@ -20,6 +20,7 @@ export default fp(async function shutdownPlugin (app) {
       closeSockets: async () => {
         app.log.info({ connections: hub.size }, 'closing every socket 1001 server_shutting_down')
         const closed = openSockets.allClosed()
+        app.closePendingSockets(CloseCode.GOING_AWAY, 'server_shutting_down')
         hub.closeAll(CloseCode.GOING_AWAY, 'server_shutting_down')
         await closed
       },
@@ -30,4 +31,4 @@ export default fp(async function shutdownPlugin (app) {
       deregister: app.deregister
     }, config.shutdownTimeoutMs)
   })
-}, { name: 'shutdown', dependencies: ['config', 'drain', 'hub', 'sockets', 'registry', 'security'] })
+}, { name: 'shutdown', dependencies: ['config', 'drain', 'hub', 'sockets', 'upgrades', 'registry', 'security'] })

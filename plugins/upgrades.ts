@@ -21,6 +21,8 @@ declare module 'fastify' {
     acceptSocket: (socket: WebSocket, request: FastifyRequest, stream: Stream) => void
     /** Sockets open without a credential, waiting for `authenticate`. */
     pendingSockets: PendingSockets
+    /** Closes every socket still waiting for `authenticate`: shutdown tells them 1001 too. */
+    closePendingSockets: (code: number, reason: string) => void
   }
 }
 
@@ -31,6 +33,10 @@ export default fp(async function upgradesPlugin (app) {
   const { config, security } = app
   const pending = new PendingSockets(config.pending)
   app.decorate('pendingSockets', pending)
+  const waiting = new Set<WebSocket>()
+  app.decorate('closePendingSockets', (code: number, reason: string) => {
+    for (const socket of waiting) closeSocket(socket, code, reason)
+  })
   const pendingContext = {
     timeoutMs: config.pending.timeoutMs,
     security,
@@ -65,7 +71,10 @@ export default fp(async function upgradesPlugin (app) {
   app.decorate('acceptSocket', (socket: WebSocket, request: FastifyRequest, stream: Stream) => {
     if (!request.pending || request.refusal !== undefined) return app.openAdmitted(socket, request, stream, [])
     if (app.draining) return closeSocket(socket, CloseCode.GOING_AWAY, 'server_shutting_down')
+    waiting.add(socket)
+    socket.once('close', () => { waiting.delete(socket) })
     awaitAuthentication(pendingContext, socket, request.ip, (identity, held) => {
+      waiting.delete(socket)
       request.pending = false
       admitAuthenticated(socket, request, stream, identity, held).catch((err: unknown) => {
         request.log.error({ err }, 'authenticated socket not admitted')

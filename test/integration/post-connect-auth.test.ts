@@ -115,3 +115,11 @@ t.test('a pending socket may send a few frames, then it is closed 1008', async (
   t.same(await within(client.closed, 5000, 'the close'), { code: 1008, reason: 'auth_frame_budget' })
   t.equal(client.frames.filter((f) => f.payload.code === 'UNAUTHORIZED').length, 10, 'each of the 10 answered first')
 })
+
+t.test('a shutdown tells a socket still waiting for authenticate 1001, as it does the others', async (t) => {
+  const gw = await startGateway(t)
+  const client = await openPending(t, `${gw.wsUrl}/ws/events`)
+  const closed = new Promise<number>((resolve) => { client.socket.once('close', resolve) })
+  await gw.app.close()
+  t.equal(await within(closed, 5000, 'the pending socket to close'), 1001)
+})
