@@ -10,6 +10,7 @@ import drainPlugin from './plugins/drain.js'
 import errorsPlugin from './plugins/errors.js'
 import hubPlugin from './plugins/hub.js'
 import lifecyclePlugin from './plugins/lifecycle.js'
+import messageSigningPlugin from './plugins/message-signing.js'
 import metricsPlugin from './plugins/metrics.js'
 import openapiPlugin from './plugins/openapi.js'
 import originsPlugin from './plugins/origins.js'
@@ -76,6 +77,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(busPlugin)
   await app.register(publisherPlugin)
   await app.register(storePlugin)
+  await app.register(messageSigningPlugin)
   await app.register(securityPlugin)
   await app.register(authFailuresPlugin)
   await app.register(ticketsPlugin)

@@ -11,7 +11,7 @@ declare module 'fastify' {
 
 /** Prometheus metrics (src/instance-metrics.ts), fed by the publisher, the hub, the audit, authentications, resumes and 429 answers. */
 export default fp(async function metricsPlugin (app) {
-  const { hub, bus, canary, publisher, security, config, redis, revocations } = app
+  const { hub, bus, canary, publisher, security, config, redis, revocations, messageSigning: signing } = app
   const metrics = new InstanceMetrics({
     serverId: config.serverId,
     bus,
@@ -20,6 +20,7 @@ export default fp(async function metricsPlugin (app) {
     refusedFrames: () => app.refusedFrames,
     uncheckedRevocations: () => revocations.uncheckedCount,
     resumes: () => app.resumes,
+    signatureRefusals: signing === undefined ? undefined : () => signing.refusals,
     redisReady: redis === null ? undefined : () => redis.status === 'ready'
   })
   publisher.onPublished((inputs) => {
@@ -32,4 +33,4 @@ export default fp(async function metricsPlugin (app) {
     if (reply.statusCode === 429) metrics.rateLimited(request.routeOptions.url)
   })
   app.decorate('metrics', metrics.registry)
-}, { name: 'metrics', dependencies: ['config', 'bus', 'hub', 'sockets', 'canary', 'publisher', 'security', 'redis', 'revocations', 'credentials'] })
+}, { name: 'metrics', dependencies: ['config', 'message-signing', 'bus', 'hub', 'sockets', 'canary', 'publisher', 'security', 'redis', 'revocations', 'credentials'] })

@@ -32,9 +32,10 @@ export default fp(async function socketSessionsPlugin (app) {
     history: app.bus.history,
     reads: app.bus,
     security,
+    signing: app.messageSigning,
     tokens: { verify: app.verifyToken, revoked: (identity) => revocations.appliedTo(identity), failed: app.socketAuthFailure },
     onFrameRefused: () => { refusedFrames++ },
     onResumed: (outcome) => { resumes[outcome]++ },
     onClose: (connection) => { open.closed(connection.socket as WebSocket, connection.identity.userId, connection.id) }
   }))
-}, { name: 'socket-sessions', dependencies: ['config', 'bus', 'hub', 'credentials', 'socket-auth', 'security', 'revocations'] })
+}, { name: 'socket-sessions', dependencies: ['message-signing', 'config', 'bus', 'hub', 'credentials', 'socket-auth', 'security', 'revocations'] })

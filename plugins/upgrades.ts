@@ -40,6 +40,7 @@ export default fp(async function upgradesPlugin (app) {
   const pendingContext = {
     timeoutMs: config.pending.timeoutMs,
     security,
+    signing: app.messageSigning,
     verify: app.verifyToken,
     failed: async (ip: string) => await app.authFailure(ip) > 0
   }
@@ -82,4 +83,4 @@ export default fp(async function upgradesPlugin (app) {
       })
     })
   })
-}, { name: 'upgrades', dependencies: ['config', 'drain', 'sockets', 'credentials', 'auth-failures', 'security'] })
+}, { name: 'upgrades', dependencies: ['config', 'drain', 'sockets', 'message-signing', 'credentials', 'auth-failures', 'security'] })

@@ -5,6 +5,7 @@ import { Value } from '@sinclair/typebox/value'
 import { DEVELOPMENT_ORIGINS, originEntryError } from './origins.js'
 import { parseClusterNodes, type RedisTarget } from './redis-target.js'
 import { MAX_USER_PARTITIONS } from './partitions.js'
+import { MIN_SIGNING_SECRET_LENGTH } from './wire/signing.js'
 
 const LogLevel = Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))
 
@@ -70,6 +71,7 @@ export const EnvSchema = Type.Object({
   TLS_KEY: Type.Optional(Type.String({ minLength: 1 })),
   TRUST_PROXY: Type.Optional(Type.String({ minLength: 1 })),
   SERVER_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' })),
+  MESSAGE_SIGNING_SECRET: Type.Optional(Type.String({ minLength: MIN_SIGNING_SECRET_LENGTH })),
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, pattern: '^[\\x21-\\x7e]+$' })),
   METRICS_PUBLIC: Type.Boolean({ default: false }),
   LOG_LEVEL: Type.Optional(LogLevel)
@@ -153,6 +155,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     trustProxy: resolveTrustProxy(values.TRUST_PROXY),
     serverId: values.SERVER_ID ?? `eg-${randomBytes(4).toString('hex')}`,
     metricsToken: resolveMetricsToken(values),
+    signingSecret: values.MESSAGE_SIGNING_SECRET,
     logLevel: values.LOG_LEVEL ?? (values.NODE_ENV === 'test' ? 'silent' : 'info')
   }
 }
@@ -176,7 +179,7 @@ function parseEnv (env: Record<string, string | undefined>): Env {
 
 /** Variables whose values are or may hold credentials (a URL's password), never echoed in an error. */
 function isSecret (variable: string): boolean {
-  return variable.startsWith('JWT_') || variable === 'METRICS_TOKEN' || variable === 'REDIS_PASSWORD' || variable === 'REDIS_URL'
+  return variable.startsWith('JWT_') || variable === 'METRICS_TOKEN' || variable === 'MESSAGE_SIGNING_SECRET' || variable === 'REDIS_PASSWORD' || variable === 'REDIS_URL'
 }
 
 /** One Redis or a cluster, never both; credentials in variables only where the URL cannot hold them. */

@@ -2,7 +2,7 @@ import type { BusMessage } from './bus/bus.js'
 import { type Connection, ReadyState } from './connection.js'
 import { CloseCode } from './errors.js'
 import { type GatewayEvent, isAdminOnly } from './events.js'
-import { encodeEventFrame, EventFrame } from './protocol.js'
+import { encodeEventFrame, EventFrame, type Sealer } from './protocol.js'
 import { compareIds, partitionOf } from './wire/event-id.js'
 import { PatternTrie } from './wire/pattern-trie.js'
 
@@ -31,9 +31,17 @@ export class Hub {
   private control: ((event: GatewayEvent) => void) | undefined
   /** WEBSOCKET_MAX_BUFFERED_BYTES: a socket holding more unsent bytes is a slow consumer. */
   private readonly maxBufferedBytes: number
+  /** MESSAGE_SIGNING_SECRET's sealing, once per event frame whatever the number of recipients. */
+  private readonly seal: Sealer | undefined
 
-  constructor (options: { maxBufferedBytes?: number } = {}) {
+  constructor (options: { maxBufferedBytes?: number, seal?: Sealer | undefined } = {}) {
     this.maxBufferedBytes = options.maxBufferedBytes ?? Number.POSITIVE_INFINITY
+    this.seal = options.seal
+  }
+
+  /** The frame of an event, live or replayed: built, and sealed, once for all its recipients. */
+  eventFrame (eventJson: string): EventFrame {
+    return new EventFrame(encodeEventFrame(eventJson, this.seal))
   }
 
   /** Slow consumers closed 4009 so far. */
@@ -117,7 +125,7 @@ export class Hub {
     this.sequence++
     this.eventId = event.id
     this.partition = partitionOf(event.id)
-    this.frame = new EventFrame(encodeEventFrame(json))
+    this.frame = this.eventFrame(json)
     this.admin.match(event.type, this.visit)
     if (event.audience !== 'admin' && !isAdminOnly(event.type)) {
       if (event.userId === undefined) this.broadcast.match(event.type, this.visit)

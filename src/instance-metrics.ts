@@ -3,6 +3,7 @@ import type { Bus } from './bus/bus.js'
 import type { Canary } from './canary.js'
 import type { AuthenticationVia, AuthFailure } from './credentials.js'
 import { namespaceOf } from './events.js'
+import { SIGNATURE_REFUSALS, type SignatureRefusal } from './message-signing.js'
 import type { Hub } from './hub.js'
 import { RESUME_OUTCOMES, type ResumeOutcome } from './resume.js'
 import type { SecurityEventType } from './security.js'
@@ -19,6 +20,8 @@ export interface MetricSources {
   uncheckedRevocations: () => number
   /** `subscribe` requests with `since` answered so far, by outcome. */
   resumes: () => Readonly<Record<ResumeOutcome, number>>
+  /** Client frames refused for their signature, by why; undefined without MESSAGE_SIGNING_SECRET. */
+  signatureRefusals?: (() => Readonly<Record<SignatureRefusal, number>>) | undefined
   /** Whether the Redis command connection is ready; undefined on the embedded default. */
   redisReady: (() => boolean) | undefined
 }
@@ -120,7 +123,7 @@ export class InstanceMetrics {
 }
 
 /** The gauges, and the counters that mirror the hub's own tallies at each scrape. */
-function figures (registry: Registry, { serverId, bus, hub, canary, refusedFrames, uncheckedRevocations, resumes, redisReady }: MetricSources): void {
+function figures (registry: Registry, { serverId, bus, hub, canary, refusedFrames, uncheckedRevocations, resumes, signatureRefusals, redisReady }: MetricSources): void {
   const gauge = (name: string, help: string, read: () => number): void => {
     registry.registerMetric(new Gauge({ name, help, registers: [], collect () { this.set(read()) } }))
   }
@@ -166,6 +169,19 @@ function figures (registry: Registry, { serverId, bus, hub, canary, refusedFrame
   gauge('eventgate_bus_connected', 'Whether events can be published and received (0 while Redis is unreachable or missed events are refilled)', () => Number(bus.connected))
   gauge('eventgate_canary_healthy', 'Whether the last canary came back through the bus', () => Number(canary.healthy))
   gauge('eventgate_bus_round_trip_seconds', 'The last canary\'s publish-to-receive time (NaN before the first)', () => (canary.lastRoundTripMs ?? Number.NaN) / 1000)
+  if (signatureRefusals !== undefined) {
+    registry.registerMetric(new Counter({
+      name: 'eventgate_signature_refusals_total',
+      help: 'Client frames refused under MESSAGE_SIGNING_SECRET, by reason: unsigned, malformed, bad_signature (INVALID_SIGNATURE), stale, replayed (REPLAYED)',
+      labelNames: ['reason'],
+      registers: [],
+      collect () {
+        this.reset()
+        const now = signatureRefusals()
+        for (const reason of SIGNATURE_REFUSALS) this.inc({ reason }, now[reason])
+      }
+    }))
+  }
   if (redisReady !== undefined) gauge('eventgate_redis_connected', 'Whether the Redis command connection is ready', () => Number(redisReady()))
 }
 

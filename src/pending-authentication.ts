@@ -3,6 +3,7 @@ import { closeSocket, ReadyState } from './connection.js'
 import { countsAsFailure } from './credentials.js'
 import { CloseCode, ProtocolError } from './errors.js'
 import type { Identity } from './identity.js'
+import type { MessageSigning } from './message-signing.js'
 import { type ClientFrame, encodeFault, isFault, parseClientFrame } from './protocol.js'
 import type { SecurityReporter } from './security.js'
 
@@ -21,6 +22,8 @@ export interface PendingContext {
   /** WEBSOCKET_AUTH_TIMEOUT */
   timeoutMs: number
   security: SecurityReporter
+  /** MESSAGE_SIGNING_SECRET: `authenticate` must be signed too; undefined when unset. */
+  signing?: MessageSigning | undefined
   /** Verifies a token as an upgrade's is verified; the identity, or why it is refused. */
   verify: (token: string) => Promise<Identity | string>
   /** Counts a failed token against `ip` (AUTH_FAILURE_LIMIT); true when the address is blocked. */
@@ -67,16 +70,16 @@ export function awaitAuthentication (ctx: PendingContext, socket: WebSocket, ip:
   function handle (data: RawData, isBinary: boolean): void {
     const frame = parseClientFrame(data, isBinary)
     if (isFault(frame)) {
-      socket.send(encodeFault(frame))
+      socket.send(encodeFault(frame, ctx.signing?.seal))
       return
     }
     if (!isAuthenticate(frame.type)) {
-      socket.send(encodeFault({ code: ProtocolError.UNAUTHORIZED, message: 'authenticate first: send {"type":"authenticate","payload":{"token":"…"}}', id: frame.id }))
+      socket.send(encodeFault({ code: ProtocolError.UNAUTHORIZED, message: 'authenticate first: send {"type":"authenticate","payload":{"token":"…"}}', id: frame.id }, ctx.signing?.seal))
       return
     }
     const { token } = frame.payload
     if (typeof token !== 'string' || token === '') {
-      socket.send(encodeFault({ code: ProtocolError.INVALID_MESSAGE, message: 'payload.token must be a non-empty string', id: frame.id }))
+      socket.send(encodeFault({ code: ProtocolError.INVALID_MESSAGE, message: 'payload.token must be a non-empty string', id: frame.id }, ctx.signing?.seal))
       return
     }
     checking = true
@@ -86,6 +89,13 @@ export function awaitAuthentication (ctx: PendingContext, socket: WebSocket, ip:
   }
 
   async function check (frame: ClientFrame, token: string): Promise<void> {
+    const refused = await ctx.signing?.check(frame)
+    if (socket.readyState !== ReadyState.OPEN) return
+    if (refused !== undefined) {
+      socket.send(encodeFault(refused, ctx.signing?.seal))
+      resume()
+      return
+    }
     const result = await ctx.verify(token)
     if (socket.readyState !== ReadyState.OPEN) return
     if (typeof result !== 'string') {
@@ -100,7 +110,12 @@ export function awaitAuthentication (ctx: PendingContext, socket: WebSocket, ip:
       closeSocket(socket, CloseCode.POLICY_VIOLATION, 'too_many_auth_failures')
       return
     }
-    socket.send(encodeFault({ code: ProtocolError.UNAUTHORIZED, message: result, id: frame.id }))
+    socket.send(encodeFault({ code: ProtocolError.UNAUTHORIZED, message: result, id: frame.id }, ctx.signing?.seal))
+    resume()
+  }
+
+  /** Handles, in order, the frames held while an `authenticate` was refused. */
+  function resume (): void {
     checking = false
     while (!checking && held.length > 0) {
       const [data, isBinary] = held.shift() as HeldFrame

@@ -6,7 +6,15 @@ export interface ClientFrame {
   type: string
   id: string | number | undefined
   payload: Record<string, unknown>
+  /** The members a signed frame carries; `unknown` until MessageSigning checks them. */
+  seal: { timestamp: unknown, nonce: unknown, signature: unknown }
 }
+
+/**
+ * Signs a server frame under MESSAGE_SIGNING_SECRET: the `timestamp`, `nonce` and `signature`
+ * members to append to it, leading comma included.
+ */
+export type Sealer = (type: string, id: string | number | undefined, payloadJson: string) => string
 
 export interface Fault {
   code: ProtocolErrorCode
@@ -27,28 +35,30 @@ export function parseClientFrame (data: Buffer | ArrayBuffer | Buffer[], isBinar
     return fault('frame is not valid JSON')
   }
   if (!isPlainObject(value)) return fault('frame must be a JSON object')
-  const { type, id, payload } = value
+  const { type, id, payload, timestamp, nonce, signature } = value
   const validId = validRequestId(id)
   if (validId === null) return fault(`id must be a string of at most ${MAX_REQUEST_ID_LENGTH} characters or a finite number`)
   if (typeof type !== 'string' || type.length === 0 || type.length > MAX_REQUEST_TYPE_LENGTH) {
     return fault('type must be a non-empty string', validId)
   }
   if (payload !== undefined && !isPlainObject(payload)) return fault('payload must be a JSON object', validId)
-  return { type, id: validId, payload: payload ?? {} }
+  return { type, id: validId, payload: payload ?? {}, seal: { timestamp, nonce, signature } }
 }
 
-/** Encodes a server frame. `id` echoes the request it answers, when there is one. */
-export function encodeFrame (type: ServerFrameType, id: string | number | undefined, payload: unknown): string {
-  return JSON.stringify(id === undefined ? { type, payload } : { type, id, payload })
+/** Encodes a server frame, sealed when `seal` is given. `id` echoes the request it answers, when there is one. */
+export function encodeFrame (type: ServerFrameType, id: string | number | undefined, payload: unknown, seal?: Sealer): string {
+  if (seal === undefined) return JSON.stringify(id === undefined ? { type, payload } : { type, id, payload })
+  const payloadJson = JSON.stringify(payload)
+  return `{"type":"${type}"${id === undefined ? '' : `,"id":${JSON.stringify(id)}`},"payload":${payloadJson}${seal(type, id, payloadJson)}}`
 }
 
-export function encodeFault (f: Fault): string {
-  return encodeFrame('error', f.id, { code: f.code, message: f.message })
+export function encodeFault (f: Fault, seal?: Sealer): string {
+  return encodeFrame('error', f.id, { code: f.code, message: f.message }, seal)
 }
 
-/** Wraps an event's JSON into an `event` frame without parsing it again. */
-export function encodeEventFrame (eventJson: string): Buffer {
-  return Buffer.from(`{"type":"event","payload":${eventJson}}`)
+/** Wraps an event's JSON into an `event` frame without parsing it again; sealed once for all its recipients. */
+export function encodeEventFrame (eventJson: string, seal?: Sealer): Buffer {
+  return Buffer.from(`{"type":"event","payload":${eventJson}${seal === undefined ? '' : seal('event', undefined, eventJson)}}`)
 }
 
 /**

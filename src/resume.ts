@@ -3,7 +3,7 @@ import type { Connection } from './connection.js'
 import { ProtocolError } from './errors.js'
 import type { History } from './history.js'
 import type { Hub } from './hub.js'
-import { encodeEventFrame, EventFrame, type Fault } from './protocol.js'
+import type { Fault } from './protocol.js'
 import type { ReplayGate } from './replay-gate.js'
 import { compareIds, partitionOf } from './wire/event-id.js'
 import { PatternTrie } from './wire/pattern-trie.js'
@@ -121,7 +121,7 @@ async function replay (ctx: ResumeContext, connection: Connection, patterns: str
     type: 'subscribed',
     payload: { eventTypes: patterns, replayed: kept.length, truncated, ...(position === undefined ? {} : { position }) },
     after: () => {
-      for (const { event, json } of kept) ctx.hub.sendEvent(connection, event.id, new EventFrame(encodeEventFrame(json)))
+      for (const { event, json } of kept) ctx.hub.sendEvent(connection, event.id, ctx.hub.eventFrame(json))
       if (full) {
         connection.held = undefined
         ctx.hub.cutOff(connection, 'replay reached RESUME_MAX_BYTES, closing')

@@ -4,7 +4,7 @@ import type { SocketSessionContext } from './socket-session.js'
 import type { TokenContext } from './token-lifecycle.js'
 
 /** What sessions take from this instance besides its configuration. */
-export interface SessionServices extends Pick<SocketSessionContext, 'hub' | 'history' | 'reads' | 'security' | 'onFrameRefused' | 'onResumed' | 'onClose'> {
+export interface SessionServices extends Pick<SocketSessionContext, 'hub' | 'history' | 'reads' | 'security' | 'signing' | 'onFrameRefused' | 'onResumed' | 'onClose'> {
   tokens: Omit<TokenContext, 'expiryWarningMs'>
 }
 
@@ -24,6 +24,6 @@ export function sessionContext (config: Config, services: SessionServices): Sock
     maxDataBytes: config.maxDataBytes,
     messageLimits: config.messages,
     replays: new ReplayGate({ perInstance: config.resume.concurrency, perUser: config.resume.concurrencyPerUser }),
-    tokens: { ...services.tokens, expiryWarningMs: config.tokenExpiryWarningMs }
+    tokens: { ...services.tokens, expiryWarningMs: config.tokenExpiryWarningMs, seal: services.signing?.seal }
   }
 }

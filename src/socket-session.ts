@@ -5,7 +5,8 @@ import { FrameQueue } from './frame-queue.js'
 import type { Identity } from './identity.js'
 import type { Log } from './logging.js'
 import { type MessageLimits, MessageLimiter } from './message-limiter.js'
-import { encodeFault, encodeFrame, type Fault, isFault, parseClientFrame } from './protocol.js'
+import type { MessageSigning } from './message-signing.js'
+import { type ClientFrame, encodeFault, encodeFrame, type Fault, isFault, parseClientFrame } from './protocol.js'
 import { isReauthenticate, type Reply, type RequestContext, requestHandlers } from './requests.js'
 import type { SecurityReporter } from './security.js'
 import { isoOrNull, type TokenContext, TokenLifetime } from './token-lifecycle.js'
@@ -17,6 +18,8 @@ export interface SocketSessionContext extends RequestContext {
   messageLimits: MessageLimits
   security: SecurityReporter
   tokens: TokenContext
+  /** MESSAGE_SIGNING_SECRET: seals the frames sent and checks those received; undefined when unset. */
+  signing?: MessageSigning | undefined
   /** Called for each frame refused `RATE_LIMITED` (metrics count them). */
   onFrameRefused?: () => void
   /** Called when an open socket session's socket has closed, after the hub let go of it. */
@@ -75,7 +78,7 @@ export function openSocketSession (ctx: SocketSessionContext, socket: WebSocket,
     userId: identity.userId,
     expiresAt: isoOrNull(identity.expiresAt),
     heartbeatIntervalMs: ctx.heartbeatIntervalMs
-  }))
+  }, ctx.signing?.seal))
   lifetime.start()
   connection.log.info({ stream }, 'connection opened')
   return connection
@@ -131,7 +134,7 @@ function requestFailed (err: unknown, connection: Connection): void {
 function refuseFrame (ctx: SocketSessionContext, connection: Connection, verdict: 'refuse' | 'close', socket: WebSocket): void {
   if (verdict === 'refuse') {
     ctx.onFrameRefused?.()
-    connection.send(encodeFault({ code: ProtocolError.RATE_LIMITED, message: `at most ${ctx.messageLimits.perSecond} messages per second` }))
+    connection.send(encodeFault({ code: ProtocolError.RATE_LIMITED, message: `at most ${ctx.messageLimits.perSecond} messages per second` }, ctx.signing?.seal))
     return
   }
   const { userId, sessionId } = connection.identity
@@ -148,28 +151,39 @@ function handleFrame (ctx: SocketSessionContext, connection: Connection, lifetim
   if (!connection.open) return
   const frame = parseClientFrame(data, isBinary)
   if (isFault(frame)) {
-    connection.send(encodeFault(frame))
+    connection.send(encodeFault(frame, ctx.signing?.seal))
     return
   }
+  if (ctx.signing === undefined) return dispatch(ctx, connection, lifetime, frame)
+  // The check awaits the store (the nonce): the frames after this one wait in the queue.
+  return ctx.signing.check(frame).then((refused) => {
+    if (!connection.open) return
+    if (refused === undefined) return dispatch(ctx, connection, lifetime, frame)
+    connection.send(encodeFault(refused, ctx.signing?.seal))
+  }, (err: unknown) => { failed(ctx, connection, frame, err) })
+}
+
+function dispatch (ctx: SocketSessionContext, connection: Connection, lifetime: TokenLifetime, frame: ClientFrame): void | Promise<void> {
   // Asynchronous (the store is asked about revocations), so not one of the request table's.
   if (isReauthenticate(frame.type)) return lifetime.reauthenticate(frame)
   const handler = Object.hasOwn(requestHandlers, frame.type) ? requestHandlers[frame.type] : undefined
   if (handler === undefined) {
-    connection.send(encodeFault({ code: ProtocolError.UNKNOWN_TYPE, message: `unknown request type "${frame.type}"`, id: frame.id }))
+    connection.send(encodeFault({ code: ProtocolError.UNKNOWN_TYPE, message: `unknown request type "${frame.type}"`, id: frame.id }, ctx.signing?.seal))
     return
-  }
-  const fail = (err: unknown): void => {
-    connection.log.error({ err, request: frame.type }, 'request failed')
-    connection.send(encodeFault({ code: ProtocolError.INTERNAL_ERROR, message: 'the request failed', id: frame.id }))
   }
   try {
     const reply = handler(ctx, connection, frame.payload)
     // Asynchronous replies (a resume reads the history) hold the frames after them back.
-    if (reply instanceof Promise) return reply.then((r) => answer(ctx, connection, frame.id, r), fail)
+    if (reply instanceof Promise) return reply.then((r) => { answer(ctx, connection, frame.id, r) }, (err: unknown) => { failed(ctx, connection, frame, err) })
     answer(ctx, connection, frame.id, reply)
   } catch (err) {
-    fail(err)
+    failed(ctx, connection, frame, err)
   }
+}
+
+function failed (ctx: SocketSessionContext, connection: Connection, frame: ClientFrame, err: unknown): void {
+  connection.log.error({ err, request: frame.type }, 'request failed')
+  connection.send(encodeFault({ code: ProtocolError.INTERNAL_ERROR, message: 'the request failed', id: frame.id }, ctx.signing?.seal))
 }
 
 function answer (ctx: SocketSessionContext, connection: Connection, id: string | number | undefined, reply: Reply | Fault): void {
@@ -177,9 +191,9 @@ function answer (ctx: SocketSessionContext, connection: Connection, id: string |
     if (reply.code === ProtocolError.FORBIDDEN) {
       ctx.security.report('security.subscription.forbidden', { reason: reply.message, userId: connection.identity.userId, connectionId: connection.id })
     }
-    connection.send(encodeFault({ ...reply, id }))
+    connection.send(encodeFault({ ...reply, id }, ctx.signing?.seal))
     return
   }
-  connection.send(encodeFrame(reply.type, id, reply.payload))
+  connection.send(encodeFrame(reply.type, id, reply.payload, ctx.signing?.seal))
   reply.after?.()
 }

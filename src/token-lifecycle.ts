@@ -2,7 +2,7 @@ import type { Connection, Socket } from './connection.js'
 import { countsAsFailure } from './credentials.js'
 import { CloseCode, ProtocolError } from './errors.js'
 import { type Identity, isAdmin } from './identity.js'
-import { type ClientFrame, encodeFault, encodeFrame } from './protocol.js'
+import { type ClientFrame, encodeFault, encodeFrame, type Sealer } from './protocol.js'
 import type { RevokedReason } from './revocations.js'
 import type { SecurityReporter } from './security.js'
 
@@ -23,6 +23,8 @@ export interface TokenContext {
   failed: (socket: Socket) => Promise<boolean>
   /** TOKEN_EXPIRY_WARNING: `token_expiring` goes out this long before `exp`; 0 sends none. */
   expiryWarningMs: number
+  /** MESSAGE_SIGNING_SECRET's sealing of the frames sent, when it is set. */
+  seal?: Sealer | undefined
 }
 
 /** setTimeout's longest delay (2^31 - 1 ms, about 24.8 days); a longer one would fire at once. */
@@ -67,7 +69,7 @@ export class TokenLifetime {
     const { connection } = this
     const { token } = frame.payload
     if (typeof token !== 'string' || token === '') {
-      connection.send(encodeFault({ code: ProtocolError.INVALID_MESSAGE, message: 'payload.token must be a non-empty string', id: frame.id }))
+      connection.send(encodeFault({ code: ProtocolError.INVALID_MESSAGE, message: 'payload.token must be a non-empty string', id: frame.id }, this.ctx.seal))
       return
     }
     const result = await this.ctx.verify(token)
@@ -85,7 +87,7 @@ export class TokenLifetime {
         return
       }
       // The connection keeps its current token, and with it its deadline.
-      connection.send(encodeFault({ code: ProtocolError.UNAUTHORIZED, message: result, id: frame.id }))
+      connection.send(encodeFault({ code: ProtocolError.UNAUTHORIZED, message: result, id: frame.id }, this.ctx.seal))
       return
     }
     if (result.userId !== userId) {
@@ -100,7 +102,7 @@ export class TokenLifetime {
     }
     connection.identity = result
     this.security.report('authentication.token.refresh', { ...audit, sessionId: result.sessionId, reason: 'reauthenticated', expiresAt: isoOrNull(result.expiresAt) })
-    connection.send(encodeFrame('reauthenticated', frame.id, { expiresAt: isoOrNull(result.expiresAt) }))
+    connection.send(encodeFrame('reauthenticated', frame.id, { expiresAt: isoOrNull(result.expiresAt) }, this.ctx.seal))
     // After the reply: a token already close to `exp` gets its `token_expiring` right behind it.
     this.start()
   }
@@ -126,7 +128,7 @@ export class TokenLifetime {
     const { expiryWarningMs } = this.ctx
     if (!this.warned && expiryWarningMs > 0 && now >= expiresAt - expiryWarningMs) {
       this.warned = true
-      this.connection.send(encodeFrame('token_expiring', undefined, { expiresAt: isoOrNull(expiresAt) }))
+      this.connection.send(encodeFrame('token_expiring', undefined, { expiresAt: isoOrNull(expiresAt) }, this.ctx.seal))
     }
     this.timer = setTimeout(TokenLifetime.wake, nextWake(now, expiresAt, expiryWarningMs, this.warned), this)
     // The socket keeps the process alive while it is open; the timer need not.

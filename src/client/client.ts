@@ -5,9 +5,10 @@ import { closePolicy } from './close-policy.js'
 import { Emitter } from './emitter.js'
 import { type Endpoint, endpointOf, isRoutineFailure, socketUrl } from './endpoint.js'
 import { EventgateError } from './errors.js'
-import { parseServerFrame, readEvent, readFault, readTime } from './frames.js'
-import { Link } from './link.js'
+import { readEvent, readFault, readTime, type ServerFrame } from './frames.js'
+import { type FrameSink, Link } from './link.js'
 import { type Resumption, resubscribe, subscribeOn } from './resume.js'
+import { FrameSigning } from './signing.js'
 import { StreamPosition } from './stream-position.js'
 import { Subscriptions } from './subscriptions.js'
 import { messageOf, TokenRefresher } from './token-refresh.js'
@@ -52,6 +53,7 @@ export class Client implements EventgateClient {
   private intervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS
   private readonly stream = new StreamPosition()
   private closing: Promise<void> = Promise.resolve()
+  private readonly signing: FrameSigning | undefined
 
   constructor (private readonly options: ClientOptions) {
     const WebSocketClass = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
@@ -71,6 +73,7 @@ export class Client implements EventgateClient {
     }
     this.graceMs = options.heartbeatGraceMs ?? DEFAULT_HEARTBEAT_GRACE_MS
     this.logger = options.logger
+    this.signing = options.signingSecret === undefined ? undefined : new FrameSigning(options.signingSecret)
     void this.connect()
   }
 
@@ -184,9 +187,14 @@ export class Client implements EventgateClient {
   private open (url: string): void {
     const socket = new this.WebSocket(url)
     // Until `connected`, the silence allowed covers the handshake: a stopped instance accepts TCP and answers nothing.
-    const link = new Link(socket, (l) => this.watch(l), (l) => this.refresherFor(l))
+    const link = new Link(socket, (l) => this.watch(l), (l) => this.refresherFor(l), this.signing)
     this.link = link
-    socket.addEventListener('message', (event) => { this.receive(link, event.data) })
+    const sink: FrameSink = {
+      frame: (frame) => { this.receive(link, frame) },
+      forged: (frame) => { this.report(new EventgateError('INVALID_SIGNATURE', `a "${frame.type}" frame whose signature does not hold; dropped`)) },
+      failed: (err) => { this.report(new EventgateError('HANDLER_FAILED', messageOf(err), { cause: err })) }
+    }
+    socket.addEventListener('message', (event) => { link.receive(event.data, sink) })
     socket.addEventListener('close', (event) => { this.closed(link, { code: event.code, reason: event.reason }) })
     // The close event that follows says what happened; without a listener `ws` would throw.
     socket.addEventListener('error', () => {})
@@ -210,10 +218,9 @@ export class Client implements EventgateClient {
     })
   }
 
-  private receive (link: Link, data: unknown): void {
+  private receive (link: Link, frame: ServerFrame | undefined): void {
     if (this.link !== link) return
     link.watchdog.seen()
-    const frame = parseServerFrame(data)
     if (frame === undefined) {
       this.report(new EventgateError('INVALID_FRAME', 'a frame that is not a JSON object with a type'))
       return

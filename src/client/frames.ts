@@ -3,11 +3,12 @@ import type { RequestType } from '../wire/frames.js'
 import type { ErrorCode } from './errors.js'
 import type { GatewayEvent } from './types.js'
 
-/** A frame from the gateway: `{type, id?, payload}`, JSON text. */
+/** A frame from the gateway: `{type, id?, payload}`, JSON text, with `timestamp`, `nonce` and `signature` when signed. */
 export interface ServerFrame {
   type: string
   id: string | undefined
   payload: Record<string, unknown>
+  seal: { timestamp: unknown, nonce: unknown, signature: unknown }
 }
 
 /** The frame in a message event's data, or undefined for anything else (binary, not JSON). */
@@ -21,7 +22,8 @@ export function parseServerFrame (data: unknown): ServerFrame | undefined {
   }
   if (!isRecord(value) || typeof value.type !== 'string') return undefined
   const payload = isRecord(value.payload) ? value.payload : {}
-  return { type: value.type, id: typeof value.id === 'string' ? value.id : undefined, payload }
+  const { timestamp, nonce, signature } = value
+  return { type: value.type, id: typeof value.id === 'string' ? value.id : undefined, payload, seal: { timestamp, nonce, signature } }
 }
 
 /** A request frame; the client's ids are strings, so a reply can be told from a push. */

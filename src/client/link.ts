@@ -1,10 +1,20 @@
 import type { RequestType } from '../wire/frames.js'
-import { encodeRequest, type ServerFrame } from './frames.js'
+import { encodeRequest, parseServerFrame, type ServerFrame } from './frames.js'
+import type { FrameSigning } from './signing.js'
 import type { TokenRefresher } from './token-refresh.js'
 import type { WebSocketLike } from './types.js'
 import type { Watchdog } from './watchdog.js'
 
 type Reply = (frame: ServerFrame | undefined) => void
+
+/** Where a link hands the frames it receives. */
+export interface FrameSink {
+  frame: (frame: ServerFrame | undefined) => void
+  /** A frame whose signature does not hold: dropped, and reported. */
+  forged: (frame: ServerFrame) => void
+  /** Handling a frame threw; the frames after it are still handed on. */
+  failed: (err: unknown) => void
+}
 
 const OPEN = 1
 const NORMAL_CLOSURE = 1000
@@ -22,8 +32,14 @@ export class Link {
   private readonly replies = new Map<string, Reply>()
   private nextId = 0
   private released = false
+  /**
+   * Signing and verifying are asynchronous (WebCrypto): requests go out, and frames are handed
+   * on, through these chains, so none overtakes one that came before it.
+   */
+  private outbound: Promise<void> = Promise.resolve()
+  private inbound: Promise<void> = Promise.resolve()
 
-  constructor (readonly socket: WebSocketLike, watch: (link: Link) => Watchdog, refresh: (link: Link) => TokenRefresher) {
+  constructor (readonly socket: WebSocketLike, watch: (link: Link) => Watchdog, refresh: (link: Link) => TokenRefresher, private readonly signing?: FrameSigning) {
     this.closed = new Promise((resolve) => { socket.addEventListener('close', () => { resolve() }) })
     this.watchdog = watch(this)
     this.refresher = refresh(this)
@@ -35,8 +51,26 @@ export class Link {
     const id = `c${++this.nextId}`
     return await new Promise((resolve) => {
       this.replies.set(id, resolve)
-      this.socket.send(encodeRequest(type, id, payload))
+      this.send(type, id, payload)
     })
+  }
+
+  /**
+   * Hands each message's frame to `sink.frame` in arrival order (undefined for one that is not
+   * a frame). With signing, a frame whose signature does not hold goes to `sink.forged` instead.
+   */
+  receive (data: unknown, sink: FrameSink): void {
+    const frame = parseServerFrame(data)
+    const { signing } = this
+    if (signing === undefined) {
+      sink.frame(frame)
+      return
+    }
+    const holds = frame === undefined ? Promise.resolve(true) : signing.holds(frame)
+    this.inbound = this.inbound.then(async () => {
+      if (await holds || frame === undefined) sink.frame(frame)
+      else sink.forged(frame)
+    }).catch(sink.failed)
   }
 
   /** Hands a reply to its request; false for a frame that answers none. */
@@ -46,6 +80,21 @@ export class Link {
     this.replies.delete(frame.id as string)
     reply(frame)
     return true
+  }
+
+  private send (type: RequestType, id: string, payload: Record<string, unknown> | undefined): void {
+    if (this.signing === undefined) {
+      this.socket.send(encodeRequest(type, id, payload))
+      return
+    }
+    const sealed = this.signing.seal(type, id, payload)
+    this.outbound = this.outbound.then(async () => {
+      const text = await sealed
+      if (this.socket.readyState === OPEN) this.socket.send(text)
+    }).catch(() => {
+      // Signing with an imported key does not fail; if it ever did, the request's reply never
+      // comes and it is answered as the socket's unanswered requests are, at release.
+    })
   }
 
   /** Stops its timers and resolves its unanswered requests with nothing. */

@@ -132,4 +132,10 @@ export interface ClientOptions {
   /** How long past the announced heartbeat interval silence means a dead connection. */
   heartbeatGraceMs?: number
   logger?: Logger
+  /**
+   * The gateway's MESSAGE_SIGNING_SECRET: requests are signed, and a frame from the gateway
+   * whose signature does not hold is dropped and reported `INVALID_SIGNATURE`. For services
+   * that share the secret, never for browsers: a secret shipped to a browser is no secret.
+   */
+  signingSecret?: string
 }

@@ -26,6 +26,12 @@ export class MemoryStore implements Store {
     this.values.set(key, { value, expiresAt: this.now() + ttlMs })
   }
 
+  async claim (key: string, ttlMs: number): Promise<boolean> {
+    if (this.live(key) !== undefined) return false
+    this.values.set(key, { value: '1', expiresAt: this.now() + ttlMs })
+    return true
+  }
+
   async get (key: string): Promise<string | null> {
     return this.live(key)?.value ?? null
   }

@@ -55,6 +55,10 @@ export class RedisStore implements Store {
     await this.redis.set(PREFIX + key, value, 'PX', ttlMs)
   }
 
+  async claim (key: string, ttlMs: number): Promise<boolean> {
+    return await this.redis.set(PREFIX + key, '1', 'PX', ttlMs, 'NX') === 'OK'
+  }
+
   async get (key: string): Promise<string | null> {
     return await this.redis.get(PREFIX + key)
   }

@@ -8,6 +8,8 @@ export interface Store {
   /** Adds one to `key` and returns the new count; the count starts a window of `ttlMs`. */
   increment: (key: string, ttlMs: number) => Promise<number>
   put: (key: string, value: string, ttlMs: number) => Promise<void>
+  /** Sets `key` for `ttlMs` unless it is set: true for the one caller that set it (a nonce's first use). */
+  claim: (key: string, ttlMs: number) => Promise<boolean>
   get: (key: string) => Promise<string | null>
   /** Returns the value and deletes it, atomically: a second take gets null. */
   take: (key: string) => Promise<string | null>

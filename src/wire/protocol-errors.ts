@@ -11,6 +11,8 @@ export const ProtocolError = {
   RATE_LIMITED: 'RATE_LIMITED',
   HISTORY_UNAVAILABLE: 'HISTORY_UNAVAILABLE',
   UNAUTHORIZED: 'UNAUTHORIZED',
+  INVALID_SIGNATURE: 'INVALID_SIGNATURE',
+  REPLAYED: 'REPLAYED',
   INTERNAL_ERROR: 'INTERNAL_ERROR'
 } as const
 export type ProtocolErrorCode = (typeof ProtocolError)[keyof typeof ProtocolError]

@@ -36,6 +36,7 @@ async function shortSlotsExpired (store: Store, probe: string): Promise<void> {
  * What every store guarantees, run against each implementation:
  * - a counter counts within its window (a later hit does not extend it) and starts again after it;
  * - a value lives for its TTL; `take` hands it out once, also to racing callers;
+ * - `claim` succeeds once per key while it lives, also among racing callers, and again after;
  * - `ttl` is 0 for a missing key and within (0, ttl] for a live one;
  * - slots: at most `limit` members, a holder re-acquires without taking another, concurrent
  *   acquires cannot overshoot the limit, release frees one, refresh extends or re-adds, and an
@@ -96,6 +97,16 @@ export function storeContract (name: string, makeStore: StoreFactory): void {
     const results = await Promise.all(Array.from({ length: 20 }, async () => await store.take(key)))
     t.same(results.filter((r) => r !== null), ['prize'])
     t.equal(results.filter((r) => r === null).length, 19)
+  })
+
+  t.test(`${name}: of 20 racing claims exactly one wins; the key can be claimed again once expired`, async (t) => {
+    const store = await makeStore(t)
+    const key = fresh('claim')
+    const results = await Promise.all(Array.from({ length: 20 }, async () => await store.claim(key, SHORT_MS)))
+    t.equal(results.filter((r) => r).length, 1)
+    t.equal(await store.claim(key, SHORT_MS), false, 'a later claim while it lives loses too')
+    await expired(store, key)
+    t.equal(await store.claim(key, SHORT_MS), true)
   })
 
   t.test(`${name}: take of an expired value is null`, async (t) => {

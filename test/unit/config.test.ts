@@ -224,3 +224,11 @@ t.test('HTTP timeouts and the connection cap: defaults, and a cap above the WebS
   t.match(thrown({ HTTP_REQUEST_TIMEOUT: '0' }), { variable: 'HTTP_REQUEST_TIMEOUT' }, 'a timeout cannot be switched off')
   t.match(thrown({ HTTP_IDLE_TIMEOUT: '0' }), { variable: 'HTTP_IDLE_TIMEOUT' })
 })
+
+t.test('MESSAGE_SIGNING_SECRET: at least 32 characters, never echoed, unset by default', async (t) => {
+  t.equal(loadConfig({}).signingSecret, undefined)
+  t.equal(loadConfig({ MESSAGE_SIGNING_SECRET: SECRET }).signingSecret, SECRET)
+  const err = thrown({ MESSAGE_SIGNING_SECRET: 'short-signing-secret' })
+  t.equal(err?.variable, 'MESSAGE_SIGNING_SECRET')
+  t.notMatch(err?.message, /short-signing-secret/)
+})

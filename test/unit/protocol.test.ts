@@ -2,25 +2,29 @@ import t from 'tap'
 import { encodeEventFrame, encodeFault, encodeFrame, isFault, parseClientFrame } from '../../src/protocol.js'
 
 const text = (value: string): Buffer => Buffer.from(value, 'utf8')
+/** An unsigned frame's seal: its members are left for MessageSigning to judge. */
+const seal = { timestamp: undefined, nonce: undefined, signature: undefined }
 
 t.test('a valid frame', async (t) => {
   t.same(parseClientFrame(text('{"type":"subscribe","id":"r1","payload":{"eventTypes":["a.*"]}}'), false),
-    { type: 'subscribe', id: 'r1', payload: { eventTypes: ['a.*'] } })
-  t.same(parseClientFrame(text('{"type":"ping","id":7}'), false), { type: 'ping', id: 7, payload: {} }, 'numeric id, payload defaults to {}')
-  t.same(parseClientFrame(text('{"type":"ping"}'), false), { type: 'ping', id: undefined, payload: {} })
+    { type: 'subscribe', id: 'r1', payload: { eventTypes: ['a.*'] }, seal })
+  t.same(parseClientFrame(text('{"type":"ping","id":7}'), false), { type: 'ping', id: 7, payload: {}, seal }, 'numeric id, payload defaults to {}')
+  t.same(parseClientFrame(text('{"type":"ping"}'), false), { type: 'ping', id: undefined, payload: {}, seal })
+  t.same(parseClientFrame(text('{"type":"ping","timestamp":"t","nonce":1,"signature":null}'), false),
+    { type: 'ping', id: undefined, payload: {}, seal: { timestamp: 't', nonce: 1, signature: null } }, 'the seal members as sent, unjudged')
   t.same(parseClientFrame(text(`{"type":"${'t'.repeat(64)}","id":"${'i'.repeat(128)}"}`), false),
-    { type: 't'.repeat(64), id: 'i'.repeat(128), payload: {} }, 'type and id at their limits')
+    { type: 't'.repeat(64), id: 'i'.repeat(128), payload: {}, seal }, 'type and id at their limits')
 })
 
 t.test('every input shape ws hands over', async (t) => {
   const frame = '{"type":"ping","id":1}'
-  const expected = { type: 'ping', id: 1, payload: {} }
+  const expected = { type: 'ping', id: 1, payload: {}, seal }
   t.same(parseClientFrame(text(frame), false), expected, 'Buffer')
   t.same(parseClientFrame([text(frame.slice(0, 5)), text(frame.slice(5))], false), expected, 'Buffer[] fragments')
   const arrayBuffer = new TextEncoder().encode(frame).buffer
   t.same(parseClientFrame(arrayBuffer, false), expected, 'ArrayBuffer')
   const euro = text('{"type":"€"}')
-  t.same(parseClientFrame([euro.subarray(0, 10), euro.subarray(10)], false), { type: '€', id: undefined, payload: {} }, 'a character split across fragments')
+  t.same(parseClientFrame([euro.subarray(0, 10), euro.subarray(10)], false), { type: '€', id: undefined, payload: {}, seal }, 'a character split across fragments')
 })
 
 // [name, frame text, message, id echoed in the fault]

@@ -29,6 +29,7 @@ storeContract('RedisStore', async (t) => (await openRedisStore(t, shared.url)).s
 const operations: Record<keyof Omit<Store, 'close'>, (store: Store) => Promise<unknown>> = {
   increment: async (store) => await store.increment('outage:counter', 1000),
   put: async (store) => { await store.put('outage:value', 'v', 1000) },
+  claim: async (store) => await store.claim('outage:nonce', 1000),
   get: async (store) => await store.get('outage:value'),
   take: async (store) => await store.take('outage:value'),
   ttl: async (store) => await store.ttl('outage:value'),
