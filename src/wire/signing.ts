@@ -41,9 +41,15 @@ export function newNonce (): string {
   return toHex(bytes)
 }
 
+/**
+ * WebCrypto's key, named through the API that makes it: the global `CryptoKey` type comes with the
+ * DOM library, which the gateway's build does not load.
+ */
+type HmacKey = Awaited<ReturnType<typeof globalThis.crypto.subtle.importKey>>
+
 /** Signs and verifies canonical forms with WebCrypto; the key is imported once. */
 export class WebSigner {
-  private readonly key: Promise<CryptoKey>
+  private readonly key: Promise<HmacKey>
 
   constructor (secret: string) {
     this.key = globalThis.crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
