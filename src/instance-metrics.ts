@@ -130,6 +130,20 @@ function figures (registry: Registry, { serverId, bus, hub, canary, refusedFrame
   const tally = (name: string, help: string, read: () => number): void => {
     registry.registerMetric(new Counter({ name, help, registers: [], collect () { this.reset(); this.inc(read()) } }))
   }
+  /** A counter per value of one label, every value from the first scrape on: a ratio over them has a denominator. */
+  const tallies = <V extends string>(name: string, help: string, label: string, values: readonly V[], read: () => Readonly<Record<V, number>>): void => {
+    registry.registerMetric(new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers: [],
+      collect () {
+        this.reset()
+        const now = read()
+        for (const value of values) this.inc({ [label]: value }, now[value])
+      }
+    }))
+  }
   registry.registerMetric(new Gauge({
     name: 'eventgate_instance_info',
     help: 'This instance: its server id and bus (always 1)',
@@ -147,18 +161,7 @@ function figures (registry: Registry, { serverId, bus, hub, canary, refusedFrame
       this.set({ stream: 'admin' }, hub.adminCount)
     }
   }))
-  registry.registerMetric(new Counter({
-    name: 'eventgate_resumes_total',
-    help: 'subscribe requests with since answered, by outcome: resumed (nothing lost), truncated (events after since may be lost), unavailable (the history could not be read)',
-    labelNames: ['outcome'],
-    registers: [],
-    collect () {
-      this.reset()
-      const now = resumes()
-      // Every outcome from the first scrape on, zeros included: a ratio over them has a denominator.
-      for (const outcome of RESUME_OUTCOMES) this.inc({ outcome }, now[outcome])
-    }
-  }))
+  tallies('eventgate_resumes_total', 'subscribe requests with since answered, by outcome: resumed (nothing lost), truncated (events after since may be lost), unavailable (the history could not be read)', 'outcome', RESUME_OUTCOMES, resumes)
   gauge('eventgate_users', 'Distinct users with a connection on this instance', () => hub.stats().users)
   gauge('eventgate_subscriptions', 'Patterns held by this instance\'s connections', () => hub.stats().subscriptions)
   tally('eventgate_events_received_total', 'Events this instance received from the bus', () => hub.stats().eventsReceived)
@@ -170,17 +173,7 @@ function figures (registry: Registry, { serverId, bus, hub, canary, refusedFrame
   gauge('eventgate_canary_healthy', 'Whether the last canary came back through the bus', () => Number(canary.healthy))
   gauge('eventgate_bus_round_trip_seconds', 'The last canary\'s publish-to-receive time (NaN before the first)', () => (canary.lastRoundTripMs ?? Number.NaN) / 1000)
   if (signatureRefusals !== undefined) {
-    registry.registerMetric(new Counter({
-      name: 'eventgate_signature_refusals_total',
-      help: 'Client frames refused under MESSAGE_SIGNING_SECRET, by reason: unsigned, malformed, bad_signature (INVALID_SIGNATURE), stale, replayed (REPLAYED)',
-      labelNames: ['reason'],
-      registers: [],
-      collect () {
-        this.reset()
-        const now = signatureRefusals()
-        for (const reason of SIGNATURE_REFUSALS) this.inc({ reason }, now[reason])
-      }
-    }))
+    tallies('eventgate_signature_refusals_total', 'Client frames refused under MESSAGE_SIGNING_SECRET, by reason: unsigned, malformed, bad_signature (INVALID_SIGNATURE), stale, replayed (REPLAYED)', 'reason', SIGNATURE_REFUSALS, signatureRefusals)
   }
   if (redisReady !== undefined) gauge('eventgate_redis_connected', 'Whether the Redis command connection is ready', () => Number(redisReady()))
 }
