@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import type { Registry } from 'prom-client'
+import type { Registry } from '@prometheus-io/client'
 import { InstanceMetrics } from '../src/instance-metrics.js'
 
 declare module 'fastify' {

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from '@prometheus-io/client'
 import type { Bus } from './bus/bus.js'
 import type { Canary } from './canary.js'
 import type { AuthenticationVia, AuthFailure } from './credentials.js'
@@ -59,13 +59,13 @@ const VALID_TOKEN = 'valid_token'
 export class InstanceMetrics {
   /** This instance's series and the process's, for GET /metrics. */
   readonly registry: Registry
-  private readonly publishedEvents: Counter
+  private readonly publishedEvents: Counter<'namespace'>
   private readonly latency: Histogram
-  private readonly securityEvents: Counter
-  private readonly authFailures: Counter
-  private readonly limits: Counter
-  private readonly httpRateLimited: Counter
-  private readonly authentications: Counter
+  private readonly securityEvents: Counter<'type'>
+  private readonly authFailures: Counter<'reason'>
+  private readonly limits: Counter<'reason'>
+  private readonly httpRateLimited: Counter<'route'>
+  private readonly authentications: Counter<'via' | 'outcome' | 'reason'>
   /** One per way in, bound once: an authentication observes without building labels. */
   private readonly authenticationSeconds: Record<AuthenticationVia, { observe: (seconds: number) => void }>
   private readonly namespace = capped()

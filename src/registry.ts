@@ -86,7 +86,7 @@ export class InstanceRegistry {
   /** Every live instance's figures; this instance's are read live, the others' are up to a refresh old. */
   async cluster (): Promise<ClusterFigures> {
     await this.redis.zremrangebyscore(SERVERS_KEY, '-inf', Date.now())
-    const others = (await this.redis.zrange(SERVERS_KEY, 0, -1)).filter((id) => id !== this.serverId)
+    const others = (await this.redis.zrange(SERVERS_KEY, 0, '-1')).filter((id) => id !== this.serverId)
     const entries = others.length === 0 ? [] : await this.redis.mget(others.map(serverKey))
     const servers = [this.figures(), ...entries.flatMap((entry) => entry === null ? [] : [JSON.parse(entry) as InstanceFigures])]
     return {

@@ -51,7 +51,7 @@ async function subscriptionCut (t: Test) {
   const raw = rawClient(t, redis.url)
   const [before] = await other.publish([aDraft(0)])
   await arrived(received, 1)
-  await raw.client('KILL', 'TYPE', 'pubsub')
+  await raw.client('KILL', 'TYPE', 'PUBSUB')
   return { other, received, raw, before: before as string }
 }
 
@@ -156,7 +156,7 @@ t.test('RedisBus: a subscriber that loses its connection refills the gap: every 
   t.teardown(async () => { running = false; await loop })
   await until(() => published.length >= 20 && received.length >= 10, 5000, 'events flowing live')
 
-  await raw.client('KILL', 'TYPE', 'pubsub')
+  await raw.client('KILL', 'TYPE', 'PUBSUB')
   const atKill = published.length
   // More than a refill page while no one listens: ioredis waits 100 ms before reconnecting.
   const burst = await publishMany(other, 700, 100_000)
@@ -272,7 +272,7 @@ t.test('RedisBus: a live-only event that arrives while the gap is refilled is de
   // the refill starts only once they are through, and then reads past the live-only event.
   // The command itself, not the connection name `eventgate-subscriber`.
   proxy.holdRepliesAfter(/\r\nsubscribe\r\n/i)
-  await raw.client('KILL', 'TYPE', 'pubsub')
+  await raw.client('KILL', 'TYPE', 'PUBSUB')
   const [gap] = await other.publish([aDraft(1)])
   await until(async () => await channelSubscribers(raw) === 1, 10_000, 'the subscription to be made again')
   const live = await other.publishLive(aDraft(2, { audience: 'admin' }))
