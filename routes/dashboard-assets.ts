@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
 
 /** A file as served: its bytes, content type and a strong ETag for revalidation. */
 export interface Asset {
@@ -11,50 +9,54 @@ export interface Asset {
   etag: string
 }
 
-const here = dirname(fileURLToPath(import.meta.url))
-/** Under tsx, `dashboard/`; from `dist/routes`, the compiled scripts sit in `dist/dashboard`. */
-const scriptDir = join(here, '..', 'dashboard')
-
-/**
- * The directory holding `index.html` and `dashboard.css`. tsc compiles only TypeScript into
- * `dist/`, so a gateway started from `dist/routes` reads them from the sources it was built from.
- */
-export function staticDir (): string {
-  const candidates = [scriptDir, join(here, '..', '..', 'dashboard')]
-  const found = candidates.find((dir) => existsSync(join(dir, 'index.html')))
-  if (found === undefined) throw new Error(`dashboard assets not found in ${candidates.join(' or ')}`)
-  return found
+/** What GET /dashboard serves: the page and stylesheet at once, the script when first asked for. */
+export interface DashboardFiles {
+  html: Asset
+  stylesheet: Asset
+  script: () => Promise<Asset>
 }
 
-export function asset (body: Buffer | string, type: string): Asset {
-  const bytes = typeof body === 'string' ? Buffer.from(body) : body
+const SCRIPT_TYPE = 'text/javascript; charset=utf-8'
+
+/**
+ * `dashboard/` beside this module's folder: the sources under tsx, `dist/dashboard` (where the
+ * build puts the page, the stylesheet and the bundled script) when compiled.
+ */
+const DIR = new URL('../dashboard/', import.meta.url)
+const COMPILED = import.meta.url.endsWith('.js')
+
+export function asset (body: Uint8Array | string, type: string): Asset {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength)
   return { body: bytes, type, etag: `"${createHash('sha256').update(bytes).digest('base64url')}"` }
 }
 
-export function readAsset (dir: string, file: string, type: string): Asset {
-  return asset(readFileSync(join(dir, file)), type)
+function readAsset (file: string, type: string): Asset {
+  return asset(readFileSync(fileURLToPath(new URL(file, DIR))), type)
 }
 
 /**
- * The dashboard's script and the client SDK it imports, as one ES module. Bundled from the
- * TypeScript sources under tsx, from the compiled JavaScript under `dist/`: the same entry,
- * whichever of the two this process runs.
+ * The dashboard's files. Compiled, every one was made by `npm run build` and is read now, so a
+ * running gateway neither bundles nor spawns esbuild, and a build without the script fails the
+ * start instead of the first page view. From the sources, the script is bundled at its first
+ * request (esbuild, a development dependency, loaded only then) and kept in memory; concurrent
+ * first requests share one bundling, and a failed one is retried by the next request.
  */
-export async function bundleDashboard (): Promise<Asset> {
-  const source = join(scriptDir, 'app.ts')
-  const entry = existsSync(source) ? source : join(scriptDir, 'app.js')
-  const result = await build({
-    entryPoints: [entry],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    legalComments: 'none',
-    write: false,
-    logLevel: 'silent'
-  })
-  const output = result.outputFiles[0]
-  if (output === undefined) throw new Error('esbuild produced no output')
-  return asset(Buffer.from(output.contents), 'text/javascript; charset=utf-8')
+export function dashboardFiles (): DashboardFiles {
+  const html = readAsset('index.html', 'text/html; charset=utf-8')
+  const stylesheet = readAsset('dashboard.css', 'text/css; charset=utf-8')
+  if (COMPILED) {
+    const prebuilt = Promise.resolve(readAsset('app.js', SCRIPT_TYPE))
+    return { html, stylesheet, script: async () => await prebuilt }
+  }
+  let bundled: Promise<Asset> | undefined
+  const script = async (): Promise<Asset> => {
+    bundled ??= import('./dashboard-bundle.js')
+      .then(async ({ bundleDashboard }) => asset(await bundleDashboard(), SCRIPT_TYPE))
+      .catch((err: unknown) => {
+        bundled = undefined
+        throw err
+      })
+    return await bundled
+  }
+  return { html, stylesheet, script }
 }

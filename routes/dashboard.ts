@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { type Static, Type } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { type Asset, asset, bundleDashboard, readAsset, staticDir } from './dashboard-assets.js'
+import { type Asset, asset, dashboardFiles } from './dashboard-assets.js'
 import { Id } from './schemas.js'
 
 /**
@@ -32,32 +32,22 @@ const DevToken = Type.Object({ token: Type.String(), expiresAt: Type.String() })
 
 /**
  * GET /dashboard: a live view of the event streams, served by the gateway itself. The page and
- * its stylesheet are read at start; the script (the dashboard and the client SDK) is bundled
- * at its first request and kept in memory. In development, POST /dashboard/dev-token signs
- * tokens with the public development key, which anyone can do anyway.
+ * its stylesheet are read at start; the script (the dashboard and the client SDK) comes bundled
+ * from `npm run build` (see dashboard-assets.ts). In development, POST /dashboard/dev-token
+ * signs tokens with the public development key, which anyone can do anyway.
  */
 export default async function dashboardRoutes (app: FastifyInstance) {
   const { jwt } = app.config
-  const dir = staticDir()
+  const { html, stylesheet, script } = dashboardFiles()
   // The page shows its dev-token form only when the gateway would accept what it mints.
-  const html = readAsset(dir, 'index.html', 'text/html; charset=utf-8')
   const page = jwt.development ? asset(html.body.toString().replace('<body>', '<body data-development>'), html.type) : html
-  const stylesheet = readAsset(dir, 'dashboard.css', 'text/css; charset=utf-8')
-  let script: Promise<Asset> | undefined
 
   app.get('/dashboard', async (request, reply) => {
     void reply.header('content-security-policy', CONTENT_SECURITY_POLICY)
     return await send(request, reply, page)
   })
   app.get('/dashboard/dashboard.css', async (request, reply) => await send(request, reply, stylesheet))
-  app.get('/dashboard/app.js', async (request, reply) => {
-    // Concurrent first requests share one build; a failed build is retried by the next request.
-    script ??= bundleDashboard().catch((err: unknown) => {
-      script = undefined
-      throw err
-    })
-    return await send(request, reply, await script)
-  })
+  app.get('/dashboard/app.js', async (request, reply) => await send(request, reply, await script()))
 
   if (!jwt.development) return
   app.post<{ Body: Static<typeof DevTokenBody> }>('/dashboard/dev-token', {
