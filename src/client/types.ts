@@ -118,7 +118,7 @@ export interface ClientOptions {
   url: string
   /** Called for every connect and every refresh; may return a promise. */
   getToken: () => string | Promise<string>
-  /** The WebSocket class; defaults to `globalThis.WebSocket`. In Node 20 pass `ws`'s. */
+  /** The WebSocket class; defaults to `globalThis.WebSocket`, which browsers and Node 22 and later have. */
   WebSocket?: WebSocketConstructor
   /** `events` (default): `/ws/events`; `admin`: `/ws/admin`, role `admin` only. */
   stream?: Stream

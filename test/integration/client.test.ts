@@ -43,6 +43,18 @@ t.test('subscribe resolves on the gateway\'s reply and routes events to matching
   t.same(seen.states, ['open'])
 })
 
+t.test('runs on Node\'s own WebSocket when none is given', async (t) => {
+  const gw = await startGateway(t, LENIENT_LIMITS)
+  const client = createClient({ url: gw.url, getToken: () => userToken('alice'), reconnect: FAST })
+  t.teardown(async () => { await client.close() })
+  const seen = record(client)
+  await client.subscribe('orders.*', () => {})
+  const [id] = await publish(gw.url, [{ type: 'orders.created', userId: 'alice' }])
+  await until(() => seen.events.length === 1, 5000, 'the event')
+  t.equal(seen.events[0]?.id, id)
+  t.same(seen.errors, [])
+})
+
 t.test('subscribe rejects with the gateway\'s code; the connection carries on', async (t) => {
   const gw = await startGateway(t, LENIENT_LIMITS)
   const client = createClient({ url: gw.url, getToken: () => userToken('alice'), WebSocket, reconnect: FAST })
