@@ -48,7 +48,7 @@ t.test('stalled uploads with a valid token are closed at HTTP_REQUEST_TIMEOUT, a
   const body = Buffer.from(`{"type":"a.b","data":{"x":"${'x'.repeat(SENT)}`)
   const baseline = rss(pid)
   const after: number[] = []
-  const WAVES = 5
+  const WAVES = 10
   for (let wave = 0; wave < WAVES; wave++) {
     const uploads = await Promise.all(Array.from({ length: UPLOADS }, async () => await RawClient.open(t, gw.url)))
     for (const upload of uploads) upload.write(head + body.toString('latin1'))
@@ -60,10 +60,12 @@ t.test('stalled uploads with a valid token are closed at HTTP_REQUEST_TIMEOUT, a
   }
   const wave = UPLOADS * SENT
   t.comment(`RSS ${mib(baseline)} before; after each wave of ${UPLOADS} × ${SENT / 1024} KiB stalled uploads (${mib(wave)}): ${after.map(mib).join(', ')}`)
-  // The heap grows to hold one wave and is reused by the next: what was let go is not held.
+  // The heap grows to hold a wave or two and is reused by the next: what was let go is not held.
   t.ok(Math.max(...after) - baseline < 3 * wave, `RSS at most ${mib(Math.max(...after) - baseline)} above where it started, after ${mib(WAVES * wave)} sent`)
-  const growth = (after[WAVES - 1] as number) - (after[1] as number)
-  t.ok(growth < 32 * MiB, `RSS grew ${mib(growth)} from the second wave to the last`)
+  // Each sample falls before or after a collection: on Node 24 successive ones differ by up to a
+  // wave, a few waves apart. What a leak lifts is the peaks, so the halves' highest are compared.
+  const growth = Math.max(...after.slice(WAVES / 2)) - Math.max(...after.slice(0, WAVES / 2))
+  t.ok(growth < 32 * MiB, `RSS peaks grew ${mib(growth)} from the first ${WAVES / 2} waves to the last ${WAVES / 2}`)
 })
 
 t.test('a connection that sends nothing, or never finishes its headers, is closed after HTTP_IDLE_TIMEOUT', async (t) => {

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net'
 import t from 'tap'
 import WebSocket from 'ws'
 import { until } from '../../harness/ports.js'
-import { startGatewayProcess } from '../../harness/process.js'
+import { MEASURED_YOUNG_GENERATION, startGatewayProcess } from '../../harness/process.js'
 import type { Teardown } from '../../harness/teardown.js'
 import { serviceToken, userToken } from '../../harness/tokens.js'
 import { post } from '../helpers/gateway.js'
@@ -55,7 +55,7 @@ t.test('a client that stops reading is closed 4009 with its resume id; memory st
     WEBSOCKET_MAX_BUFFERED_BYTES: String(MAX_BUFFERED),
     // The history would hold the events itself: keep it small, so memory shows the sockets.
     HISTORY_MAX_EVENTS: '10'
-  })
+  }, MEASURED_YOUNG_GENERATION)
   const pid = gw.child.pid ?? 0
   const url = `${gw.wsUrl}/ws/events`
   const slow = await IdClient.subscribe(t, url, 'slow')
