@@ -1,6 +1,6 @@
 import t from 'tap'
 import { until } from '../../harness/ports.js'
-import { startGatewayProcess } from '../../harness/process.js'
+import { MEASURED_YOUNG_GENERATION, startGatewayProcess } from '../../harness/process.js'
 import { RedisServer } from '../../harness/redis.js'
 import { serviceToken, userToken } from '../../harness/tokens.js'
 import { connectAs, type EventPayload, type Frame, type TestClient } from '../helpers/client.js'
@@ -50,7 +50,7 @@ t.test('resumes through a large history of someone else\'s events cost a page ea
     REDIS_URL: redis.url,
     RATE_LIMIT_PUBLISH: '100000',
     HISTORY_MAX_EVENTS: '100000'
-  }, ['--max-old-space-size=384'])
+  }, ['--max-old-space-size=384', ...MEASURED_YOUNG_GENERATION])
   const pid = gw.child.pid ?? 0
   let exit: string | undefined
   let sampled = 0
