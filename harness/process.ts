@@ -18,10 +18,10 @@ const ORPHAN_GUARD = new URL('./orphan-guard.ts', import.meta.url).href
 const OUTPUT_KEPT_CHARS = 256 * 1024
 
 /**
- * Node arguments for a gateway whose RSS a test bounds. Since Node 22, V8 sizes the young
- * generation from the heap limit (64 MiB semi-spaces where Node 20 took 16 on the same machine);
- * after a burst of allocation RSS then holds up to three semi-spaces of garbage-collected room,
- * whatever the gateway retains. Pinned to Node 20's size, the bounds measure what it retains.
+ * Node arguments for a gateway whose RSS a test bounds. Node 24 gives V8's young generation
+ * 64 MiB semi-spaces where Node 20 took 16 on the same machine, `--max-old-space-size` or not;
+ * after a burst of allocation RSS then holds up to three semi-spaces of collected room, whatever
+ * the gateway retains. Pinned to Node 20's size, the bounds measure what it retains.
  */
 export const MEASURED_YOUNG_GENERATION = ['--max-semi-space-size=16']
 
