@@ -7,7 +7,10 @@
  * What a client asks. `heartbeat` and `re-authenticate` are the design documents' names for
  * `ping` and `reauthenticate`, understood so clients written against them work unchanged.
  */
-export type RequestType = 'subscribe' | 'unsubscribe' | 'get_subscriptions' | 'ping' | 'heartbeat' | ReauthenticateType
+export type RequestType = 'subscribe' | 'unsubscribe' | 'get_subscriptions' | 'ping' | 'heartbeat' | ReauthenticateType | RoomRequestType
+
+/** The requests of rooms (docs/rooms.md). */
+export type RoomRequestType = 'join' | 'leave' | 'publish' | 'get_rooms'
 
 /** The two names of the request that swaps a connection's token. */
 export type ReauthenticateType = 'reauthenticate' | 're-authenticate'
@@ -17,10 +20,13 @@ export type ReauthenticateType = 'reauthenticate' | 're-authenticate'
  * `heartbeat` is answered `heartbeat_response`, the name its documents expect; both names of
  * the token swap are answered `reauthenticated`.
  */
-export type ReplyType = 'subscribed' | 'unsubscribed' | 'subscriptions' | 'pong' | 'heartbeat_response' | 'reauthenticated' | 'error'
+export type ReplyType = 'subscribed' | 'unsubscribed' | 'subscriptions' | 'pong' | 'heartbeat_response' | 'reauthenticated' | 'room_joined' | 'room_left' | 'published' | 'rooms' | 'error'
 
-/** What the gateway sends unasked; an `error` without an `id` answers no request of the client's. */
-export type PushType = 'connected' | 'event' | 'token_expiring' | 'error'
+/**
+ * What the gateway sends unasked; an `error` without an `id` answers no request of the client's.
+ * `room_joined` and `room_left` without an `id` say a reauthentication changed the rooms.
+ */
+export type PushType = 'connected' | 'event' | 'token_expiring' | 'room_joined' | 'room_left' | 'error'
 
 export type ServerFrameType = ReplyType | PushType
 
