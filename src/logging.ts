@@ -52,8 +52,10 @@ export function loggerOptions (level: string): LoggerOptions {
   return {
     level,
     redact: {
+      // A log object is anyone's to shape: a header copied to the top level (`{ authorization }`)
+      // or one level down (`{ headers }`, `{ upgrade: { cookie } }`) is censored all the same.
       paths: [
-        'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie',
+        'req.headers.authorization', 'req.headers.cookie', 'authorization', '*.authorization', 'cookie', '*.cookie',
         'token', '*.token', 'ticket', '*.ticket', 'access_token', '*.access_token', 'accessToken', '*.accessToken'
       ],
       censor: '[REDACTED]'

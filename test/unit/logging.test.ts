@@ -52,6 +52,20 @@ t.test('a logger built with loggerOptions never prints a credential', async (t) 
   t.same(headers.headers, { authorization: '[REDACTED]', cookie: '[REDACTED]', 'user-agent': 'ua/1' }, 'other headers stay')
 })
 
+t.test('an authorization or cookie field is censored at the top level and one level down', async (t) => {
+  const { log, lines } = capture()
+  log.info({ authorization: `Bearer ${SECRET}` }, 'top-level authorization')
+  log.info({ cookie: `access_token=${SECRET}` }, 'top-level cookie')
+  log.warn({ upgrade: { authorization: `Bearer ${SECRET}`, cookie: `accessToken=${SECRET}`, origin: 'https://a.example' } }, 'nested')
+  log.child({ authorization: `Bearer ${SECRET}` }).info('child bindings')
+  t.equal(lines().length, 4)
+  for (const line of lines()) t.notMatch(line, 'secret-payload', JSON.parse(line).msg)
+  const [authorization, cookie, nested] = lines().map((l) => JSON.parse(l))
+  t.equal(authorization.authorization, '[REDACTED]')
+  t.equal(cookie.cookie, '[REDACTED]')
+  t.same(nested.upgrade, { authorization: '[REDACTED]', cookie: '[REDACTED]', origin: 'https://a.example' }, 'other fields stay')
+})
+
 t.test('the req serializer keeps a redacted URL and drops the headers', async (t) => {
   const { log, lines } = capture()
   const req = {
