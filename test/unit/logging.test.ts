@@ -32,7 +32,7 @@ const SECRET = 'eyJhbGciOiJIUzI1NiJ9.secret-payload.signature'
 /** A pino logger with the gateway's options, writing its lines into an array. */
 function capture (): { log: pino.Logger, lines: () => string[] } {
   const chunks: string[] = []
-  const log = pino(loggerOptions('trace'), { write: (chunk: string) => { chunks.push(chunk) } })
+  const log = pino(loggerOptions('trace', 'eg-test'), { write: (chunk: string) => { chunks.push(chunk) } })
   return { log, lines: () => chunks.join('').split('\n').filter((l) => l !== '') }
 }
 
@@ -93,9 +93,9 @@ t.test('the req serializer cuts a huge URL and user agent, redacting before it c
 })
 
 t.test('the level comes from the argument', async (t) => {
-  t.equal(loggerOptions('warn').level, 'warn')
+  t.equal(loggerOptions('warn', 'eg-test').level, 'warn')
   const chunks: string[] = []
-  const log = pino(loggerOptions('warn'), { write: (chunk: string) => { chunks.push(chunk) } })
+  const log = pino(loggerOptions('warn', 'eg-test'), { write: (chunk: string) => { chunks.push(chunk) } })
   log.info('dropped')
   log.warn('kept')
   t.equal(chunks.length, 1)
@@ -107,4 +107,14 @@ t.test('redactUrl compares names as the query parser decodes them', async (t) =>
   t.equal(redactUrl('/ws/events?a=1&TOKEN=x#frag'), '/ws/events?a=1&TOKEN=[REDACTED]#[REDACTED]')
   t.equal(redactUrl('/ws/events?%E0%A4%A=1&token=x'), '/ws/events?%E0%A4%A=1&token=[REDACTED]', 'a malformed name does not stop redaction')
   t.equal(redactUrl('/ws/events'), '/ws/events')
+})
+
+t.test('every line names the instance, child lines too, and keeps pid and hostname', async (t) => {
+  const { log, lines } = capture()
+  log.info('root')
+  log.child({ connectionId: 'c-1' }).warn('child')
+  for (const line of lines().map((l) => JSON.parse(l))) {
+    t.match(line, { serverId: 'eg-test', pid: process.pid, hostname: String }, line.msg)
+  }
+  t.equal(lines().length, 2)
 })
