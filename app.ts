@@ -26,6 +26,7 @@ import shutdownPlugin from './plugins/shutdown.js'
 import socketAuthPlugin from './plugins/socket-auth.js'
 import socketSessionsPlugin from './plugins/socket-sessions.js'
 import socketsPlugin from './plugins/sockets.js'
+import startupPlugin from './plugins/startup.js'
 import storePlugin from './plugins/store.js'
 import ticketsPlugin from './plugins/tickets.js'
 import upgradesPlugin from './plugins/upgrades.js'
@@ -105,6 +106,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(rateLimitPlugin)
   await app.register(metricsPlugin)
   await app.register(openapiPlugin)
+  await app.register(startupPlugin)
 
   await app.register(eventsStream)
   await app.register(adminStream)
