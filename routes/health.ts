@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import type { FastifyInstance, RouteShorthandOptions } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify'
 
 const Health = Type.Object({
   healthy: Type.Boolean(),
@@ -46,19 +46,21 @@ export default async function healthRoute (app: FastifyInstance) {
     }
   }, async () => ({ status: 'ok' as const }))
 
-  const readiness = {
+  const readiness = (summary: string) => ({
     ...probe,
     schema: {
       tags: ['operations'],
+      summary,
       description: 'No authentication. 503 when Redis is configured but unreachable, while missed events are refilled, when the canary did not come back, or once the instance drains.',
       security: [],
       response: { 200: { ...Health, description: 'Events flow' }, 503: { ...Health, description: 'Unhealthy or draining' } }
     }
-  }
-  const ready = () => {
+  })
+  const ready = async (_request: FastifyRequest, reply: FastifyReply) => {
     const { bus, hub, config, canary, draining } = app
-    return {
-      healthy: !draining && bus.connected && canary.healthy,
+    const healthy = !draining && bus.connected && canary.healthy
+    return await reply.code(healthy ? 200 : 503).send({
+      healthy,
       draining,
       serverId: config.serverId,
       connections: hub.size,
@@ -67,12 +69,8 @@ export default async function healthRoute (app: FastifyInstance) {
       canary: canary.healthy,
       busRoundTripMs: canary.lastRoundTripMs ?? null,
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000)
-    }
-  }
-  for (const [url, summary] of [['/readyz', 'Readiness, for load balancers'], ['/ws/health', 'Readiness, for load balancers (the older name of /readyz)']] as const) {
-    app.get(url, { ...readiness, schema: { ...readiness.schema, summary } }, async (_request, reply) => {
-      const body = ready()
-      return await reply.code(body.healthy ? 200 : 503).send(body)
     })
   }
+  app.get('/readyz', readiness('Readiness, for load balancers'), ready)
+  app.get('/ws/health', readiness('Readiness, for load balancers (the older name of /readyz)'), ready)
 }
