@@ -31,6 +31,7 @@ import storePlugin from './plugins/store.js'
 import ticketsPlugin from './plugins/tickets.js'
 import upgradesPlugin from './plugins/upgrades.js'
 import websocketPlugin from './plugins/websocket.js'
+import asyncApiRoute from './routes/asyncapi.js'
 import dashboardRoutes from './routes/dashboard.js'
 import eventsRoutes from './routes/events.js'
 import metricsRoute from './routes/metrics.js'
@@ -118,6 +119,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(sessionsRoutes)
   await app.register(metricsRoute)
   await app.register(dashboardRoutes)
+  await app.register(asyncApiRoute)
   return app
 }
 
