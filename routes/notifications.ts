@@ -13,7 +13,7 @@ export default async function notificationsRoutes (app: FastifyInstance) {
   app.post<{ Body: Static<typeof Notification> }>('/notifications', {
     schema: {
       tags: ['publishing'],
-      summary: 'Notify one user, or everyone',
+      summary: 'Notify one user, rooms, or everyone',
       description: 'Same rights as POST /events. Becomes a `notification.user` event for `userId` (and the `groups` or `room` named beside), `notification.group` for rooms alone, or `notification.broadcast` for everyone, with `data: {level, type, title, message, data?}`. Give `level` or `type`, or both if they agree; the event carries both.',
       body: Notification,
       headers: PublishHeaders,

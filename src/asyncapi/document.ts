@@ -26,6 +26,10 @@ const REPLIES: Partial<Record<ClientFrameType, FrameType[]>> = {
   heartbeat: ['heartbeat_response'],
   reauthenticate: ['reauthenticated'],
   're-authenticate': ['reauthenticated'],
+  join: ['room_joined'],
+  leave: ['room_left'],
+  publish: ['published'],
+  get_rooms: ['rooms'],
   // The socket's answer to a valid token is the `connected` push, which carries no id.
   authenticate: ['connected'],
   auth: ['connected']

@@ -9,6 +9,7 @@ import {
   type RequestType,
   type ServerFrameType
 } from '../wire/frames.js'
+import { MAX_ROOM_NAME_LENGTH, ROOM_NAME_SOURCE, ROOM_ROLES } from '../wire/rooms.js'
 import { EVENT_TYPE_SOURCE, MAX_EVENT_TYPE_LENGTH } from '../wire/topics.js'
 
 /** A JSON Schema, as AsyncAPI's default schema format takes it. */
@@ -45,12 +46,17 @@ const position: Schema = { type: 'string', description: 'An event id, or one per
 const token: Schema = object({ token: { type: 'string', description: 'A JWT' } }, ['token'])
 const serverTime: Schema = object({ serverTime: time }, ['serverTime'])
 const held: Schema = object({ eventTypes: patterns }, ['eventTypes'])
+const room: Schema = { type: 'string', pattern: ROOM_NAME_SOURCE, maxLength: MAX_ROOM_NAME_LENGTH, description: 'A room name (docs/rooms.md)' }
+const role: Schema = { type: 'string', enum: [...ROOM_ROLES] }
+const inRoom: Schema = object({ room }, ['room'])
 
 const event: Schema = object({
   id: { type: 'string', description: 'Ordered in publish order (per partition): `<ms>-<seq>`, or `p3:<ms>-<seq>` / `b:<ms>-<seq>` with partitions' },
   type: { type: 'string', pattern: EVENT_TYPE_SOURCE, maxLength: MAX_EVENT_TYPE_LENGTH },
   userId: { type: 'string' },
   sessionId: { type: 'string' },
+  groups: { type: 'array', items: room, description: 'The rooms the event went to' },
+  sender: { type: 'string', description: 'The user who published it into a room over a socket' },
   data: { type: 'object' },
   timestamp: time,
   audience: { const: 'admin', description: 'Delivered on /ws/admin only' }
@@ -75,6 +81,17 @@ const specs: Partial<Record<FrameType, FrameSpec>> = {
   're-authenticate': { summary: '`reauthenticate` under the name the design documents use', payload: token },
   authenticate: { summary: 'Authenticate a socket opened without a credential, within WEBSOCKET_AUTH_TIMEOUT', payload: token },
   auth: { summary: '`authenticate` under the name the design documents use', payload: token },
+  join: { summary: 'Enter a room the token grants a role in', payload: inRoom },
+  leave: { summary: 'Leave a room joined', payload: inRoom },
+  publish: {
+    summary: 'Publish an event into a room: role write (room.* types) or admin',
+    payload: object({ room, type: { type: 'string', pattern: EVENT_TYPE_SOURCE, maxLength: MAX_EVENT_TYPE_LENGTH }, data: { type: 'object' }, idempotencyKey: { type: 'string', minLength: 1, maxLength: 128 } }, ['room', 'type'])
+  },
+  get_rooms: { summary: 'List the rooms the token grants' },
+  room_joined: { summary: 'In the room (without `id`: a reauthentication entered a new group)', payload: object({ room, role, position }, ['room', 'role']) },
+  room_left: { summary: 'Out of the room (without `id`: a reauthentication took it away, `reason` revoked)', payload: object({ room, reason: { const: 'revoked' } }, ['room']) },
+  published: { summary: 'The event is in the history', payload: object({ id: { type: 'string' } }, ['id']) },
+  rooms: { summary: 'The rooms the token grants', payload: object({ rooms: { type: 'array', items: object({ room, role, joined: { type: 'boolean' } }, ['room', 'role', 'joined']) } }, ['rooms']) },
   subscribed: {
     summary: 'The patterns are held; after a resume, the replayed events follow',
     payload: object({ eventTypes: patterns, position, replayed: { type: 'integer' }, truncated: { type: 'boolean', description: 'Events after `since` may be lost: reload state' } }, ['eventTypes'])
@@ -87,7 +104,7 @@ const specs: Partial<Record<FrameType, FrameSpec>> = {
   error: { summary: 'A refusal; with `id`, of that request. It never closes the connection', payload: fault },
   connected: {
     summary: 'The socket is open and authenticated',
-    payload: object({ connectionId: { type: 'string' }, serverId: { type: 'string' }, userId: { type: 'string' }, expiresAt: deadline, heartbeatIntervalMs: { type: 'integer' } }, ['connectionId', 'serverId', 'userId', 'expiresAt', 'heartbeatIntervalMs'])
+    payload: object({ connectionId: { type: 'string' }, serverId: { type: 'string' }, userId: { type: 'string' }, groups: { type: 'array', items: room }, expiresAt: deadline, heartbeatIntervalMs: { type: 'integer' } }, ['connectionId', 'serverId', 'userId', 'groups', 'expiresAt', 'heartbeatIntervalMs'])
   },
   event: { summary: 'An event matching a pattern held, delivered once', payload: event },
   token_expiring: { summary: 'TOKEN_EXPIRY_WARNING before the token\'s exp: reauthenticate to stay connected', payload: object({ expiresAt: time }, ['expiresAt']) }

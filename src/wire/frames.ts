@@ -54,7 +54,11 @@ export const REQUEST_TYPES = typesOf({
   ping: true,
   heartbeat: true,
   reauthenticate: true,
-  're-authenticate': true
+  're-authenticate': true,
+  join: true,
+  leave: true,
+  publish: true,
+  get_rooms: true
 } satisfies Record<RequestType, true>)
 
 export const AUTHENTICATE_TYPES = typesOf({ authenticate: true, auth: true } satisfies Record<AuthenticateType, true>)
@@ -66,10 +70,14 @@ export const REPLY_TYPES = typesOf({
   pong: true,
   heartbeat_response: true,
   reauthenticated: true,
+  room_joined: true,
+  room_left: true,
+  published: true,
+  rooms: true,
   error: true
 } satisfies Record<ReplyType, true>)
 
-export const PUSH_TYPES = typesOf({ connected: true, event: true, token_expiring: true, error: true } satisfies Record<PushType, true>)
+export const PUSH_TYPES = typesOf({ connected: true, event: true, token_expiring: true, room_joined: true, room_left: true, error: true } satisfies Record<PushType, true>)
 
 function typesOf<T extends string> (record: Record<T, true>): readonly T[] {
   return Object.keys(record) as T[]
