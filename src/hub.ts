@@ -33,7 +33,7 @@ export class Hub {
   private eventId = ''
   private partition = ''
   private event: GatewayEvent | undefined
-  /** The event is written to several partitions: each connection takes one copy (see `copyFor`). */
+  /** The event is written to several partitions: each connection takes one copy (Partitioning.copyFor). */
   private copies = false
   private control: ((event: GatewayEvent) => void) | undefined
   /** WEBSOCKET_MAX_BUFFERED_BYTES: a socket holding more unsent bytes is a slow consumer. */
@@ -166,24 +166,11 @@ export class Hub {
 
   /** Whether `connection` may receive `event`: the rules `deliver` applies through its indexes. */
   visible (connection: Connection, event: GatewayEvent): boolean {
-    if (event.groups !== undefined && this.partitioning.placements(event).length > 1 && this.copyFor(connection, event) !== partitionOf(event.id)) return false
+    if (event.groups !== undefined && this.partitioning.placements(event).length > 1 && this.copyOf(connection, event) !== partitionOf(event.id)) return false
     if (connection.stream === 'admin') return true
     if (event.audience === 'admin' || isAdminOnly(event.type)) return false
     if (event.userId === undefined && event.groups === undefined) return true
     return event.userId === connection.identity.userId || (event.groups?.some((room) => connection.rooms.has(room)) ?? false)
-  }
-
-  /**
-   * The partition whose copy of a multi-partition event a connection takes: the one of the
-   * first target it qualifies by, its user before the rooms in the order published. An admin
-   * stream qualifies by every target, so takes the first copy.
-   */
-  private copyFor (connection: Connection, event: GatewayEvent): string | undefined {
-    const { partitioning } = this
-    if (connection.stream === 'admin') return partitioning.placements(event)[0]
-    if (event.userId !== undefined && event.userId === connection.identity.userId) return partitioning.ofUser(event.userId)
-    const room = event.groups?.find((g) => connection.rooms.has(g))
-    return room === undefined ? undefined : partitioning.ofRoom(room)
   }
 
   /** Receives the gateway's own control events (`event.control`), on every instance. */
@@ -202,11 +189,15 @@ export class Hub {
     return closed
   }
 
+  private copyOf (connection: Connection, event: GatewayEvent): string | undefined {
+    return this.partitioning.copyFor(event, connection.stream, connection.identity.userId, connection.rooms)
+  }
+
   /** One bound visitor for all deliveries: no closure is allocated per event or per socket. */
   private readonly visit = (connection: Connection): void => {
     if (connection.lastDelivery === this.sequence) return
     connection.lastDelivery = this.sequence
-    if (this.copies && this.copyFor(connection, this.event as GatewayEvent) !== this.partition) return
+    if (this.copies && this.copyOf(connection, this.event as GatewayEvent) !== this.partition) return
     // The bus delivers each partition in id order: once past its floor it never comes back below.
     const floor = connection.floor?.get(this.partition)
     if (floor !== undefined) {

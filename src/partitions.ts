@@ -73,6 +73,19 @@ export class Partitioning {
     return placed
   }
 
+  /**
+   * The partition whose copy of an event a receiver takes, when the event is written to several
+   * (`placements`): the one of the first target it qualifies by, its user before its rooms in
+   * the order published; undefined when it qualifies by none. An admin stream qualifies by every
+   * target, so takes the first copy. Live and replayed alike, each receiver sees the event once.
+   */
+  copyFor (event: Pick<EventDraft, 'userId' | 'audience' | 'type' | 'control' | 'groups'>, stream: Stream, userId: string, rooms: ReadonlyMap<string, unknown>): string | undefined {
+    if (stream === 'admin') return this.placements(event)[0]
+    if (event.userId !== undefined && event.userId === userId) return this.ofUser(userId)
+    const room = event.groups?.find((g) => rooms.has(g))
+    return room === undefined ? undefined : this.ofRoom(room)
+  }
+
   /** What a stream reads: an admin stream every partition, a user's its own and the broadcasts. */
   read (stream: Stream, userId: string): readonly string[] {
     if (this.single || stream === 'admin') return this.all
