@@ -12,12 +12,12 @@ export const BODY_LIMIT_BYTES = 1024 * 1024
 export const Id = Type.String({ minLength: 1, maxLength: MAX_USER_OR_SESSION_ID_LENGTH })
 const Data = Type.Object({}, { additionalProperties: true })
 
-const RoomName = Type.String({ pattern: ROOM_NAME_SOURCE, maxLength: MAX_ROOM_NAME_LENGTH })
+const roomName = (description?: string) => Type.String({ pattern: ROOM_NAME_SOURCE, maxLength: MAX_ROOM_NAME_LENGTH, ...(description === undefined ? {} : { description }) })
 
 /** Rooms an event or notification goes to (docs/rooms.md): `groups`, or `room` for one. */
 const RoomAddress = {
-  groups: Type.Optional(Type.Array(RoomName, { minItems: 1, maxItems: MAX_GROUPS_PER_EVENT, description: 'the rooms the event goes to, beside `userId` when both are given' })),
-  room: Type.Optional({ ...RoomName, description: 'one room: the same as `groups: [room]`' })
+  groups: Type.Optional(Type.Array(roomName(), { minItems: 1, maxItems: MAX_GROUPS_PER_EVENT, description: 'the rooms the event goes to, beside `userId` when both are given' })),
+  room: Type.Optional(roomName('one room: the same as `groups: [room]`'))
 }
 
 const IdempotencyKey = Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' })
