@@ -8,11 +8,16 @@ import { EventgateError } from './errors.js'
 import { readEvent, readFault, readTime, type ServerFrame } from './frames.js'
 import { type FrameSink, Link } from './link.js'
 import { type Resumption, resubscribe, subscribeOn } from './resume.js'
+import { RoomKeeper } from './rooms.js'
 import { FrameSigning } from './signing.js'
 import { StreamPosition } from './stream-position.js'
 import { Subscriptions } from './subscriptions.js'
 import { messageOf, TokenRefresher } from './token-refresh.js'
-import type { ClientEvents, ClientOptions, ClientState, CloseInfo, EventgateClient, EventHandler, Logger, Subscription, WebSocketConstructor } from './types.js'
+import type {
+  ClientEvents, ClientOptions, ClientState, CloseInfo, EventgateClient, EventHandler, Logger, PublishOptions, RoomGrant, RoomMembership, Subscription,
+  WebSocketConstructor
+} from './types.js'
+import { Waiters } from './waiters.js'
 import { Watchdog } from './watchdog.js'
 
 type Timer = ReturnType<typeof setTimeout>
@@ -28,6 +33,8 @@ const pushHandlers: Record<string, PushHandler> = {
   connected: (client, link, payload) => { client.connected(link, payload) },
   event: (client, _link, payload) => { client.deliver(payload) },
   token_expiring: (_client, link, payload) => { link.refresher.expiring(readTime(payload.expiresAt)) },
+  room_joined: (client, _link, payload) => { client.roomKeeper.groupEntered(payload) },
+  room_left: (client, _link, payload) => { client.roomKeeper.roomLeft(payload) },
   error: (client, _link, payload) => {
     const fault = readFault(payload)
     client.report(new EventgateError(fault.code, fault.message))
@@ -54,6 +61,9 @@ export class Client implements EventgateClient {
   private readonly stream = new StreamPosition()
   private closing: Promise<void> = Promise.resolve()
   private readonly signing: FrameSigning | undefined
+  /** Callers waiting for a socket whose rooms and patterns are back. */
+  private readonly resumedLinks = new Waiters<Link>()
+  readonly roomKeeper: RoomKeeper
 
   constructor (private readonly options: ClientOptions) {
     const WebSocketClass = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
@@ -71,6 +81,15 @@ export class Client implements EventgateClient {
       },
       positioned: (position) => { this.stream.place(position) }
     }
+    this.roomKeeper = new RoomKeeper({
+      ready: async () => await this.resumedLink(),
+      current: () => this.link?.ready === true ? this.link : undefined,
+      closed: () => this.current === 'closed',
+      backoff: this.backoff,
+      report: (err) => { this.report(err) },
+      positioned: (position) => { this.stream.place(position) },
+      changed: (change) => { this.emitter.emit('rooms', change) }
+    })
     this.graceMs = options.heartbeatGraceMs ?? DEFAULT_HEARTBEAT_GRACE_MS
     this.logger = options.logger
     this.signing = options.signingSecret === undefined ? undefined : new FrameSigning(options.signingSecret)
@@ -89,6 +108,10 @@ export class Client implements EventgateClient {
   /** The position token the next reconnect resumes from (`since`). */
   get position (): string | undefined {
     return this.stream.token
+  }
+
+  get groups (): readonly string[] {
+    return this.roomKeeper.groups
   }
 
   on<K extends keyof ClientEvents> (name: K, listener: ClientEvents[K]): () => void {
@@ -120,6 +143,22 @@ export class Client implements EventgateClient {
     if (link?.ready === true) await link.request('unsubscribe', { eventTypes: [pattern] })
   }
 
+  async join (room: string): Promise<RoomMembership> {
+    return await this.roomKeeper.join(room)
+  }
+
+  async leave (room: string): Promise<void> {
+    await this.roomKeeper.leave(room)
+  }
+
+  async publish (room: string, type: string, data?: Record<string, unknown>, options?: PublishOptions): Promise<string> {
+    return await this.roomKeeper.publish(room, type, data, options)
+  }
+
+  async rooms (): Promise<RoomGrant[]> {
+    return await this.roomKeeper.list()
+  }
+
   /** Closes the socket for good; resolves once it is closed. */
   async close (): Promise<void> {
     if (this.current !== 'closed') this.shutDown()
@@ -136,6 +175,7 @@ export class Client implements EventgateClient {
     link.watchdog.stop()
     link.watchdog = this.watch(link)
     link.refresher.deadline(readTime(payload.expiresAt) ?? null)
+    this.roomKeeper.connected(payload.groups)
     this.setState('open')
     void this.resume(link)
   }
@@ -232,16 +272,27 @@ export class Client implements EventgateClient {
   }
 
   /**
-   * Subscribes the patterns held before again, in one request with `since`, so the gateway
-   * replays what the client missed and the seam to live events has no gap. Patterns new since
-   * go after it: their live events must not overtake the replay, or the replay would look old.
+   * Joins the rooms held before again, then subscribes the patterns held before in one request
+   * with `since`, so the gateway replays what the client missed, the rooms' events included,
+   * and the seam to live events has no gap. Rooms and patterns new since go after it: their
+   * live events must not overtake the replay, or the replay would look old.
    */
   private async resume (link: Link): Promise<void> {
+    await this.roomKeeper.rejoin(link)
+    if (this.link !== link) return
     const patterns = this.subscriptions.patterns(true)
     if (patterns.length > 0) await resubscribe(this.resumption, link, patterns, this.stream.token)
     if (this.link !== link) return
     link.resumed = true
+    this.roomKeeper.joinPending(link)
     for (const pattern of this.subscriptions.patterns(false)) void subscribeOn(this.resumption, link, pattern)
+    this.resumedLinks.resolve(link)
+  }
+
+  private async resumedLink (): Promise<Link> {
+    if (this.current === 'closed') throw new EventgateError('CLIENT_CLOSED', 'the client is closed')
+    const link = this.link
+    return link?.resumed === true ? link : await this.resumedLinks.wait()
   }
 
   private closed (link: Link, cause: CloseInfo): void {
@@ -297,6 +348,8 @@ export class Client implements EventgateClient {
       this.closing = this.settle(link)
     }
     this.subscriptions.abandon(new EventgateError('CLIENT_CLOSED', 'the client is closed'))
+    this.roomKeeper.abandon()
+    this.resumedLinks.reject(new EventgateError('CLIENT_CLOSED', 'the client is closed'))
     this.setState('closed', cause)
   }
 
