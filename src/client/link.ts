@@ -123,6 +123,14 @@ export class Link {
     this.replies.clear()
   }
 
+  /** Waits for the close handshake, at most `graceMs`; a peer that never answers is dropped. */
+  async settle (graceMs: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([this.closed, new Promise((resolve) => { timer = setTimeout(resolve, graceMs) })])
+    clearTimeout(timer)
+    this.socket.terminate?.()
+  }
+
   /** Closes the socket; a dead peer (`terminate` where the WebSocket has it) is not waited for. */
   close (dead = false): void {
     if (dead && this.socket.terminate !== undefined) this.socket.terminate()
