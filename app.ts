@@ -18,6 +18,7 @@ import publisherPlugin from './plugins/publisher.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import redisPlugin from './plugins/redis.js'
 import registryPlugin from './plugins/registry.js'
+import requestIdPlugin from './plugins/request-id.js'
 import revocationEnforcementPlugin from './plugins/revocation-enforcement.js'
 import revocationsPlugin from './plugins/revocations.js'
 import securityPlugin from './plugins/security.js'
@@ -25,10 +26,12 @@ import shutdownPlugin from './plugins/shutdown.js'
 import socketAuthPlugin from './plugins/socket-auth.js'
 import socketSessionsPlugin from './plugins/socket-sessions.js'
 import socketsPlugin from './plugins/sockets.js'
+import startupPlugin from './plugins/startup.js'
 import storePlugin from './plugins/store.js'
 import ticketsPlugin from './plugins/tickets.js'
 import upgradesPlugin from './plugins/upgrades.js'
 import websocketPlugin from './plugins/websocket.js'
+import asyncApiRoute from './routes/asyncapi.js'
 import dashboardRoutes from './routes/dashboard.js'
 import eventsRoutes from './routes/events.js'
 import metricsRoute from './routes/metrics.js'
@@ -42,6 +45,7 @@ import ticketRoute from './routes/ticket.js'
 import type { Config } from './src/config.js'
 import { MAX_USER_OR_SESSION_ID_LENGTH } from './src/events.js'
 import { loggerOptions } from './src/logging.js'
+import { REQUEST_ID_HEADER, requestId } from './src/request-id.js'
 
 export interface BuildOptions {
   /** Where log lines go (default: stdout). */
@@ -51,7 +55,10 @@ export interface BuildOptions {
 /** The one way to build the gateway: `npm start`, the tests and the scripts all come here. */
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { ...loggerOptions(config.logLevel), ...(options.logStream === undefined ? {} : { stream: options.logStream }) },
+    logger: { ...loggerOptions(config.logLevel, config.serverId), ...(options.logStream === undefined ? {} : { stream: options.logStream }) },
+    // Fastify's `requestIdHeader` would take any header value as it comes; src/request-id.ts
+    // takes only a sane one.
+    genReqId: (request) => requestId(request.headers[REQUEST_ID_HEADER]),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     // Path ids (`/sessions/:sessionId/revoke`) are checked by their schema, up to
     // MAX_USER_OR_SESSION_ID_LENGTH characters; the router measures them percent-encoded: up to
@@ -71,6 +78,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   app.server.maxConnections = config.http.maxConnections
   warnAboutTransport(app, config)
   await app.register(configPlugin, { config })
+  await app.register(requestIdPlugin)
   await app.register(errorsPlugin)
   await app.register(drainPlugin)
   await app.register(redisPlugin)
@@ -99,6 +107,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(rateLimitPlugin)
   await app.register(metricsPlugin)
   await app.register(openapiPlugin)
+  await app.register(startupPlugin)
 
   await app.register(eventsStream)
   await app.register(adminStream)
@@ -110,6 +119,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(sessionsRoutes)
   await app.register(metricsRoute)
   await app.register(dashboardRoutes)
+  await app.register(asyncApiRoute)
   return app
 }
 

@@ -1,5 +1,7 @@
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './src/config.js'
+import { gracefulExit } from './src/graceful-exit.js'
+import { listenFailure } from './src/listen-failure.js'
 
 let config
 try {
@@ -11,21 +13,13 @@ try {
 }
 
 const app = await buildApp(config)
+const { stop } = gracefulExit(process, { timeoutMs: config.shutdownTimeoutMs, log: app.log, close: async () => { await app.close() } })
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    app.log.info({ signal }, 'shutting down')
-    // A close can hang (a client that never answers its close frame, a request that never
-    // ends): SHUTDOWN_TIMEOUT bounds it.
-    setTimeout(() => {
-      app.log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out')
-      process.exit(1)
-    }, config.shutdownTimeoutMs)
-    app.close().then(() => process.exit(0), (err: unknown) => {
-      app.log.error({ err }, 'shutdown failed')
-      process.exit(1)
-    })
-  })
+try {
+  await app.listen({ port: config.port, host: config.host })
+} catch (err) {
+  const failure = listenFailure(err, config)
+  if (failure === undefined) throw err
+  process.stderr.write(`eventgate: cannot listen: ${failure}\n`)
+  stop(1)
 }
-
-await app.listen({ port: config.port, host: config.host })

@@ -10,6 +10,15 @@ export const isSecurityEvent = (type: string): boolean => type.startsWith('secur
 export const isOperatorEvent = (type: string): boolean => isSecurityEvent(type) || type.startsWith('system.')
 
 /**
+ * Who an event was delivered to: its user and its rooms (`#room`), or else everyone or admins.
+ */
+export function audienceOf (event: GatewayEvent): string {
+  const targets = [...(event.userId === undefined ? [] : [event.userId]), ...(event.groups ?? []).map((room) => `#${room}`)]
+  if (targets.length > 0) return targets.join(' ')
+  return event.audience === 'admin' ? 'admins' : 'broadcast'
+}
+
+/**
  * A newest-first list of at most `limit` rendered events. Arrivals are queued and rendered
  * once per animation frame, so a burst costs one layout rather than one per event. The queue
  * is bounded by the same limit: while paused, or while a background tab gets no frames, only
@@ -91,12 +100,13 @@ export class EventList {
     row.tabIndex = 0
     row.dataset.type = event.type
     const data = JSON.stringify(event.data)
-    row.append(
-      el('time', 'event-time', clock(event.timestamp)),
-      el('span', 'event-type', event.type),
-      el('span', 'event-user', event.userId ?? (event.audience === 'admin' ? 'admins' : 'broadcast')),
-      el('span', 'event-data', data.length > PREVIEW_CHARS ? `${data.slice(0, PREVIEW_CHARS)}…` : data)
-    )
+    const audience = audienceOf(event)
+    const preview = el('span', 'event-data')
+    if (event.sender !== undefined) preview.append(el('span', 'event-sender', `from ${event.sender}`), ' ')
+    preview.append(data.length > PREVIEW_CHARS ? `${data.slice(0, PREVIEW_CHARS)}…` : data)
+    const who = el('span', 'event-user', audience)
+    who.title = audience
+    row.append(el('time', 'event-time', clock(event.timestamp)), el('span', 'event-type', event.type), who, preview)
     this.events.set(row, event)
     return row
   }

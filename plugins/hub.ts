@@ -16,7 +16,7 @@ declare module 'fastify' {
 /** The hub fed by the bus, and the timers that keep its sockets and their slots alive. */
 export default fp(async function hubPlugin (app) {
   const { config } = app
-  const hub = new Hub({ maxBufferedBytes: config.maxBufferedBytes, seal: app.messageSigning?.seal })
+  const hub = new Hub({ maxBufferedBytes: config.maxBufferedBytes, seal: app.messageSigning?.seal, partitioning: app.bus.partitioning })
   app.decorate('hub', hub)
   const delivered: Array<(message: BusMessage) => void> = []
   app.decorate('afterDelivery', (listener: (message: BusMessage) => void) => { delivered.push(listener) })

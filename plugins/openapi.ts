@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import fp from 'fastify-plugin'
+import { packageVersion } from '../src/package-version.js'
 
 /**
  * The OpenAPI document, built from the schemas the routes validate with, so it cannot drift
@@ -48,17 +48,3 @@ export default fp(async function openapiPlugin (app) {
     transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, '')
   })
 }, { name: 'openapi' })
-
-/**
- * The version in the project's package.json: the nearest one above this file, which sits in
- * `plugins/` under tsx and in `dist/plugins/` once built.
- */
-function packageVersion (): string {
-  for (let dir = new URL('./', import.meta.url); ; dir = new URL('../', dir)) {
-    try {
-      return (JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { version: string }).version
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dir.pathname === '/') throw err
-    }
-  }
-}

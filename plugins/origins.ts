@@ -15,7 +15,9 @@ export default fp(async function originsPlugin (app) {
     origin: (origin, callback) => { callback(null, origin === undefined || allowed(origin)) },
     credentials: true,
     methods: ['GET', 'POST'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key']
+    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+    // A page can quote the id of a failed request, which names its log lines.
+    exposedHeaders: ['X-Request-Id']
   })
   // Runs after @fastify/websocket's own onRequest hook, which marks upgrade requests.
   app.addHook('onRequest', async (request) => {

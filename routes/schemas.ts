@@ -1,7 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { GatewayError } from '../src/errors.js'
-import { MAX_DATA_DEPTH, MAX_USER_OR_SESSION_ID_LENGTH, nestsDeeperThan } from '../src/events.js'
+import { dataProblem, MAX_DATA_DEPTH, MAX_USER_OR_SESSION_ID_LENGTH } from '../src/events.js'
 import { NOTIFICATION_LEVELS, NOTIFICATION_TYPES } from '../src/notification-kind.js'
+import { MAX_GROUPS_PER_EVENT, MAX_ROOM_NAME_LENGTH, ROOM_NAME_SOURCE } from '../src/wire/rooms.js'
 import { EVENT_TYPE_SOURCE, MAX_EVENT_TYPE_LENGTH } from '../src/wire/topics.js'
 
 /** Publishing limits: a batch carries at most this many events, a body at most this many bytes. */
@@ -11,6 +12,14 @@ export const BODY_LIMIT_BYTES = 1024 * 1024
 export const Id = Type.String({ minLength: 1, maxLength: MAX_USER_OR_SESSION_ID_LENGTH })
 const Data = Type.Object({}, { additionalProperties: true })
 
+const roomName = (description?: string) => Type.String({ pattern: ROOM_NAME_SOURCE, maxLength: MAX_ROOM_NAME_LENGTH, ...(description === undefined ? {} : { description }) })
+
+/** Rooms an event or notification goes to (docs/rooms.md): `groups`, or `room` for one. */
+const RoomAddress = {
+  groups: Type.Optional(Type.Array(roomName(), { minItems: 1, maxItems: MAX_GROUPS_PER_EVENT, description: 'the rooms the event goes to, beside `userId` when both are given' })),
+  room: Type.Optional(roomName('one room: the same as `groups: [room]`'))
+}
+
 const IdempotencyKey = Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' })
 
 export const EventInput = Type.Object({
@@ -18,6 +27,7 @@ export const EventInput = Type.Object({
   type: Type.String({ pattern: EVENT_TYPE_SOURCE, maxLength: MAX_EVENT_TYPE_LENGTH }),
   userId: Type.Optional(Id),
   sessionId: Type.Optional(Id),
+  ...RoomAddress,
   data: Type.Optional(Data)
 }, { additionalProperties: false })
 
@@ -39,6 +49,7 @@ export const PublishBody = Type.Unsafe<Static<typeof EventInput> | Static<typeof
 /** `level` or `type`, or both if they agree (src/notification-kind.ts): the route checks which. */
 export const Notification = Type.Object({
   userId: Type.Optional(Id),
+  ...RoomAddress,
   level: Type.Optional(Type.Union(NOTIFICATION_LEVELS.map((l) => Type.Literal(l)))),
   type: Type.Optional(Type.Union(NOTIFICATION_TYPES.map((l) => Type.Literal(l)), { description: 'the design documents\' name for the severity; `error` is level `critical`, `success` level `info`' })),
   title: Type.String({ minLength: 1, maxLength: 200 }),
@@ -56,20 +67,20 @@ export function idempotencyKey (headers: Record<string, unknown>): string | unde
   return typeof key === 'string' ? key : undefined
 }
 
-/**
- * EVENT_MAX_DATA_BYTES: refuses a `data` whose JSON text is longer than `maxBytes` (UTF-8).
- * The body limit alone would let one 1 MiB `data` be written to every subscriber's socket.
- * Measured as the gateway will serialize it, not as the client sent it: escapes and spacing
- * in the request do not count. First MAX_DATA_DEPTH, since serializing a deeper one would
- * overflow the stack.
- */
+/** EVENT_MAX_DATA_BYTES and the nesting depth (dataProblem): a 400 naming the field. */
 export function assertDataSize (data: object | undefined, field: string, maxBytes: number): void {
-  if (data === undefined) return
-  if (nestsDeeperThan(data, MAX_DATA_DEPTH)) {
-    throw new GatewayError('EVENTGATE_INVALID_BODY', `${field} must nest objects and arrays at most ${MAX_DATA_DEPTH} levels deep`, field)
-  }
-  const bytes = Buffer.byteLength(JSON.stringify(data))
-  if (bytes > maxBytes) throw new GatewayError('EVENTGATE_INVALID_BODY', `${field} must be at most ${maxBytes} bytes of JSON (got ${bytes})`, field)
+  const problem = data === undefined ? undefined : dataProblem(data, field, maxBytes)
+  if (problem !== undefined) throw new GatewayError('EVENTGATE_INVALID_BODY', problem, field)
+}
+
+/**
+ * The rooms a body names, `room` being `groups: [room]`; both at once is refused, as two
+ * spellings of one field that could disagree.
+ */
+export function groupsOf (body: { groups?: string[] | undefined, room?: string | undefined }, prefix = ''): string[] | undefined {
+  if (body.groups !== undefined && body.room !== undefined) throw new GatewayError('EVENTGATE_INVALID_BODY', `${prefix}room and ${prefix}groups name the same thing: give one`, `${prefix}room`)
+  if (body.room !== undefined) return [body.room]
+  return body.groups === undefined ? undefined : [...new Set(body.groups)]
 }
 
 /** Every HTTP error's body (plugins/errors.ts), in the order it is written. */

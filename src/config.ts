@@ -55,6 +55,9 @@ export const EnvSchema = Type.Object({
   SECURITY_EVENTS_PER_SECOND: Type.Number({ exclusiveMinimum: 0, default: 20 }),
   AUDIT_REPEAT_WINDOW: Type.Integer({ minimum: 100, default: 10_000 }),
   AUDIT_REPEAT_BURST: Type.Integer({ minimum: 1, default: 5 }),
+  ROOM_MAX_MEMBERS: Type.Integer({ minimum: 1, default: 1000 }),
+  ROOM_MAX_JOINED: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
+  ROOM_PUBLISH_LIMIT: Type.Integer({ minimum: 1, default: 600 }),
   HISTORY_MAX_EVENTS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000 }),
   HISTORY_MAX_AGE: Type.Integer({ minimum: 1000, default: 3_600_000 }),
   /** Unset: WEBSOCKET_MAX_BUFFERED_BYTES, which it may not exceed. */
@@ -139,6 +142,13 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     tokenExpiryWarningMs: values.TOKEN_EXPIRY_WARNING,
     revocationTtlMs: values.REVOCATION_TTL,
     maxDataBytes: values.EVENT_MAX_DATA_BYTES,
+    rooms: {
+      maxMembers: values.ROOM_MAX_MEMBERS,
+      maxJoined: values.ROOM_MAX_JOINED,
+      perUserPerMinute: values.ROOM_PUBLISH_LIMIT,
+      /** A member's slot outlives two heartbeats; each heartbeat refreshes those of open sockets. */
+      slotTtlMs: 2 * values.WEBSOCKET_HEARTBEAT_INTERVAL
+    },
     securityEventsPerSecond: values.SECURITY_EVENTS_PER_SECOND,
     auditRepeats: { windowMs: values.AUDIT_REPEAT_WINDOW, burst: values.AUDIT_REPEAT_BURST },
     retention: { maxEvents: values.HISTORY_MAX_EVENTS, maxAgeMs: values.HISTORY_MAX_AGE },

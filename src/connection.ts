@@ -47,8 +47,13 @@ function endClosing (socket: Socket): void {
   else socket.terminate()
 }
 
+/** How a connection came to be in a room: its token's `groups` claim, or a `join`. */
+export type RoomEntry = 'group' | 'joined'
+
 export class Connection {
   readonly patterns = new Set<string>()
+  /** The rooms the connection is in, and how it came to be in each. */
+  readonly rooms = new Map<string, RoomEntry>()
   /** Cleared at each heartbeat, set again by the pong. */
   alive = true
   /** The delivery sequence this connection last received, so overlapping patterns deliver once. */

@@ -1,3 +1,4 @@
+import { isRoomName, MAX_GROUPS_PER_EVENT } from './wire/rooms.js'
 import { isEventType } from './wire/topics.js'
 
 /** An event as it travels on the bus and reaches subscribers. */
@@ -6,6 +7,10 @@ export interface GatewayEvent {
   type: string
   userId?: string
   sessionId?: string
+  /** The rooms the event goes to (docs/rooms.md), beside `userId` when both are named. */
+  groups?: string[]
+  /** The user who published the event into a room over a socket; set by the gateway alone. */
+  sender?: string
   data: Record<string, unknown>
   timestamp: string
   /** `admin`: delivered to /ws/admin only. Set by the gateway for its own security events. */
@@ -30,6 +35,8 @@ export interface EventInput {
   idempotencyKey?: string
   userId?: string
   sessionId?: string
+  groups?: string[]
+  sender?: string
   data?: Record<string, unknown>
   audience?: 'admin'
   control?: ControlKind
@@ -62,6 +69,8 @@ export function createDraft (input: EventInput, now: Date = new Date()): EventDr
     type: input.type,
     ...(input.userId === undefined ? {} : { userId: input.userId }),
     ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
+    ...(input.groups === undefined ? {} : { groups: input.groups }),
+    ...(input.sender === undefined ? {} : { sender: input.sender }),
     data: input.data ?? {},
     timestamp: now.toISOString(),
     ...(input.audience === undefined ? {} : { audience: input.audience }),
@@ -90,6 +99,18 @@ export function nestsDeeperThan (value: unknown, maxDepth: number): boolean {
   return false
 }
 
+/**
+ * Why a published `data` is refused, or undefined: EVENT_MAX_DATA_BYTES (`maxBytes`) of JSON as
+ * the gateway serializes it (escapes and spacing in the request do not count), checked after
+ * MAX_DATA_DEPTH, since serializing a deeper value would overflow the stack. The body limit
+ * alone would let one 1 MiB `data` be written to every subscriber's socket.
+ */
+export function dataProblem (data: object, field: string, maxBytes: number): string | undefined {
+  if (nestsDeeperThan(data, MAX_DATA_DEPTH)) return `${field} must nest objects and arrays at most ${MAX_DATA_DEPTH} levels deep`
+  const bytes = Buffer.byteLength(JSON.stringify(data))
+  return bytes > maxBytes ? `${field} must be at most ${maxBytes} bytes of JSON (got ${bytes})` : undefined
+}
+
 /** Checks the shape of an event that arrived from the bus, where another process wrote it. */
 export function isGatewayEvent (value: unknown): value is GatewayEvent {
   if (typeof value !== 'object' || value === null) return false
@@ -100,8 +121,14 @@ export function isGatewayEvent (value: unknown): value is GatewayEvent {
     typeof e.data === 'object' && e.data !== null && !Array.isArray(e.data) &&
     (e.userId === undefined || isId(e.userId)) &&
     (e.sessionId === undefined || isId(e.sessionId)) &&
+    (e.groups === undefined || isGroups(e.groups)) &&
+    (e.sender === undefined || isId(e.sender)) &&
     (e.audience === undefined || e.audience === 'admin') &&
     (e.control === undefined || e.control === 'revocation')
+}
+
+function isGroups (value: unknown): boolean {
+  return Array.isArray(value) && value.length > 0 && value.length <= MAX_GROUPS_PER_EVENT && value.every(isRoomName)
 }
 
 function isId (value: unknown): boolean {

@@ -1,7 +1,9 @@
 import type { BusMessage } from './bus/bus.js'
-import { type Connection, ReadyState } from './connection.js'
+import { type Connection, ReadyState, type RoomEntry } from './connection.js'
 import { CloseCode } from './errors.js'
 import { type GatewayEvent, isAdminOnly } from './events.js'
+import { KeyedTries } from './keyed-tries.js'
+import { Partitioning } from './partitions.js'
 import { encodeEventFrame, EventFrame, type Sealer } from './protocol.js'
 import { compareIds, partitionOf } from './wire/event-id.js'
 import { PatternTrie } from './wire/pattern-trie.js'
@@ -10,13 +12,15 @@ import { PatternTrie } from './wire/pattern-trie.js'
  * This instance's connections and their subscriptions, indexed so that delivering an event
  * touches only connections that may receive it:
  * - `admin` holds the patterns of admin streams, which see every event;
- * - `broadcast` holds the patterns of user streams, for events without a `userId`;
- * - `byUser` holds one trie per user, for events addressed to that user.
+ * - `broadcast` holds the patterns of user streams, for events without a `userId` or rooms;
+ * - `byUser` holds one trie per user, for events addressed to that user;
+ * - `byRoom` holds one trie per room, of its members' patterns, for events addressed to it.
  */
 export class Hub {
   private readonly connections = new Set<Connection>()
   private readonly userConnections = new Map<string, Set<Connection>>()
-  private readonly byUser = new Map<string, PatternTrie<Connection>>()
+  private readonly byUser = new KeyedTries<Connection>()
+  private readonly byRoom = new KeyedTries<Connection>()
   private readonly broadcast = new PatternTrie<Connection>()
   private readonly admin = new PatternTrie<Connection>()
   private readonly counters = { eventsReceived: 0, deliveries: 0 }
@@ -28,15 +32,21 @@ export class Hub {
   private frame = new EventFrame(Buffer.alloc(0))
   private eventId = ''
   private partition = ''
+  private event: GatewayEvent | undefined
+  /** The event is written to several partitions: each connection takes one copy (Partitioning.copyFor). */
+  private copies = false
   private control: ((event: GatewayEvent) => void) | undefined
   /** WEBSOCKET_MAX_BUFFERED_BYTES: a socket holding more unsent bytes is a slow consumer. */
   private readonly maxBufferedBytes: number
   /** MESSAGE_SIGNING_SECRET's sealing, once per event frame whatever the number of recipients. */
   private readonly seal: Sealer | undefined
+  /** The event log's partitions, which say where each copy of a multi-partition event lives. */
+  private readonly partitioning: Partitioning
 
-  constructor (options: { maxBufferedBytes?: number, seal?: Sealer | undefined } = {}) {
+  constructor (options: { maxBufferedBytes?: number, seal?: Sealer | undefined, partitioning?: Partitioning } = {}) {
     this.maxBufferedBytes = options.maxBufferedBytes ?? Number.POSITIVE_INFINITY
     this.seal = options.seal
+    this.partitioning = options.partitioning ?? new Partitioning(1)
   }
 
   /** The frame of an event, live or replayed: built, and sealed, once for all its recipients. */
@@ -96,10 +106,8 @@ export class Hub {
         continue
       }
       this.broadcast.add(pattern, connection)
-      const { userId } = connection.identity
-      let trie = this.byUser.get(userId)
-      if (trie === undefined) this.byUser.set(userId, trie = new PatternTrie())
-      trie.add(pattern, connection)
+      this.byUser.add(connection.identity.userId, pattern, connection)
+      for (const room of connection.rooms.keys()) this.byRoom.add(room, pattern, connection)
     }
   }
 
@@ -112,11 +120,29 @@ export class Hub {
         continue
       }
       this.broadcast.remove(pattern, connection)
-      const { userId } = connection.identity
-      const trie = this.byUser.get(userId)
-      trie?.remove(pattern, connection)
-      if (trie?.size === 0) this.byUser.delete(userId)
+      this.byUser.remove(connection.identity.userId, pattern, connection)
+      for (const room of connection.rooms.keys()) this.byRoom.remove(room, pattern, connection)
     }
+  }
+
+  /**
+   * Puts a connection in a room, by its token's `groups` claim or a `join`: false when it was
+   * in already. Its patterns, past and future, then match the room's events.
+   */
+  enter (connection: Connection, room: string, by: RoomEntry): boolean {
+    if (connection.rooms.has(room)) return false
+    connection.rooms.set(room, by)
+    if (connection.stream === 'admin') return true
+    for (const pattern of connection.patterns) this.byRoom.add(room, pattern, connection)
+    return true
+  }
+
+  /** Takes a connection out of a room; false when it was not in. */
+  exit (connection: Connection, room: string): boolean {
+    if (!connection.rooms.has(room)) return false
+    if (connection.stream !== 'admin') for (const pattern of connection.patterns) this.byRoom.remove(room, pattern, connection)
+    connection.rooms.delete(room)
+    return true
   }
 
   /** Sends one event to every entitled, subscribed connection; the frame is built once. */
@@ -125,11 +151,14 @@ export class Hub {
     this.sequence++
     this.eventId = event.id
     this.partition = partitionOf(event.id)
+    this.event = event
+    this.copies = event.groups !== undefined && this.partitioning.placements(event).length > 1
     this.frame = this.eventFrame(json)
     this.admin.match(event.type, this.visit)
     if (event.audience !== 'admin' && !isAdminOnly(event.type)) {
-      if (event.userId === undefined) this.broadcast.match(event.type, this.visit)
-      else this.byUser.get(event.userId)?.match(event.type, this.visit)
+      if (event.userId !== undefined) this.byUser.match(event.userId, event.type, this.visit)
+      if (event.groups !== undefined) for (const room of event.groups) this.byRoom.match(room, event.type, this.visit)
+      else if (event.userId === undefined) this.broadcast.match(event.type, this.visit)
     }
     // After delivery, so the dashboards of a revoked session see the event that closes them.
     if (event.control !== undefined) this.control?.(event)
@@ -137,9 +166,11 @@ export class Hub {
 
   /** Whether `connection` may receive `event`: the rules `deliver` applies through its indexes. */
   visible (connection: Connection, event: GatewayEvent): boolean {
+    if (event.groups !== undefined && this.partitioning.placements(event).length > 1 && this.copyOf(connection, event) !== partitionOf(event.id)) return false
     if (connection.stream === 'admin') return true
     if (event.audience === 'admin' || isAdminOnly(event.type)) return false
-    return event.userId === undefined || event.userId === connection.identity.userId
+    if (event.userId === undefined && event.groups === undefined) return true
+    return event.userId === connection.identity.userId || (event.groups?.some((room) => connection.rooms.has(room)) ?? false)
   }
 
   /** Receives the gateway's own control events (`event.control`), on every instance. */
@@ -158,10 +189,15 @@ export class Hub {
     return closed
   }
 
+  private copyOf (connection: Connection, event: GatewayEvent): string | undefined {
+    return this.partitioning.copyFor(event, connection.stream, connection.identity.userId, connection.rooms)
+  }
+
   /** One bound visitor for all deliveries: no closure is allocated per event or per socket. */
   private readonly visit = (connection: Connection): void => {
     if (connection.lastDelivery === this.sequence) return
     connection.lastDelivery = this.sequence
+    if (this.copies && this.copyOf(connection, this.event as GatewayEvent) !== this.partition) return
     // The bus delivers each partition in id order: once past its floor it never comes back below.
     const floor = connection.floor?.get(this.partition)
     if (floor !== undefined) {

@@ -1,4 +1,5 @@
 import { MAX_USER_OR_SESSION_ID_LENGTH } from './events.js'
+import { higherRole, isRoomName, isRoomRole, MAX_ROOMS_PER_CLAIM, type RoomRole } from './wire/rooms.js'
 
 /** Who is on the other end of a request or socket, read from verified JWT claims. */
 export interface Identity {
@@ -11,15 +12,21 @@ export interface Identity {
   expiresAt: number | undefined
   /** Token issue time (`iat`) in epoch milliseconds; absent, revocation counts it as issued before. */
   issuedAt?: number
+  /** The rooms the token grants, with the role in each (`groups` and `rooms` claims). */
+  rooms: ReadonlyMap<string, RoomRole>
+  /** The rooms the token puts the connection in from the start (`groups` claim). */
+  groups: readonly string[]
 }
 
 /** Returns the identity, or the reason the claims cannot name one. */
 export function identityFromClaims (claims: Record<string, unknown>): Identity | string {
-  const { sub, sid, roles, permissions, jti, exp, iat } = claims
+  const { sub, sid, roles, permissions, jti, exp, iat, groups, rooms } = claims
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_USER_OR_SESSION_ID_LENGTH) return 'token has no valid sub claim'
   if (sid !== undefined && (typeof sid !== 'string' || sid.length === 0 || sid.length > MAX_USER_OR_SESSION_ID_LENGTH)) return 'token has an invalid sid claim'
   if (roles !== undefined && !isStringArray(roles)) return 'token has an invalid roles claim'
   if (permissions !== undefined && !isStringArray(permissions)) return 'token has an invalid permissions claim'
+  if (groups !== undefined && !isRoomList(groups)) return 'token has an invalid groups claim'
+  if (rooms !== undefined && !isRoomGrants(rooms)) return 'token has an invalid rooms claim'
   return {
     userId: sub,
     sessionId: sid,
@@ -27,8 +34,27 @@ export function identityFromClaims (claims: Record<string, unknown>): Identity |
     permissions: permissions ?? [],
     tokenId: typeof jti === 'string' ? jti : undefined,
     expiresAt: typeof exp === 'number' ? exp * 1000 : undefined,
-    ...(typeof iat === 'number' ? { issuedAt: iat * 1000 } : {})
+    ...(typeof iat === 'number' ? { issuedAt: iat * 1000 } : {}),
+    rooms: grantedRooms(groups ?? [], rooms ?? {}),
+    groups: [...new Set(groups ?? [])]
   }
+}
+
+/** A group is the role `read` in its room, unless the `rooms` claim grants a higher one. */
+function grantedRooms (groups: readonly string[], rooms: Readonly<Record<string, RoomRole>>): ReadonlyMap<string, RoomRole> {
+  const granted = new Map<string, RoomRole>(Object.entries(rooms))
+  for (const group of groups) granted.set(group, higherRole(granted.get(group), 'read'))
+  return granted
+}
+
+function isRoomList (value: unknown): value is string[] {
+  return Array.isArray(value) && value.length <= MAX_ROOMS_PER_CLAIM && value.every(isRoomName)
+}
+
+function isRoomGrants (value: unknown): value is Record<string, RoomRole> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  const entries = Object.entries(value)
+  return entries.length <= MAX_ROOMS_PER_CLAIM && entries.every(([room, role]) => isRoomName(room) && isRoomRole(role))
 }
 
 export function isAdmin (identity: Identity): boolean {

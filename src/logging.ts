@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import type { BaseLogger, LoggerOptions } from 'pino'
 import { clip } from './security.js'
 
@@ -47,13 +48,18 @@ interface LoggedRequest {
  * pino options for the gateway: request lines carry a redacted URL and no headers, and any
  * credential a log call might include by mistake is censored by path. The URL and the user
  * agent are anyone's to choose, so they are cut (`clip`): a flood of huge ones stays small.
+ * Every line names the instance (`serverId`, as in health, metrics and the registry), so the
+ * lines of many instances gathered in one place can be told apart.
  */
-export function loggerOptions (level: string): LoggerOptions {
+export function loggerOptions (level: string, serverId: string): LoggerOptions {
   return {
     level,
+    base: { pid: process.pid, hostname: hostname(), serverId },
     redact: {
+      // A log object is anyone's to shape: a header copied to the top level (`{ authorization }`)
+      // or one level down (`{ headers }`, `{ upgrade: { cookie } }`) is censored all the same.
       paths: [
-        'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie',
+        'req.headers.authorization', 'req.headers.cookie', 'authorization', '*.authorization', 'cookie', '*.cookie',
         'token', '*.token', 'ticket', '*.ticket', 'access_token', '*.access_token', 'accessToken', '*.accessToken'
       ],
       censor: '[REDACTED]'

@@ -53,6 +53,39 @@ export class Partitioning {
     return this.single ? ONLY_PARTITION : `p${fnv1a(userId) % this.count}`
   }
 
+  /** A room's partition: hashed apart from users (`#` cannot start a user's events' key). */
+  ofRoom (room: string): string {
+    return this.single ? ONLY_PARTITION : `p${fnv1a(`#${room}`) % this.count}`
+  }
+
+  /**
+   * The partitions an event is written to, one copy in each: its user's, then each of its
+   * rooms', in the order named, each once; one partition for an event with no rooms. Each copy
+   * reaches the targets of its partition, so every instance reads only its members' partitions.
+   */
+  placements (draft: Pick<EventDraft, 'userId' | 'audience' | 'type' | 'control' | 'groups'>): string[] {
+    if (this.single || draft.groups === undefined) return [this.of(draft)]
+    const placed = draft.userId === undefined ? [] : [this.ofUser(draft.userId)]
+    for (const room of draft.groups) {
+      const partition = this.ofRoom(room)
+      if (!placed.includes(partition)) placed.push(partition)
+    }
+    return placed
+  }
+
+  /**
+   * The partition whose copy of an event a receiver takes, when the event is written to several
+   * (`placements`): the one of the first target it qualifies by, its user before its rooms in
+   * the order published; undefined when it qualifies by none. An admin stream qualifies by every
+   * target, so takes the first copy. Live and replayed alike, each receiver sees the event once.
+   */
+  copyFor (event: Pick<EventDraft, 'userId' | 'audience' | 'type' | 'control' | 'groups'>, stream: Stream, userId: string, rooms: ReadonlyMap<string, unknown>): string | undefined {
+    if (stream === 'admin') return this.placements(event)[0]
+    if (event.userId !== undefined && event.userId === userId) return this.ofUser(userId)
+    const room = event.groups?.find((g) => rooms.has(g))
+    return room === undefined ? undefined : this.ofRoom(room)
+  }
+
   /** What a stream reads: an admin stream every partition, a user's its own and the broadcasts. */
   read (stream: Stream, userId: string): readonly string[] {
     if (this.single || stream === 'admin') return this.all
@@ -64,9 +97,14 @@ export class Partitioning {
    * user's events of it. A user stream receives the user's events of their partition and every
    * broadcast; with one partition, the whole of it, as every stream there does.
    */
-  interests (stream: Stream, userId: string): Array<[partition: string, userId: string | undefined]> {
+  interests (stream: Stream, userId: string): Interest[] {
     if (this.single || stream === 'admin') return this.all.map((partition) => [partition, undefined])
-    return [[this.ofUser(userId), userId], [BROADCAST_PARTITION, undefined]]
+    return [[this.ofUser(userId), userRoute(userId)], [BROADCAST_PARTITION, undefined]]
+  }
+
+  /** What a member of a room receives: the room's events of its partition (with one, the whole). */
+  roomInterest (room: string): Interest {
+    return this.single ? [ONLY_PARTITION, undefined] : [this.ofRoom(room), roomRoute(room)]
   }
 
   /** The hash tag of a partition's keys and channel. */
@@ -80,6 +118,20 @@ export class Partitioning {
   wireId (partition: string, local: string): string {
     return this.single ? local : `${partition}:${local}`
   }
+}
+
+/**
+ * A partition, and the route of it a socket receives: the events of one user (`u:<userId>`) or
+ * of one room (`r:<room>`), each on its own channel; undefined for the whole partition.
+ */
+export type Interest = [partition: string, route: string | undefined]
+
+export function userRoute (userId: string): string {
+  return `u:${userId}`
+}
+
+export function roomRoute (room: string): string {
+  return `r:${room}`
 }
 
 /** The first tag `p<i>.<k>` whose slot falls in the i-th of `count` equal slot ranges. */

@@ -6,6 +6,7 @@ import type { Identity } from './identity.js'
 import type { MessageSigning } from './message-signing.js'
 import { type ClientFrame, encodeFault, isFault, parseClientFrame } from './protocol.js'
 import type { SecurityReporter } from './security.js'
+import { AUTHENTICATE_TYPES, type AuthenticateType } from './wire/frames.js'
 
 /**
  * Frames a pending socket may send, `authenticate` attempts included, before it is closed 1008
@@ -31,8 +32,8 @@ export interface PendingContext {
 }
 
 /** `authenticate`, and `auth`, the name the design documents give it. */
-export function isAuthenticate (type: string): boolean {
-  return type === 'authenticate' || type === 'auth'
+export function isAuthenticate (type: string): type is AuthenticateType {
+  return (AUTHENTICATE_TYPES as readonly string[]).includes(type)
 }
 
 /**

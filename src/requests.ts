@@ -3,12 +3,14 @@ import { ProtocolError } from './errors.js'
 import { isAdminOnly } from './events.js'
 import type { Hub } from './hub.js'
 import { type Fault, isFault } from './protocol.js'
-import { positionFor, resume, type ResumeContext, type ResumeOutcome } from './resume.js'
+import { positionFor, resume, type ResumeOutcome } from './resume.js'
+import { type RoomRequestContext, roomRequests } from './room-requests.js'
 import type { ReauthenticateType, ReplyType, RequestType } from './wire/frames.js'
 import { parsePosition, type Position } from './wire/position.js'
+import { within } from './within.js'
 import { patternError } from './wire/topics.js'
 
-export interface RequestContext extends ResumeContext {
+export interface RequestContext extends RoomRequestContext {
   hub: Hub
   maxSubscriptions: number
   /** WEBSOCKET_MAX_PATTERN_LENGTH */
@@ -59,7 +61,7 @@ export const requestHandlers: Record<string, RequestHandler> = {
     // With the bus down nothing comes live anyway: a plain subscribe is answered at once.
     const answer = connection.reading === undefined || (since === undefined && !ctx.reads.connected)
       ? subscribed(ctx, connection, patterns, since)
-      : readable(connection).then((ready) => ready || since === undefined ? subscribed(ctx, connection, patterns, since) : UNREADABLE)
+      : within(connection.reading, READ_WAIT_MS).then((ready) => ready || since === undefined ? subscribed(ctx, connection, patterns, since) : UNREADABLE)
     return since === undefined ? answer : counted(ctx, connection, answer)
   },
 
@@ -80,7 +82,9 @@ export const requestHandlers: Record<string, RequestHandler> = {
 
   heartbeat () {
     return { type: 'heartbeat_response', payload: { serverTime: new Date().toISOString() } }
-  }
+  },
+
+  ...roomRequests
 } satisfies Record<Exclude<RequestType, ReauthenticateType>, RequestHandler>
 
 /** Whether a request type is one of the token swap's names, which the session runs itself. */
@@ -110,17 +114,6 @@ async function counted (ctx: RequestContext, connection: Connection, answer: Rep
 function resumeOutcome (answer: Reply | Fault): ResumeOutcome {
   if (isFault(answer)) return 'unavailable'
   return answer.payload.truncated === true ? 'truncated' : 'resumed'
-}
-
-/** Whether the bus came to stand in every partition the connection reads within READ_WAIT_MS. */
-async function readable (connection: Connection): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<false>((resolve) => { timer = setTimeout(resolve, READ_WAIT_MS, false) })
-  try {
-    return await Promise.race([(connection.reading ?? Promise.resolve()).then(() => true), late])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 /**

@@ -4,7 +4,7 @@ import type { SocketSessionContext } from './socket-session.js'
 import type { TokenContext } from './token-lifecycle.js'
 
 /** What sessions take from this instance besides its configuration. */
-export interface SessionServices extends Pick<SocketSessionContext, 'hub' | 'history' | 'reads' | 'security' | 'signing' | 'onFrameRefused' | 'onResumed' | 'onClose'> {
+export interface SessionServices extends Pick<SocketSessionContext, 'hub' | 'history' | 'reads' | 'rooms' | 'publisher' | 'security' | 'signing' | 'onFrameRefused' | 'onResumed' | 'onClose'> {
   tokens: Omit<TokenContext, 'expiryWarningMs'>
 }
 

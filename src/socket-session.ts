@@ -64,8 +64,8 @@ export function openSocketSession (ctx: SocketSessionContext, socket: WebSocket,
   ctx.hub.add(connection)
   connection.reads = ctx.reads.partitioning.read(stream, identity.userId)
   // The bus begins to read what it did not; a `subscribe` waits for it to stand somewhere.
-  connection.reading = ctx.reads.read(stream, identity.userId).then(() => { connection.reading = undefined })
-  const lifetime = new TokenLifetime(ctx.tokens, ctx.security, connection)
+  connection.reading = Promise.all([ctx.reads.read(stream, identity.userId), ctx.rooms.enterGroups(connection)]).then(() => { connection.reading = undefined })
+  const lifetime = new TokenLifetime(ctx.tokens, ctx.security, connection, () => { ctx.rooms.regrant(connection) })
   const session: SocketSession = { ctx, connection, limiter: new MessageLimiter(ctx.messageLimits), lifetime, frames: new FrameQueue(requestFailed, connection) }
   ;(socket as SocketWithSession)[kSocketSession] = session
   socket.on('message', onMessage)
@@ -76,6 +76,7 @@ export function openSocketSession (ctx: SocketSessionContext, socket: WebSocket,
     connectionId: connection.id,
     serverId: ctx.serverId,
     userId: identity.userId,
+    groups: identity.groups,
     expiresAt: isoOrNull(identity.expiresAt),
     heartbeatIntervalMs: ctx.heartbeatIntervalMs
   }, ctx.signing?.seal))
@@ -121,6 +122,7 @@ function onClose (this: WebSocket, code: number): void {
   lifetime.stop()
   ctx.hub.remove(connection)
   ctx.reads.unread(connection.stream, connection.identity.userId)
+  ctx.rooms.closed(connection)
   // A resume of its waiting for a turn would hold a place in the replay queue until reached.
   ctx.replays.abandon(connection)
   connection.log.info({ code }, 'connection closed')

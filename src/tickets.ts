@@ -54,6 +54,8 @@ function claimsOf (identity: Identity): Record<string, unknown> {
     permissions: identity.permissions,
     jti: identity.tokenId,
     exp: identity.expiresAt === undefined ? undefined : identity.expiresAt / 1000,
-    iat: identity.issuedAt === undefined ? undefined : identity.issuedAt / 1000
+    iat: identity.issuedAt === undefined ? undefined : identity.issuedAt / 1000,
+    groups: identity.groups,
+    rooms: Object.fromEntries(identity.rooms)
   }
 }

@@ -50,7 +50,13 @@ export class TokenLifetime {
   private timer: NodeJS.Timeout | undefined
   private warned = false
 
-  constructor (private readonly ctx: TokenContext, private readonly security: SecurityReporter, private readonly connection: Connection) {}
+  constructor (
+    private readonly ctx: TokenContext,
+    private readonly security: SecurityReporter,
+    private readonly connection: Connection,
+    /** Runs once a new token is in place, after the reply: its rooms may differ from the old one's. */
+    private readonly regranted?: () => void
+  ) {}
 
   /** Starts, or after a reauthentication restarts, the countdown to the token's `exp`. */
   start (): void {
@@ -103,6 +109,7 @@ export class TokenLifetime {
     connection.identity = result
     this.security.report('authentication.token.refresh', { ...audit, sessionId: result.sessionId, reason: 'reauthenticated', expiresAt: isoOrNull(result.expiresAt) })
     connection.send(encodeFrame('reauthenticated', frame.id, { expiresAt: isoOrNull(result.expiresAt) }, this.ctx.seal))
+    this.regranted?.()
     // After the reply: a token already close to `exp` gets its `token_expiring` right behind it.
     this.start()
   }

@@ -52,6 +52,10 @@ export interface Bus {
   read: (stream: Stream, userId: string) => Promise<void>
   /** One socket fewer: what no socket here receives any more stops being read. */
   unread: (stream: Stream, userId: string) => void
+  /** Reads a room's events, for one more member socket here; resolves as `read` does. */
+  readRoom: (room: string) => Promise<void>
+  /** One member socket of the room fewer here. */
+  unreadRoom: (room: string) => void
   /** Resolves with the ids, in draft order, once the events are in the history. */
   publish: (drafts: readonly EventDraft[], idempotency?: Idempotency) => Promise<string[]>
   /**

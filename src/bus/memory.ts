@@ -36,6 +36,10 @@ export class MemoryBus implements Bus {
 
   unread (): void {}
 
+  async readRoom (): Promise<void> {}
+
+  unreadRoom (): void {}
+
   async subscribe (handler: BusHandler): Promise<void> {
     this.handler = handler
   }

@@ -1,4 +1,5 @@
 import type { Log } from '../logging.js'
+import { roomRoute, userRoute } from '../partitions.js'
 import { compareIds } from '../wire/event-id.js'
 import { type BusMessage, BusUnavailableError } from './bus.js'
 import type { partitionNames, RedisEventLog } from './redis-log.js'
@@ -45,8 +46,8 @@ export class PartitionReader {
   /** Receivers of the whole partition, and the subscription of its channel once there are. */
   private whole = 0
   private wholeJoined: Promise<void> | undefined
-  /** Receivers per user, and the subscription of the user's own channel. */
-  private readonly users = new Map<string, { count: number, joined: Promise<void> }>()
+  /** Receivers per route (a user's, a room's events), and the subscription of its channel. */
+  private readonly routes = new Map<string, { count: number, joined: Promise<void> }>()
   private lastId: string | undefined
   private filling: BusMessage[] | undefined = []
   /** A refill is running; `again` asks it to run once more for a reconnect that came meanwhile. */
@@ -62,30 +63,30 @@ export class PartitionReader {
   constructor (readonly partition: string, private readonly names: ReturnType<typeof partitionNames>, private readonly host: ReaderHost) {}
 
   get receivers (): number {
-    return this.whole + this.users.size
+    return this.whole + this.routes.size
   }
 
   /**
-   * One more receiver, of the whole partition or of one user's events. Resolves once the
-   * receiver's events after the reader's position all reach the bus's handler. A new user's
-   * channel is subscribed and a fence sent through the partition: once it is back, every event
-   * up to the fence's id that the reader wanted has arrived, so the position moves to the fence
-   * and the user's later events come on the new channel.
+   * One more receiver, of the whole partition or of one route (a user's or a room's events).
+   * Resolves once the receiver's events after the reader's position all reach the bus's
+   * handler. A new route's channel is subscribed and a fence sent through the partition: once it
+   * is back, every event up to the fence's id that the reader wanted has arrived, so the
+   * position moves to the fence and the route's later events come on the new channel.
    */
-  async join (userId?: string): Promise<void> {
-    if (userId === undefined) {
+  async join (route?: string): Promise<void> {
+    if (route === undefined) {
       this.whole++
       this.wholeJoined ??= this.subscribeNew(this.names.channel)
       return await this.wholeJoined
     }
-    const known = this.users.get(userId)
+    const known = this.routes.get(route)
     if (known !== undefined) {
       known.count++
       return await known.joined
     }
     const entry = { count: 1, joined: Promise.resolve() }
-    this.users.set(userId, entry)
-    entry.joined = this.subscribeNew(this.names.userChannelPrefix + userId)
+    this.routes.set(route, entry)
+    entry.joined = this.subscribeNew(this.names.routePrefix + route)
     await entry.joined
   }
 
@@ -101,18 +102,18 @@ export class PartitionReader {
     }
   }
 
-  /** One receiver fewer; a user's channel is let go with the last of their sockets here. */
-  leave (userId?: string): void {
-    if (userId === undefined) {
+  /** One receiver fewer; a route's channel is let go with the last of its sockets here. */
+  leave (route?: string): void {
+    if (route === undefined) {
       if (--this.whole > 0) return
       this.wholeJoined = undefined
       this.host.unsubscribe(this.names.channel)
       return
     }
-    const entry = this.users.get(userId)
+    const entry = this.routes.get(route)
     if (entry === undefined || --entry.count > 0) return
-    this.users.delete(userId)
-    this.host.unsubscribe(this.names.userChannelPrefix + userId)
+    this.routes.delete(route)
+    this.host.unsubscribe(this.names.routePrefix + route)
   }
 
   /** No socket here receives the partition any more: lets go of its canary channel for good. */
@@ -130,15 +131,16 @@ export class PartitionReader {
 
   /** The channels the reader wants now. */
   private channels (): string[] {
-    const channels = [this.names.canaryChannel, ...[...this.users.keys()].map((user) => this.names.userChannelPrefix + user)]
+    const channels = [this.names.canaryChannel, ...[...this.routes.keys()].map((route) => this.names.routePrefix + route)]
     if (this.whole > 0) channels.push(this.names.channel)
     return channels
   }
 
   /** Whether the reader wants an event: a refill reads the partition's every event. */
   private wants (message: BusMessage): boolean {
-    const { userId } = message.event
-    return this.whole > 0 || (userId !== undefined && this.users.has(userId))
+    const { userId, groups } = message.event
+    if (this.whole > 0 || (userId !== undefined && this.routes.has(userRoute(userId)))) return true
+    return groups?.some((room) => this.routes.has(roomRoute(room))) ?? false
   }
 
   /** The newest id handed on, or the one the reader began after; undefined until known. */

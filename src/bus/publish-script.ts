@@ -16,8 +16,9 @@
  * another cluster slot than the others, and no idempotency key can be the stream.
  * ARGV: 1 channel, 2 max events, 3 max age ms, 4 idempotency TTL ms, 5 '1' to keep in the stream or
  * '0' for live only, 6 what the published ids start with (the partition's name and a colon, or
- * nothing with one partition), then per draft two: the channel of its user ('' for none), where
- * it is published too, and its JSON. It returns the ids as the stream holds them.
+ * nothing with one partition), then per draft: how many route channels it is published on too
+ * (its user's, its rooms'), those channels, and its JSON. It returns the ids as the stream holds
+ * them.
  *
  * Every key and the channel carry one hash tag, so on a cluster the whole script runs on the
  * node that owns that slot, and the channel's publish command is SPUBLISH there (see pubsub.ts).
@@ -61,13 +62,17 @@ local ms, seq = parse(last)
 local keep = ARGV[5] == '1'
 local ids = {}
 local issued = false
-for i = 8, #ARGV, 2 do
-  local key = KEYS[(i - 8) / 2 + 4]
+local i = 7
+local d = 0
+while i <= #ARGV do
+  d = d + 1
+  local routes = tonumber(ARGV[i])
+  local draft = ARGV[i + routes + 1]
+  local key = KEYS[d + 3]
   local id = remembered(key)
   if not id then
     if now > ms then ms, seq = now, 0 else seq = seq + 1 end
     id = string.format('%.0f-%.0f', ms, seq)
-    local draft = ARGV[i]
     if keep then
       local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id, 'e', draft)
       if type(added) == 'table' and added.err then
@@ -80,10 +85,11 @@ for i = 8, #ARGV, 2 do
     issued = id
     local event = '{"id":"' .. ARGV[6] .. id .. '",' .. string.sub(draft, 2)
     redis.call('PUBLISH_COMMAND', ARGV[1], event)
-    if ARGV[i - 1] ~= '' then redis.call('PUBLISH_COMMAND', ARGV[i - 1], event) end
+    for r = i + 1, i + routes do redis.call('PUBLISH_COMMAND', ARGV[r], event) end
     if key ~= KEYS[1] then redis.call('SET', key, id, 'PX', ARGV[4]) end
   end
   ids[#ids + 1] = id
+  i = i + routes + 2
 end
 if issued then
   redis.call('HSET', KEYS[2], 'last', issued)

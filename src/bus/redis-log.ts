@@ -5,7 +5,7 @@ import type { BusMessage, Idempotency } from './bus.js'
 import { acknowledged, type Durability, NO_REPLICAS } from './durability.js'
 import type { RedisClient } from '../redis-connection.js'
 import { publishScript } from './publish-script.js'
-import { Partitioning } from '../partitions.js'
+import { Partitioning, roomRoute, userRoute } from '../partitions.js'
 import { compareIds, localId, ONLY_PARTITION, partitionOf } from '../wire/event-id.js'
 import { pubSubOf } from './pubsub.js'
 
@@ -31,8 +31,11 @@ export function partitionNames (tag: string) {
     clock: `${prefix}clock`,
     /** Every event of the partition, for the instances that read it whole. */
     channel: `${prefix}events`,
-    /** A user's events of the partition, for the instances that read only their users' (see PartitionReader). */
-    userChannelPrefix: `${prefix}u:`,
+    /**
+     * Followed by a route (`u:<userId>`, `r:<room>`): the events of one user or room of the
+     * partition, for the instances that read only their sockets' (see PartitionReader).
+     */
+    routePrefix: prefix,
     /** The fence and health canaries, which every reader of the partition receives. */
     canaryChannel: `${prefix}canary`,
     idempotencyPrefix: `${prefix}idempotency:`
@@ -99,11 +102,16 @@ export class RedisEventLog implements History {
    */
   async publish (drafts: readonly EventDraft[], idempotency?: Idempotency, keep = true): Promise<string[]> {
     const groups = new Map<string, number[]>()
+    // An event for targets in several partitions is written to each: its id is its first copy's.
+    const primaries = new Array<string>(drafts.length)
     drafts.forEach((draft, i) => {
-      const partition = this.partitioning.of(draft)
-      const group = groups.get(partition)
-      if (group === undefined) groups.set(partition, [i])
-      else group.push(i)
+      const placements = this.partitioning.placements(draft)
+      primaries[i] = placements[0] as string
+      for (const partition of placements) {
+        const group = groups.get(partition)
+        if (group === undefined) groups.set(partition, [i])
+        else group.push(i)
+      }
     })
     // One partition: the script's answer as is; for a request key it used before, that is the
     // ids it gave then, whatever this body holds.
@@ -118,7 +126,7 @@ export class RedisEventLog implements History {
         requestKey: idempotency.requestKey,
         eventKeys: idempotency.eventKeys && indexes.map((i) => idempotency.eventKeys?.[i])
       }, keep)
-      indexes.forEach((index, j) => { ids[index] = published[j] as string })
+      indexes.forEach((index, j) => { if (primaries[index] === partition) ids[index] = published[j] as string })
     }))
     return ids
   }
@@ -127,16 +135,29 @@ export class RedisEventLog implements History {
     const names = this.namesOf(partition)
     const key = (k: string | undefined): string => k === undefined ? names.history : names.idempotencyPrefix + k
     const keys = [names.history, names.clock, key(idempotency?.requestKey), ...drafts.map((_, i) => key(idempotency?.eventKeys?.[i]))]
-    // One partition is read whole by every instance: no user's own channel has a reader.
-    const userChannel = (draft: EventDraft): string => this.partitioning.single || draft.userId === undefined ? '' : names.userChannelPrefix + draft.userId
     const args = [
       keys.length, ...keys,
       names.channel, this.retention.maxEvents, this.retention.maxAgeMs, idempotency?.ttlMs ?? 1, keep ? '1' : '0',
       this.partitioning.wireId(partition, ''),
-      ...drafts.flatMap((d) => [userChannel(d), JSON.stringify(d)])
+      ...drafts.flatMap((d) => {
+        const channels = this.routesIn(partition, d).map((route) => names.routePrefix + route)
+        return [channels.length, ...channels, JSON.stringify(d)]
+      })
     ]
     const result = keep && this.durability.replicas > 0 ? await this.publishReplicated(args) : await this.redis.eventgatePublish(...args)
     return (JSON.parse(String(result)) as string[]).map((id) => this.partitioning.wireId(partition, id))
+  }
+
+  /**
+   * The routes of a partition a draft is published on besides its whole channel: its user's and
+   * its rooms' that live there. One partition is read whole by every instance: none has a reader.
+   */
+  private routesIn (partition: string, draft: EventDraft): string[] {
+    const { partitioning } = this
+    if (partitioning.single) return []
+    const routes = draft.userId !== undefined && partitioning.ofUser(draft.userId) === partition ? [userRoute(draft.userId)] : []
+    for (const room of draft.groups ?? []) if (partitioning.ofRoom(room) === partition) routes.push(roomRoute(room))
+    return routes
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { EventDraft } from '../events.js'
 import type { Retention } from '../history.js'
 import type { Log } from '../logging.js'
-import { Partitioning } from '../partitions.js'
+import { type Interest, Partitioning } from '../partitions.js'
 import { connectRedis, type RedisClient } from '../redis-connection.js'
 import type { RedisTarget } from '../redis-target.js'
 import type { Stream } from '../wire/streams.js'
@@ -89,19 +89,35 @@ export class RedisBus implements Bus {
   }
 
   async read (stream: Stream, userId: string): Promise<void> {
-    await Promise.all(this.partitioning.interests(stream, userId).map(async ([partition, user]) => {
-      const reader = this.reader(partition)
-      clearTimeout(reader.linger)
-      reader.linger = undefined
-      await reader.join(user)
-    }))
+    await this.readInterests(this.partitioning.interests(stream, userId))
   }
 
   unread (stream: Stream, userId: string): void {
-    for (const [partition, user] of this.partitioning.interests(stream, userId)) {
+    this.unreadInterests(this.partitioning.interests(stream, userId))
+  }
+
+  async readRoom (room: string): Promise<void> {
+    await this.readInterests([this.partitioning.roomInterest(room)])
+  }
+
+  unreadRoom (room: string): void {
+    this.unreadInterests([this.partitioning.roomInterest(room)])
+  }
+
+  private async readInterests (interests: readonly Interest[]): Promise<void> {
+    await Promise.all(interests.map(async ([partition, route]) => {
+      const reader = this.reader(partition)
+      clearTimeout(reader.linger)
+      reader.linger = undefined
+      await reader.join(route)
+    }))
+  }
+
+  private unreadInterests (interests: readonly Interest[]): void {
+    for (const [partition, route] of interests) {
       const reader = this.readers.get(partition)
       if (reader === undefined) continue
-      reader.leave(user)
+      reader.leave(route)
       if (reader.receivers > 0) continue
       reader.linger = setTimeout(() => { this.drop(reader) }, LINGER_MS)
       reader.linger.unref()

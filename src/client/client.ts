@@ -1,18 +1,22 @@
 import { ABNORMAL_CLOSURE } from '../wire/close-codes.js'
-import type { PushType } from '../wire/frames.js'
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js'
 import { closePolicy } from './close-policy.js'
 import { Emitter } from './emitter.js'
 import { type Endpoint, endpointOf, isRoutineFailure, socketUrl } from './endpoint.js'
 import { EventgateError } from './errors.js'
-import { readEvent, readFault, readTime, type ServerFrame } from './frames.js'
+import { readEvent, readTime, type ServerFrame } from './frames.js'
 import { type FrameSink, Link } from './link.js'
-import { type Resumption, resubscribe, subscribeOn } from './resume.js'
+import { PatternKeeper } from './pattern-keeper.js'
+import { handlePush, type PushTarget } from './pushes.js'
+import { RoomKeeper } from './rooms.js'
 import { FrameSigning } from './signing.js'
 import { StreamPosition } from './stream-position.js'
-import { Subscriptions } from './subscriptions.js'
-import { messageOf, TokenRefresher } from './token-refresh.js'
-import type { ClientEvents, ClientOptions, ClientState, CloseInfo, EventgateClient, EventHandler, Logger, Subscription, WebSocketConstructor } from './types.js'
+import { messageOf, reauthenticateOn, TokenRefresher } from './token-refresh.js'
+import type {
+  ClientEvents, ClientOptions, ClientState, CloseInfo, EventgateClient, EventHandler, Logger, PublishOptions, RoomGrant, RoomMembership, Subscription,
+  WebSocketConstructor
+} from './types.js'
+import { Waiters } from './waiters.js'
 import { Watchdog } from './watchdog.js'
 
 type Timer = ReturnType<typeof setTimeout>
@@ -21,22 +25,8 @@ type Timer = ReturnType<typeof setTimeout>
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000
 const DEFAULT_HEARTBEAT_GRACE_MS = 10_000
 
-type PushHandler = (client: Client, link: Link, payload: Record<string, unknown>) => void
-
-/** Frames the gateway sends unasked; replies are matched to their request by `id`. */
-const pushHandlers: Record<string, PushHandler> = {
-  connected: (client, link, payload) => { client.connected(link, payload) },
-  event: (client, _link, payload) => { client.deliver(payload) },
-  token_expiring: (_client, link, payload) => { link.refresher.expiring(readTime(payload.expiresAt)) },
-  error: (client, _link, payload) => {
-    const fault = readFault(payload)
-    client.report(new EventgateError(fault.code, fault.message))
-  }
-} satisfies Record<PushType, PushHandler>
-
-export class Client implements EventgateClient {
+export class Client implements EventgateClient, PushTarget {
   private readonly emitter = new Emitter<ClientEvents>((err, name) => { this.listenerThrew(err, name) })
-  private readonly subscriptions = new Subscriptions()
   private readonly endpoint: Endpoint
   private readonly WebSocket: WebSocketConstructor
   private readonly backoff: BackoffOptions
@@ -47,13 +37,16 @@ export class Client implements EventgateClient {
   private link: Link | undefined
   private attempt = 0
   private retryTimer: Timer | undefined
-  private readonly resumption: Resumption
+  private readonly patterns: PatternKeeper
   /** Bumped when a connect under way must be abandoned (by `close()`). */
   private generation = 0
   private intervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS
   private readonly stream = new StreamPosition()
   private closing: Promise<void> = Promise.resolve()
   private readonly signing: FrameSigning | undefined
+  /** Callers waiting for a socket whose rooms and patterns are back. */
+  private readonly resumedLinks = new Waiters<Link>()
+  readonly roomKeeper: RoomKeeper
 
   constructor (private readonly options: ClientOptions) {
     const WebSocketClass = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
@@ -61,16 +54,21 @@ export class Client implements EventgateClient {
     this.WebSocket = WebSocketClass
     this.endpoint = endpointOf(options.url, options.stream ?? 'events')
     this.backoff = { ...DEFAULT_BACKOFF, ...options.reconnect }
-    this.resumption = {
-      subscriptions: this.subscriptions,
+    const host = {
+      current: () => this.link?.ready === true ? this.link : undefined,
+      closed: () => this.current === 'closed',
       backoff: this.backoff,
-      report: (err) => { this.report(err) },
+      report: (err: EventgateError) => { this.report(err) },
+      positioned: (position: unknown) => { this.stream.place(position) }
+    }
+    this.patterns = new PatternKeeper({
+      ...host,
       truncated: (info) => {
         this.stream.clear()
         this.emitter.emit('truncated', info)
-      },
-      positioned: (position) => { this.stream.place(position) }
-    }
+      }
+    })
+    this.roomKeeper = new RoomKeeper({ ...host, ready: async () => await this.resumedLink(), changed: (change) => { this.emitter.emit('rooms', change) } })
     this.graceMs = options.heartbeatGraceMs ?? DEFAULT_HEARTBEAT_GRACE_MS
     this.logger = options.logger
     this.signing = options.signingSecret === undefined ? undefined : new FrameSigning(options.signingSecret)
@@ -91,6 +89,10 @@ export class Client implements EventgateClient {
     return this.stream.token
   }
 
+  get groups (): readonly string[] {
+    return this.roomKeeper.groups
+  }
+
   on<K extends keyof ClientEvents> (name: K, listener: ClientEvents[K]): () => void {
     return this.emitter.on(name, listener)
   }
@@ -104,20 +106,28 @@ export class Client implements EventgateClient {
    * with the gateway's code (INVALID_PATTERN, FORBIDDEN, …). Kept across reconnects.
    */
   async subscribe<Data extends Record<string, unknown> = Record<string, unknown>> (pattern: string, handler: EventHandler<Data>): Promise<Subscription> {
-    if (this.current === 'closed') throw new EventgateError('CLIENT_CLOSED', 'the client is closed')
-    if (this.subscriptions.add(pattern, handler as unknown as EventHandler)) {
-      const link = this.link
-      if (link?.resumed === true) void subscribeOn(this.resumption, link, pattern)
-    }
-    await this.subscriptions.accepted(pattern)
-    return { pattern, unsubscribe: async () => { await this.unsubscribe(pattern, handler) } }
+    return await this.patterns.subscribe(pattern, handler)
   }
 
   /** Removes `handler` (or every handler) from `pattern`; the last one out unsubscribes it. */
   async unsubscribe<Data extends Record<string, unknown> = Record<string, unknown>> (pattern: string, handler?: EventHandler<Data>): Promise<void> {
-    if (!this.subscriptions.remove(pattern, handler as unknown as EventHandler | undefined)) return
-    const link = this.link
-    if (link?.ready === true) await link.request('unsubscribe', { eventTypes: [pattern] })
+    await this.patterns.unsubscribe(pattern, handler)
+  }
+
+  async join (room: string): Promise<RoomMembership> {
+    return await this.roomKeeper.join(room)
+  }
+
+  async leave (room: string): Promise<void> {
+    await this.roomKeeper.leave(room)
+  }
+
+  async publish (room: string, type: string, data?: Record<string, unknown>, options?: PublishOptions): Promise<string> {
+    return await this.roomKeeper.publish(room, type, data, options)
+  }
+
+  async rooms (): Promise<RoomGrant[]> {
+    return await this.roomKeeper.list()
   }
 
   /** Closes the socket for good; resolves once it is closed. */
@@ -136,6 +146,7 @@ export class Client implements EventgateClient {
     link.watchdog.stop()
     link.watchdog = this.watch(link)
     link.refresher.deadline(readTime(payload.expiresAt) ?? null)
+    this.roomKeeper.connected(payload.groups)
     this.setState('open')
     void this.resume(link)
   }
@@ -152,7 +163,7 @@ export class Client implements EventgateClient {
     }
     if (!this.stream.advance(event.id)) return
     this.emitter.emit('event', event)
-    this.subscriptions.dispatch(event, (err) => { this.handlerThrew(err) })
+    this.patterns.dispatch(event, (err) => { this.handlerThrew(err) })
   }
 
   /** Hands an error to the `error` listeners, or to the logger when there are none. */
@@ -208,13 +219,7 @@ export class Client implements EventgateClient {
     return new TokenRefresher({
       getToken: async () => await this.options.getToken(),
       report: (err) => { this.report(err) },
-      reauthenticate: async (token) => {
-        const reply = await link.request('reauthenticate', { token })
-        if (reply === undefined) return undefined
-        if (reply.type === 'reauthenticated') return { expiresAt: readTime(reply.payload.expiresAt) ?? null }
-        const fault = readFault(reply.payload)
-        return new EventgateError(fault.code, `reauthenticate refused: ${fault.message}`)
-      }
+      reauthenticate: async (token) => await reauthenticateOn(link, token)
     })
   }
 
@@ -225,23 +230,30 @@ export class Client implements EventgateClient {
       this.report(new EventgateError('INVALID_FRAME', 'a frame that is not a JSON object with a type'))
       return
     }
-    if (link.answer(frame)) return
-    // Push types this client does not know (a newer gateway's) are ignored.
-    const handler = Object.hasOwn(pushHandlers, frame.type) ? pushHandlers[frame.type] : undefined
-    handler?.(this, link, frame.payload)
+    if (!link.answer(frame)) handlePush(this, link, frame)
   }
 
   /**
-   * Subscribes the patterns held before again, in one request with `since`, so the gateway
-   * replays what the client missed and the seam to live events has no gap. Patterns new since
-   * go after it: their live events must not overtake the replay, or the replay would look old.
+   * Joins the rooms held before again, then subscribes the patterns held before in one request
+   * with `since`, so the gateway replays what the client missed, the rooms' events included,
+   * and the seam to live events has no gap. Rooms and patterns new since go after it: their
+   * live events must not overtake the replay, or the replay would look old.
    */
   private async resume (link: Link): Promise<void> {
-    const patterns = this.subscriptions.patterns(true)
-    if (patterns.length > 0) await resubscribe(this.resumption, link, patterns, this.stream.token)
+    await this.roomKeeper.rejoin(link)
+    if (this.link !== link) return
+    await this.patterns.resume(link, this.stream.token)
     if (this.link !== link) return
     link.resumed = true
-    for (const pattern of this.subscriptions.patterns(false)) void subscribeOn(this.resumption, link, pattern)
+    this.roomKeeper.joinPending(link)
+    this.patterns.subscribePending(link)
+    this.resumedLinks.resolve(link)
+  }
+
+  private async resumedLink (): Promise<Link> {
+    if (this.current === 'closed') throw new EventgateError('CLIENT_CLOSED', 'the client is closed')
+    const link = this.link
+    return link?.resumed === true ? link : await this.resumedLinks.wait()
   }
 
   private closed (link: Link, cause: CloseInfo): void {
@@ -294,18 +306,12 @@ export class Client implements EventgateClient {
     if (link !== undefined) {
       this.release(link)
       link.close()
-      this.closing = this.settle(link)
+      this.closing = link.settle(this.graceMs)
     }
-    this.subscriptions.abandon(new EventgateError('CLIENT_CLOSED', 'the client is closed'))
+    this.patterns.abandon()
+    this.roomKeeper.abandon()
+    this.resumedLinks.reject(new EventgateError('CLIENT_CLOSED', 'the client is closed'))
     this.setState('closed', cause)
-  }
-
-  /** Waits for the close handshake, at most the grace; a peer that never answers is dropped. */
-  private async settle (link: Link): Promise<void> {
-    let timer: Timer | undefined
-    await Promise.race([link.closed, new Promise((resolve) => { timer = setTimeout(resolve, this.graceMs) })])
-    clearTimeout(timer)
-    link.socket.terminate?.()
   }
 
   private setState (state: ClientState, cause?: CloseInfo): void {

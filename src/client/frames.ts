@@ -32,9 +32,10 @@ export function encodeRequest (type: RequestType, id: string, payload?: Record<s
 }
 
 export function readEvent (payload: Record<string, unknown>): GatewayEvent | undefined {
-  const { id, type, timestamp, data, userId, sessionId } = payload
+  const { id, type, timestamp, data, userId, sessionId, sender, groups } = payload
   if (!isEventId(id) || typeof type !== 'string' || typeof timestamp !== 'string' || !isRecord(data)) return undefined
-  if ((userId !== undefined && typeof userId !== 'string') || (sessionId !== undefined && typeof sessionId !== 'string')) return undefined
+  if (![userId, sessionId, sender].every((field) => field === undefined || typeof field === 'string')) return undefined
+  if (groups !== undefined && !(Array.isArray(groups) && groups.every((group) => typeof group === 'string'))) return undefined
   return payload as unknown as GatewayEvent
 }
 

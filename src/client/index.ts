@@ -6,12 +6,13 @@
 import { Client } from './client.js'
 import type { ClientOptions, EventgateClient } from './types.js'
 
+export type { RoomRole } from '../wire/rooms.js'
 export type { Stream } from '../wire/streams.js'
 export type { BackoffOptions } from './backoff.js'
 export { EventgateError, type ClientErrorCode, type ErrorCode, type ProtocolErrorCode } from './errors.js'
 export type {
   ClientEvents, ClientOptions, ClientState, CloseInfo, EventgateClient, EventHandler, GatewayEvent, Logger,
-  ReconnectInfo, Subscription, TruncatedInfo, WebSocketConstructor, WebSocketLike
+  PublishOptions, ReconnectInfo, RoomChange, RoomGrant, RoomMembership, Subscription, TruncatedInfo, WebSocketConstructor, WebSocketLike
 } from './types.js'
 
 /** Creates a client and starts connecting at once. */

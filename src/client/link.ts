@@ -28,8 +28,8 @@ export class Link {
   ready = false
   /** The patterns held before are subscribed again: new ones may follow. */
   resumed = false
-  resumeTimer: ReturnType<typeof setTimeout> | undefined
   private readonly replies = new Map<string, Reply>()
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>()
   private nextId = 0
   private released = false
   /**
@@ -52,6 +52,21 @@ export class Link {
     return await new Promise((resolve) => {
       this.replies.set(id, resolve)
       this.send(type, id, payload)
+    })
+  }
+
+  /**
+   * Waits `ms` before a retry on this socket. Once the link is released it never resolves: the
+   * retry dies with its socket, and the next one starts over.
+   */
+  async pause (ms: number): Promise<void> {
+    if (this.released) return await new Promise(() => {})
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer)
+        resolve()
+      }, ms)
+      this.timers.add(timer)
     })
   }
 
@@ -102,9 +117,18 @@ export class Link {
     this.released = true
     this.watchdog.stop()
     this.refresher.stop()
-    clearTimeout(this.resumeTimer)
+    for (const timer of this.timers) clearTimeout(timer)
+    this.timers.clear()
     for (const reply of this.replies.values()) reply(undefined)
     this.replies.clear()
+  }
+
+  /** Waits for the close handshake, at most `graceMs`; a peer that never answers is dropped. */
+  async settle (graceMs: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([this.closed, new Promise((resolve) => { timer = setTimeout(resolve, graceMs) })])
+    clearTimeout(timer)
+    this.socket.terminate?.()
   }
 
   /** Closes the socket; a dead peer (`terminate` where the WebSocket has it) is not waited for. */

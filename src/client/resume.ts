@@ -37,7 +37,7 @@ export async function resubscribe (ctx: Resumption, link: Link, patterns: string
     ctx.report(new EventgateError(fault.code, `resubscribing ${patterns.join(', ')} failed: ${fault.message}`))
     return
   }
-  await new Promise<void>((resolve) => { link.resumeTimer = setTimeout(resolve, backoffDelay(tries, ctx.backoff)) })
+  await link.pause(backoffDelay(tries, ctx.backoff))
   await resubscribe(ctx, link, patterns, since, tries + 1)
 }
 

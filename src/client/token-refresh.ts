@@ -1,4 +1,6 @@
 import { EventgateError } from './errors.js'
+import { readFault, readTime } from './frames.js'
+import type { Link } from './link.js'
 import { earliestRefresh, refreshDue, tokenExpiresAt } from './token.js'
 
 /** A refresh that failed is tried again halfway to the deadline, unless less than this is left. */
@@ -104,4 +106,13 @@ export class TokenRefresher {
 
 export function messageOf (err: unknown): string {
   return err instanceof Error ? err.message : String(err)
+}
+
+/** `reauthenticate` on one socket, answered as RefreshContext's `reauthenticate` says. */
+export async function reauthenticateOn (link: Link, token: string): ReturnType<RefreshContext['reauthenticate']> {
+  const reply = await link.request('reauthenticate', { token })
+  if (reply === undefined) return undefined
+  if (reply.type === 'reauthenticated') return { expiresAt: readTime(reply.payload.expiresAt) ?? null }
+  const fault = readFault(reply.payload)
+  return new EventgateError(fault.code, `reauthenticate refused: ${fault.message}`)
 }

@@ -1,3 +1,4 @@
+import type { RoomRole } from '../wire/rooms.js'
 import type { Stream } from '../wire/streams.js'
 import type { BackoffOptions } from './backoff.js'
 import type { EventgateError } from './errors.js'
@@ -17,6 +18,10 @@ export interface GatewayEvent<Data extends Record<string, unknown> = Record<stri
   /** The user it is addressed to; absent for a broadcast. */
   userId?: string
   sessionId?: string
+  /** The rooms it was published into (docs/rooms.md); absent when it names none. */
+  groups?: string[]
+  /** The user who published it into a room over the socket. */
+  sender?: string
   data: Data
   /** `admin`: one of the gateway's own security events, delivered on `/ws/admin` only. */
   audience?: 'admin'
@@ -58,6 +63,34 @@ export interface Subscription {
   unsubscribe: () => Promise<void>
 }
 
+/** What `join` resolves with: the room and the role the token grants there. */
+export interface RoomMembership {
+  room: string
+  role: RoomRole
+}
+
+/** A room the token grants, from `rooms()`: `joined` when this connection is in it. */
+export interface RoomGrant extends RoomMembership {
+  joined: boolean
+}
+
+export interface PublishOptions {
+  /** A repeat of the same key is answered with the first event's id, not published twice. */
+  idempotencyKey?: string
+}
+
+/**
+ * The rooms changed without the application asking: a reauthentication entered a new group
+ * (`joined`), took a room's grant away (`left`, reason `revoked`), or a room joined before a
+ * reconnect was refused on the new socket (`left`, the gateway's code as reason).
+ */
+export interface RoomChange {
+  room: string
+  action: 'joined' | 'left'
+  role?: RoomRole
+  reason?: string
+}
+
 /** What `createClient` returns. */
 export interface EventgateClient {
   readonly state: ClientState
@@ -77,6 +110,19 @@ export interface EventgateClient {
   subscribe: <Data extends Record<string, unknown> = Record<string, unknown>>(pattern: string, handler: EventHandler<Data>) => Promise<Subscription>
   /** Removes `handler` (or every handler) from `pattern`; the last one out unsubscribes it. */
   unsubscribe: <Data extends Record<string, unknown> = Record<string, unknown>>(pattern: string, handler?: EventHandler<Data>) => Promise<void>
+  /** The rooms the token put the connection in (its `groups` claim), as the gateway last said. */
+  readonly groups: readonly string[]
+  /**
+   * Enters a room the token grants; resolves with the role there, rejects with the gateway's
+   * code (FORBIDDEN, ROOM_FULL, TOO_MANY_ROOMS, …). Joined again on every reconnect, until `leave`.
+   */
+  join: (room: string) => Promise<RoomMembership>
+  /** Leaves a room and forgets it; rejects with FORBIDDEN for a group of the token. */
+  leave: (room: string) => Promise<void>
+  /** Publishes an event into a room; resolves with its id once it is in the history. */
+  publish: (room: string, type: string, data?: Record<string, unknown>, options?: PublishOptions) => Promise<string>
+  /** Every room the token grants, with the role and whether this connection is in it. */
+  rooms: () => Promise<RoomGrant[]>
   on: <K extends keyof ClientEvents>(name: K, listener: ClientEvents[K]) => () => void
   off: <K extends keyof ClientEvents>(name: K, listener: ClientEvents[K]) => void
   /** Closes the socket for good; resolves once it is closed. */
@@ -91,6 +137,7 @@ export interface ClientEvents {
   /** Every event delivered, whichever pattern matched it, in id order within its partition. */
   event: (event: GatewayEvent) => void
   truncated: (info: TruncatedInfo) => void
+  rooms: (change: RoomChange) => void
 }
 
 /** The part of a WebSocket the client uses: the browser's `WebSocket` and `ws`'s class both have it. */

@@ -13,6 +13,9 @@ export const ProtocolError = {
   UNAUTHORIZED: 'UNAUTHORIZED',
   INVALID_SIGNATURE: 'INVALID_SIGNATURE',
   REPLAYED: 'REPLAYED',
+  ROOM_FULL: 'ROOM_FULL',
+  TOO_MANY_ROOMS: 'TOO_MANY_ROOMS',
+  UNAVAILABLE: 'UNAVAILABLE',
   INTERNAL_ERROR: 'INTERNAL_ERROR'
 } as const
 export type ProtocolErrorCode = (typeof ProtocolError)[keyof typeof ProtocolError]

@@ -12,7 +12,7 @@ import { EventFrame } from '../../src/protocol.js'
 import { within } from '../helpers/within.js'
 
 const log: Log = { error () {}, warn () {}, info () {}, debug () {}, child: () => log }
-const identity = { userId: 'alice', sessionId: 's1', roles: [], permissions: [], tokenId: undefined, expiresAt: undefined }
+const identity = { userId: 'alice', sessionId: 's1', roles: [], permissions: [], tokenId: undefined, expiresAt: undefined, rooms: new Map(), groups: [] }
 
 interface Pair { server: WebSocket, client: WebSocket, messages: string[] }
 

@@ -3,7 +3,9 @@ import { accessSync, constants, mkdirSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import t, { type Test } from 'tap'
+import WebSocket from 'ws'
 import { token } from '../../harness/tokens.js'
+import { createClient } from '../../src/client/index.js'
 import { DEV_JWT_SECRET } from '../../src/config.js'
 import { get, post, startGateway } from '../helpers/gateway.js'
 
@@ -169,6 +171,27 @@ t.test('the dashboard in Chromium: user view, filter, pause, admin totals and se
   await admin.waitForSelector('#security-list li[data-type="security.bruteforce.detected"]')
   await security.click()
   await admin.waitForSelector('#counters tr:has-text("security.bruteforce.detected")')
+
+  const inRooms = await post(`${gateway.url}/events`, { type: 'incident.updated', groups: ['incident-42', 'ops'], data: { note: hostile } }, service)
+  t.equal(inRooms.status, 202, 'an event published into rooms')
+  const roomRow = admin.locator(row('incident.updated'))
+  await roomRow.waitFor()
+  t.equal(await roomRow.locator('.event-user').textContent(), '#incident-42 #ops', 'the audience names the rooms, not broadcast')
+  t.match(await roomRow.locator('.event-data').textContent(), hostile, 'its data shown as text')
+
+  // A member whose user id is markup publishes into a room over its socket: the gateway names it as sender.
+  const hostileUser = '<img src=x onerror=window.pwned=2>'
+  const member = createClient({ url: gateway.url, getToken: () => token({ sub: hostileUser, rooms: { ops: 'write' } }, DEV_JWT_SECRET), WebSocket })
+  t.teardown(async () => { await member.close() })
+  await member.publish('ops', 'room.message', { text: hostile, [hostile]: hostile })
+  const memberRow = admin.locator(row('room.message'))
+  await memberRow.waitFor()
+  t.equal(await memberRow.locator('.event-sender').textContent(), `from ${hostileUser}`, 'the sender, as text')
+  t.equal(await memberRow.locator('.event-user').textContent(), '#ops')
+  await memberRow.click()
+  t.match(await admin.textContent('#event-json'), `"sender": "${hostileUser}"`, 'the event JSON shows the sender as text')
+  t.equal(await admin.locator('img').count(), 0, 'no field of a room event is parsed as markup')
+  t.equal(await admin.evaluate(() => (window as { pwned?: number }).pwned), undefined)
 
   mkdirSync(ARTIFACTS, { recursive: true })
   await admin.screenshot({ path: new URL('dashboard.png', ARTIFACTS).pathname })

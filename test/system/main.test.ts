@@ -48,8 +48,11 @@ t.test('a bad value stops the start with a message naming the variable', async (
   t.match(output, /invalid configuration: PORT: /)
 })
 
-t.test('development starts on the development key with a warning, and stops cleanly on SIGTERM', async (t) => {
-  const started = await run({ PORT: '0', LOG_LEVEL: 'info' }, /Server listening at http:\/\/127\.0\.0\.1:\d+/)
+t.test('development starts on the development key, says so in its start-up line, and stops cleanly on SIGTERM', async (t) => {
+  const started = await run({ PORT: '0', LOG_LEVEL: 'info' }, /"msg":"eventgate listening/)
   t.match(started.output, /using the public development key; mint tokens with `npm run token`/)
+  const port = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(started.output)?.[1]
+  const url = `http://127.0.0.1:${port ?? ''}`
+  t.match(started.output, `"msg":"eventgate listening at ${url}, on the in-memory bus (this instance alone: no other instance sees its events, and its history ends with the process); dashboard ${url}/dashboard, API docs ${url}/docs. WARNING: no JWT_SECRET or JWT_PUBLIC_KEY, tokens are checked against the public development key`, 'the start-up line, with the warning')
   t.equal(await started.stop(), 0)
 })

@@ -80,3 +80,36 @@ t.test('two instances with 1,000 users each: each receives its users\' events an
   t.equal((await clients[0]?.events(25))?.length, 25, 'a user\'s five events and the twenty broadcasts')
   for (const client of clients) client.close()
 })
+
+t.test('rooms on the cluster: an instance receives only the rooms its sockets are in, each event once', async (t) => {
+  const rooms = Array.from({ length: 8 }, (_, i) => `room-${i}`)
+  // Instance a holds members of the first four rooms, b of the last four; one member of rooms 3 and 4 on each.
+  const members = await Promise.all(rooms.map(async (room, i) => {
+    const gw = i < 4 ? a : b
+    const client = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken(`member-${i}`, { groups: i === 3 || i === 4 ? ['room-3', 'room-4'] : [room] }))
+    await client.subscribe('room.*')
+    return client
+  }))
+  const before = [a, b].map((gw) => gw.app.hub.stats().eventsReceived)
+  await publish(a, rooms.map((room) => ({ type: 'room.notice', groups: [room], data: { room } })))
+  await publish(b, [{ type: 'room.both', groups: ['room-3', 'room-4'] }])
+  for (const [i, client] of members.entries()) {
+    const inBoth = i === 3 || i === 4
+    const expected = inBoth ? ['room-3', 'room-4'] : [rooms[i]]
+    const got = await client.events(expected.length + (inBoth ? 1 : 0))
+    t.same(got.filter((e) => e.type === 'room.notice').map((e) => (e.data as { room: string }).room).sort(), expected, `member ${i}: its rooms' events`)
+    if (inBoth) t.equal(got.filter((e) => e.type === 'room.both').length, 1, `member ${i}: the two-room event`)
+  }
+  // A marker to every room: whatever else was on its way (a second copy) came before it.
+  await publish(a, [{ type: 'room.marker', groups: rooms }])
+  for (const client of members) await client.next((f) => f.type === 'event' && f.payload.type === 'room.marker', 10_000)
+  for (const [i, client] of members.entries()) t.same(client.frames.filter((f) => f.type === 'event'), [], `member ${i}: nothing more, no second copy`)
+  const received = [a, b].map((gw, i) => gw.app.hub.stats().eventsReceived - (before[i] ?? 0))
+  const partitioning = a.app.bus.partitioning
+  const copies = (held: string[]) => (events: string[][]) => events.reduce((sum, groups) => sum + new Set(groups.map((r) => partitioning.ofRoom(r)).filter((p) => held.some((r) => partitioning.ofRoom(r) === p))).size, 0)
+  const published = [...rooms.map((room) => [room]), ['room-3', 'room-4'], rooms]
+  const expected = [copies(['room-0', 'room-1', 'room-2', 'room-3', 'room-4'])(published), copies(['room-3', 'room-4', 'room-5', 'room-6', 'room-7'])(published)]
+  t.comment(`8 room events, a two-room event and an eight-room marker (in their copies): instance a received ${received[0]}, b ${received[1]}`)
+  t.same(received, expected, 'each instance receives the copies in its members\' rooms\' partitions, no other')
+  for (const client of members) client.close()
+})

@@ -14,7 +14,7 @@ function recorder () {
     terminate () { calls.push(['terminate']) },
     ping () { calls.push(['ping']) }
   }
-  const identity = { userId: 'alice', sessionId: 's1', roles: [], permissions: [], tokenId: undefined, expiresAt: undefined }
+  const identity = { userId: 'alice', sessionId: 's1', roles: [], permissions: [], tokenId: undefined, expiresAt: undefined, rooms: new Map(), groups: [] }
   return { socket, calls, connection: new Connection('c1', socket, identity, 'events', log) }
 }
 

@@ -9,13 +9,21 @@ t.test('identityFromClaims reads a full set of claims', async (t) => {
     permissions: ['events:read'],
     tokenId: 'j1',
     expiresAt: 1700000000 * 1000,
-    issuedAt: 1000
+    issuedAt: 1000,
+    rooms: new Map(),
+    groups: []
   })
+})
+
+t.test('identityFromClaims reads the rooms a token grants: groups as read, rooms with their role', async (t) => {
+  const identity = identityFromClaims({ sub: 'alice', groups: ['team-a', 'ops', 'team-a'], rooms: { 'incident-42': 'write', ops: 'admin', 'tenant:acme': 'read' } }) as Identity
+  t.same(identity.groups, ['team-a', 'ops'], 'groups, each once')
+  t.same(Object.fromEntries(identity.rooms), { 'incident-42': 'write', ops: 'admin', 'tenant:acme': 'read', 'team-a': 'read' }, 'a group keeps a higher role its rooms claim grants')
 })
 
 t.test('identityFromClaims defaults the optional claims', async (t) => {
   t.same(identityFromClaims({ sub: 'bob' }), {
-    userId: 'bob', sessionId: undefined, roles: [], permissions: [], tokenId: undefined, expiresAt: undefined
+    userId: 'bob', sessionId: undefined, roles: [], permissions: [], tokenId: undefined, expiresAt: undefined, rooms: new Map(), groups: []
   })
   t.match(identityFromClaims({ sub: 'bob', jti: 5, exp: '1700000000' }), { tokenId: undefined, expiresAt: undefined }, 'non-string jti and non-numeric exp are ignored')
   t.match(identityFromClaims({ sub: 'x'.repeat(256) }), { userId: 'x'.repeat(256) }, 'sub at its limit')
@@ -33,7 +41,13 @@ t.test('identityFromClaims refuses invalid claims with a reason', async (t) => {
     ['roles not an array', { sub: 'a', roles: 'admin' }, /invalid roles/],
     ['roles with a number', { sub: 'a', roles: ['user', 1] }, /invalid roles/],
     ['permissions not an array', { sub: 'a', permissions: { 'events:publish': true } }, /invalid permissions/],
-    ['permissions with numbers', { sub: 'a', permissions: ['events:publish', 2, 3] }, /invalid permissions/]
+    ['permissions with numbers', { sub: 'a', permissions: ['events:publish', 2, 3] }, /invalid permissions/],
+    ['groups not an array', { sub: 'a', groups: 'team-a' }, /invalid groups/],
+    ['a group name with a space', { sub: 'a', groups: ['team a'] }, /invalid groups/],
+    ['65 groups', { sub: 'a', groups: Array.from({ length: 65 }, (_, i) => `g${i}`) }, /invalid groups/],
+    ['rooms an array', { sub: 'a', rooms: ['incident-42'] }, /invalid rooms/],
+    ['a room with an unknown role', { sub: 'a', rooms: { 'incident-42': 'owner' } }, /invalid rooms/],
+    ['a room name too long', { sub: 'a', rooms: { ['r'.repeat(65)]: 'read' } }, /invalid rooms/]
   ]
   for (const [name, claims, reason] of cases) {
     const result = identityFromClaims(claims)

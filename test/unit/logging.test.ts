@@ -32,7 +32,7 @@ const SECRET = 'eyJhbGciOiJIUzI1NiJ9.secret-payload.signature'
 /** A pino logger with the gateway's options, writing its lines into an array. */
 function capture (): { log: pino.Logger, lines: () => string[] } {
   const chunks: string[] = []
-  const log = pino(loggerOptions('trace'), { write: (chunk: string) => { chunks.push(chunk) } })
+  const log = pino(loggerOptions('trace', 'eg-test'), { write: (chunk: string) => { chunks.push(chunk) } })
   return { log, lines: () => chunks.join('').split('\n').filter((l) => l !== '') }
 }
 
@@ -50,6 +50,20 @@ t.test('a logger built with loggerOptions never prints a credential', async (t) 
   t.same([both.ticket, both.access_token], ['[REDACTED]', '[REDACTED]'])
   t.same(nested.query, { token: '[REDACTED]', ticket: '[REDACTED]' })
   t.same(headers.headers, { authorization: '[REDACTED]', cookie: '[REDACTED]', 'user-agent': 'ua/1' }, 'other headers stay')
+})
+
+t.test('an authorization or cookie field is censored at the top level and one level down', async (t) => {
+  const { log, lines } = capture()
+  log.info({ authorization: `Bearer ${SECRET}` }, 'top-level authorization')
+  log.info({ cookie: `access_token=${SECRET}` }, 'top-level cookie')
+  log.warn({ upgrade: { authorization: `Bearer ${SECRET}`, cookie: `accessToken=${SECRET}`, origin: 'https://a.example' } }, 'nested')
+  log.child({ authorization: `Bearer ${SECRET}` }).info('child bindings')
+  t.equal(lines().length, 4)
+  for (const line of lines()) t.notMatch(line, 'secret-payload', JSON.parse(line).msg)
+  const [authorization, cookie, nested] = lines().map((l) => JSON.parse(l))
+  t.equal(authorization.authorization, '[REDACTED]')
+  t.equal(cookie.cookie, '[REDACTED]')
+  t.same(nested.upgrade, { authorization: '[REDACTED]', cookie: '[REDACTED]', origin: 'https://a.example' }, 'other fields stay')
 })
 
 t.test('the req serializer keeps a redacted URL and drops the headers', async (t) => {
@@ -79,9 +93,9 @@ t.test('the req serializer cuts a huge URL and user agent, redacting before it c
 })
 
 t.test('the level comes from the argument', async (t) => {
-  t.equal(loggerOptions('warn').level, 'warn')
+  t.equal(loggerOptions('warn', 'eg-test').level, 'warn')
   const chunks: string[] = []
-  const log = pino(loggerOptions('warn'), { write: (chunk: string) => { chunks.push(chunk) } })
+  const log = pino(loggerOptions('warn', 'eg-test'), { write: (chunk: string) => { chunks.push(chunk) } })
   log.info('dropped')
   log.warn('kept')
   t.equal(chunks.length, 1)
@@ -93,4 +107,14 @@ t.test('redactUrl compares names as the query parser decodes them', async (t) =>
   t.equal(redactUrl('/ws/events?a=1&TOKEN=x#frag'), '/ws/events?a=1&TOKEN=[REDACTED]#[REDACTED]')
   t.equal(redactUrl('/ws/events?%E0%A4%A=1&token=x'), '/ws/events?%E0%A4%A=1&token=[REDACTED]', 'a malformed name does not stop redaction')
   t.equal(redactUrl('/ws/events'), '/ws/events')
+})
+
+t.test('every line names the instance, child lines too, and keeps pid and hostname', async (t) => {
+  const { log, lines } = capture()
+  log.info('root')
+  log.child({ connectionId: 'c-1' }).warn('child')
+  for (const line of lines().map((l) => JSON.parse(l))) {
+    t.match(line, { serverId: 'eg-test', pid: process.pid, hostname: String }, line.msg)
+  }
+  t.equal(lines().length, 2)
 })

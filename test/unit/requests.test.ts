@@ -12,6 +12,7 @@ import { ReplayGate } from '../../src/replay-gate.js'
 import { isReauthenticate, type Reply, requestHandlers, type RequestContext } from '../../src/requests.js'
 import { IdClock } from '../../src/wire/event-id.js'
 import type { Stream } from '../../src/wire/streams.js'
+import { embeddedRooms } from '../helpers/rooms.js'
 
 const log: Log = { error () {}, warn () {}, info () {}, debug () {}, child: () => log }
 const RETENTION: Retention = { maxEvents: 100, maxAgeMs: 3_600_000 }
@@ -31,8 +32,9 @@ interface Options { stream?: Stream, maxSubscriptions?: number, history?: Histor
 
 function setup ({ stream = 'events', maxSubscriptions = 3, history = new RingHistory(RETENTION), maxReplay = 100 }: Options = {}) {
   const replays = new ReplayGate({ perInstance: 8, perUser: 2 })
-  const ctx: RequestContext = { hub: new Hub(), history, maxReplay, maxReplayBytes: 1024 * 1024, maxDataBytes: 32 * 1024, replays, maxSubscriptions, maxPatternLength: 128, reads: { partitioning: new Partitioning(1), positionOf: () => '1-0', read: async () => {}, unread: () => {}, connected: true } }
-  const identity = { userId: 'alice', sessionId: undefined, roles: [], permissions: [], tokenId: undefined, expiresAt: undefined }
+  const hub = new Hub()
+  const ctx: RequestContext = { hub, ...embeddedRooms(hub), history, maxReplay, maxReplayBytes: 1024 * 1024, maxDataBytes: 32 * 1024, replays, maxSubscriptions, maxPatternLength: 128, reads: { partitioning: new Partitioning(1), positionOf: () => '1-0', read: async () => {}, unread: () => {}, connected: true } }
+  const identity = { userId: 'alice', sessionId: undefined, roles: [], permissions: [], tokenId: undefined, expiresAt: undefined, rooms: new Map(), groups: [] }
   const socket = new RecordingSocket()
   const connection = new Connection('c1', socket, identity, stream, log)
   connection.reads = ['p0']

@@ -13,7 +13,7 @@ const eventOf = (input: EventInput): GatewayEvent => ({ id: `${T0}-0`, ...create
 const log: Log = { error () {}, warn () {}, info () {}, debug () {}, child: () => log }
 
 function who (userId: string, sessionId?: string, issuedAt?: number): Identity {
-  return { userId, sessionId, roles: [], permissions: [], tokenId: undefined, expiresAt: undefined, ...(issuedAt === undefined ? {} : { issuedAt }) }
+  return { userId, sessionId, roles: [], permissions: [], tokenId: undefined, expiresAt: undefined, rooms: new Map(), groups: [], ...(issuedAt === undefined ? {} : { issuedAt }) }
 }
 
 function setup (ttlMs = 60_000) {

@@ -14,7 +14,7 @@ async function setup (t: Test, options: { perSecond?: number, windowMs?: number 
   const events: BusMessage[] = []
   await bus.subscribe((m) => { events.push(m) })
   const chunks: string[] = []
-  const log = pino(loggerOptions('info'), { write: (chunk: string) => { chunks.push(chunk) } })
+  const log = pino(loggerOptions('info', 'eg-test'), { write: (chunk: string) => { chunks.push(chunk) } })
   const reporter = new SecurityReporter(bus, log, 'unit', options.perSecond ?? 1000, { windowMs: options.windowMs ?? 60_000, burst: 5 })
   t.teardown(async () => { reporter.close(); await bus.close() })
   const lines = (): Line[] => chunks.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line)

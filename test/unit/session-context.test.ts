@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config.js'
 import { Hub } from '../../src/hub.js'
 import { SecurityReporter } from '../../src/security.js'
 import { sessionContext, type SessionServices } from '../../src/session-context.js'
+import { embeddedRooms } from '../helpers/rooms.js'
 import { within } from '../helpers/within.js'
 
 function services (t: Test, serverId: string): SessionServices {
@@ -15,8 +16,10 @@ function services (t: Test, serverId: string): SessionServices {
     security.close()
     await bus.close()
   })
+  const hub = new Hub()
   return {
-    hub: new Hub(),
+    hub,
+    ...embeddedRooms(hub, bus),
     history: bus.history,
     reads: bus,
     security,

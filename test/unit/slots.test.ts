@@ -29,7 +29,7 @@ function setup (t: Test, local: (userId: string) => number = () => 0) {
 const socket: Socket = { readyState: 1, bufferedAmount: 0, send () {}, close () {}, terminate () {}, ping () {} }
 const quiet = pino({ level: 'silent' })
 const connection = (id: string, userId: string): Connection =>
-  new Connection(id, socket, { userId, sessionId: undefined, roles: [], permissions: [], tokenId: undefined, expiresAt: undefined }, 'events', quiet)
+  new Connection(id, socket, { userId, sessionId: undefined, roles: [], permissions: [], tokenId: undefined, expiresAt: undefined, rooms: new Map(), groups: [] }, 'events', quiet)
 
 t.test('a user gets LIMIT slots, one per connection; a connection that holds one keeps it', async (t) => {
   const { slots } = setup(t)

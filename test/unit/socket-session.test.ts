@@ -9,6 +9,7 @@ import { ReplayGate } from '../../src/replay-gate.js'
 import type { RevokedReason } from '../../src/revocations.js'
 import { SecurityReporter } from '../../src/security.js'
 import { openSocketSession, type SocketSessionContext } from '../../src/socket-session.js'
+import { embeddedRooms } from '../helpers/rooms.js'
 
 const log: Log = { error () {}, warn () {}, info () {}, debug () {}, child: () => log }
 
@@ -26,8 +27,10 @@ class FakeSocket extends EventEmitter {
 function context (revoked: (identity: Identity) => RevokedReason | undefined): SocketSessionContext {
   const bus = new MemoryBus({ maxEvents: 100, maxAgeMs: 3_600_000 })
   t.teardown(async () => { await bus.close() })
+  const hub = new Hub()
   return {
-    hub: new Hub(),
+    hub,
+    ...embeddedRooms(hub, bus),
     history: bus.history,
     maxReplay: 100,
     maxReplayBytes: 1024 * 1024,
@@ -44,7 +47,7 @@ function context (revoked: (identity: Identity) => RevokedReason | undefined): S
   }
 }
 
-const alice: Identity = { userId: 'alice', sessionId: 's1', roles: [], permissions: [], tokenId: undefined, expiresAt: undefined }
+const alice: Identity = { userId: 'alice', sessionId: 's1', roles: [], permissions: [], tokenId: undefined, expiresAt: undefined, rooms: new Map(), groups: [] }
 
 t.test('an upgrade a just-applied revocation covers is closed 4001 session_revoked before it joins the hub', async (t) => {
   const ctx = context((identity) => identity.sessionId === 's1' ? 'session_revoked' : undefined)

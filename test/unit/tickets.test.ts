@@ -5,7 +5,7 @@ import { MemoryStore } from '../../src/store/memory.js'
 import { Tickets } from '../../src/tickets.js'
 
 const T0 = 1_700_000_000_000
-const alice: Identity = { userId: 'alice', sessionId: 's1', roles: ['user'], permissions: ['events:read'], tokenId: 'j1', expiresAt: T0 + 3_600_000, issuedAt: T0 - 60_000 }
+const alice: Identity = { userId: 'alice', sessionId: 's1', roles: ['user'], permissions: ['events:read'], tokenId: 'j1', expiresAt: T0 + 3_600_000, issuedAt: T0 - 60_000, rooms: new Map(), groups: [] }
 
 /** Tickets over an in-process store, on a clock the test moves. */
 function setup (ttlMs = 30_000) {
