@@ -1,11 +1,13 @@
 import { createClient } from '../src/client/index.js'
-import type { ClientState, CloseInfo, EventgateClient, EventgateError, EventHandler, ReconnectInfo, Stream, Subscription } from '../src/client/index.js'
+import type { ClientState, CloseInfo, ConnectedInfo, EventgateClient, EventgateError, EventHandler, ReconnectInfo, ResumedInfo, Stream, Subscription } from '../src/client/index.js'
 
 export interface ConnectionHandlers {
   event: EventHandler
   state: (state: ClientState, cause?: CloseInfo) => void
   reconnect: (info: ReconnectInfo) => void
   error: (error: EventgateError) => void
+  connected: (info: ConnectedInfo) => void
+  resumed: (info: ResumedInfo) => void
 }
 
 /**
@@ -24,6 +26,8 @@ export class Connection {
     this.client.on('state', handlers.state)
     this.client.on('reconnect', handlers.reconnect)
     this.client.on('error', handlers.error)
+    this.client.on('connected', handlers.connected)
+    this.client.on('resumed', handlers.resumed)
   }
 
   /** Holds exactly `patterns`; resolves with the messages of those the gateway refused. */

@@ -30,10 +30,3 @@ export function fillRows (body: HTMLTableSectionElement, rows: ReadonlyArray<Rea
   }
   body.replaceChildren(fragment)
 }
-
-/** `12:03:04.567` in local time, or the text as given when it is not a date. */
-export function clock (timestamp: string): string {
-  const date = new Date(timestamp)
-  if (Number.isNaN(date.getTime())) return timestamp
-  return `${date.toLocaleTimeString([], { hour12: false })}.${String(date.getMilliseconds()).padStart(3, '0')}`
-}

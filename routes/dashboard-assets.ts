@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
@@ -36,7 +37,16 @@ export function readAsset (dir: string, file: string, type: string): Asset {
 }
 
 /**
- * The dashboard's script and the client SDK it imports, as one ES module. Bundled from the
+ * uPlot's stylesheet, then the page's own, as one file: the page's CSP loads styles from this
+ * origin only, and one request is one revalidation.
+ */
+export function dashboardStylesheet (dir: string): Asset {
+  const uplot = readFileSync(createRequire(import.meta.url).resolve('uplot/dist/uPlot.min.css'))
+  return asset(Buffer.concat([uplot, Buffer.from('\n'), readFileSync(join(dir, 'dashboard.css'))]), 'text/css; charset=utf-8')
+}
+
+/**
+ * The dashboard's script with what it imports (the client SDK, uPlot), as one ES module. Bundled from the
  * TypeScript sources under tsx, from the compiled JavaScript under `dist/`: the same entry,
  * whichever of the two this process runs.
  */

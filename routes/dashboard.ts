@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { type Static, Type } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { type Asset, asset, bundleDashboard, readAsset, staticDir } from './dashboard-assets.js'
+import { type Asset, asset, bundleDashboard, dashboardStylesheet, readAsset, staticDir } from './dashboard-assets.js'
 import { Id } from './schemas.js'
 
 /**
@@ -42,7 +42,7 @@ export default async function dashboardRoutes (app: FastifyInstance) {
   // The page shows its dev-token form only when the gateway would accept what it mints.
   const html = readAsset(dir, 'index.html', 'text/html; charset=utf-8')
   const page = jwt.development ? asset(html.body.toString().replace('<body>', '<body data-development>'), html.type) : html
-  const stylesheet = readAsset(dir, 'dashboard.css', 'text/css; charset=utf-8')
+  const stylesheet = dashboardStylesheet(dir)
   let script: Promise<Asset> | undefined
 
   app.get('/dashboard', async (request, reply) => {
