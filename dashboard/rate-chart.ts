@@ -1,5 +1,6 @@
 import UPlot from 'uplot'
 import { RateSeries, TOTAL, WINDOW_SECONDS } from './rate-series.js'
+import { clock, hourMinute } from './time-format.js'
 
 const HEIGHT = 160
 /** Total first, in the page's text colour; namespaces in colours that do not read as severities. */
@@ -52,11 +53,11 @@ export class RateChart {
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
       axes: [
-        { stroke: '#8a96a3', grid: { stroke: '#2a333d' }, ticks: { stroke: '#2a333d' } },
+        { stroke: '#8a96a3', grid: { stroke: '#2a333d' }, ticks: { stroke: '#2a333d' }, values: (_u, splits) => splits.map((s) => hourMinute(new Date(s * 1000))) },
         { stroke: '#8a96a3', grid: { stroke: '#2a333d' }, ticks: { stroke: '#2a333d' }, label: 'events/s', size: 50 }
       ],
       series: [
-        {},
+        { label: 'time', value: (_u, v) => v === null ? '–' : clock(new Date(v * 1000).toISOString()).slice(0, 8) },
         ...labels.map((label, i) => ({
           label,
           stroke: COLOURS[i % COLOURS.length] ?? '#d8dee6',

@@ -3,6 +3,7 @@
  * every row (`14:03:04.567`, and `14:03:04 GMT+1` where a time stands alone).
  */
 const TIME = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
+const MINUTE = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
 const ZONE = new Intl.DateTimeFormat(undefined, { timeZoneName: 'shortOffset' })
 
 /** The local zone as `GMT+1` (`GMT` for UTC). */
@@ -21,4 +22,9 @@ export function clock (timestamp: string): string {
 export function timeWithZone (date: Date): string {
   if (Number.isNaN(date.getTime())) return 'unknown'
   return `${TIME.format(date)} ${zoneName(date)}`
+}
+
+/** `14:03`: the chart's time axis, in the same clock as the rows. */
+export function hourMinute (date: Date): string {
+  return MINUTE.format(date)
 }
