@@ -1,7 +1,7 @@
 import type { ClientState, CloseInfo, ConnectedInfo, EventgateError, GatewayEvent, ResumedInfo, Stream } from '../src/client/index.js'
 import { ClusterPanel } from './cluster-panel.js'
 import { Connection } from './connection.js'
-import { mintDevToken } from './dev-token.js'
+import { bindDevTokenForm } from './dev-token.js'
 import { byId } from './dom.js'
 import { parseFilter } from './event-filter.js'
 import { namespaceOf } from './event-fields.js'
@@ -25,9 +25,6 @@ const ui = {
   token: byId('token', HTMLTextAreaElement),
   connectForm: byId('connect-form', HTMLFormElement),
   disconnect: byId('disconnect', HTMLButtonElement),
-  devForm: byId('dev-token-form', HTMLFormElement),
-  devSub: byId('dev-sub', HTMLInputElement),
-  devAdmin: byId('dev-admin', HTMLInputElement),
   patternForm: byId('pattern-form', HTMLFormElement),
   patterns: byId('patterns', HTMLInputElement),
   filter: byId('filter', HTMLInputElement),
@@ -70,10 +67,6 @@ function say (text: string, error = false): void {
   ui.message.classList.toggle('error', error)
 }
 
-function patterns (): string[] {
-  return [...new Set(ui.patterns.value.split(/[\s,]+/).filter((p) => p !== ''))]
-}
-
 function applyFilter (): void {
   const test = parseFilter(ui.filter.value)
   events.setFilter(test)
@@ -102,15 +95,8 @@ async function subscribe (): Promise<void> {
     say('not connected: the patterns apply when you connect')
     return
   }
-  const wanted = patterns()
-  if (wanted.length === 0) {
-    say('enter at least one pattern, such as authentication.* or *', true)
-    return
-  }
-  const refused = await current.setPatterns(wanted)
-  if (current !== connection) return
-  if (refused.length > 0) say(refused.join('; '), true)
-  else say(`subscribed to ${wanted.join(', ')}`)
+  const outcome = await current.applyPatterns(ui.patterns.value)
+  if (current === connection) say(outcome.text, outcome.error)
 }
 
 /**
@@ -184,17 +170,17 @@ ui.clear.addEventListener('click', () => {
   offenders.reset()
   tick()
 })
-ui.devForm.addEventListener('submit', (e) => {
-  e.preventDefault()
-  const roles = ui.devAdmin.checked ? ['admin'] : []
-  mintDevToken(ui.devSub.value.trim(), roles).then(({ token, note }) => {
+bindDevTokenForm({
+  form: byId('dev-token-form', HTMLFormElement),
+  sub: byId('dev-sub', HTMLInputElement),
+  admin: byId('dev-admin', HTMLInputElement),
+  use: (token, chosen) => {
     ui.token.value = token
-    const radio = ui.connectForm.querySelector<HTMLInputElement>(`input[name="stream"][value="${roles.length > 0 ? 'admin' : 'events'}"]`)
+    const radio = ui.connectForm.querySelector<HTMLInputElement>(`input[name="stream"][value="${chosen}"]`)
     if (radio !== null) radio.checked = true
-    say(note)
-  }).catch((err: unknown) => { say((err as Error).message, true) })
+  },
+  say
 })
-ui.devForm.hidden = document.body.dataset.development === undefined
 byId('time-zone', HTMLElement).textContent = `time (${zoneName()})`
 
 /** Rates and the window move with time, not only with events: redrawn every second. */

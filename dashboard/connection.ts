@@ -37,6 +37,14 @@ export class Connection {
     return await applied
   }
 
+  /** `text` split into patterns and held; the sentence that tells how it went. */
+  async applyPatterns (text: string): Promise<{ text: string, error: boolean }> {
+    const wanted = [...new Set(text.split(/[\s,]+/).filter((p) => p !== ''))]
+    if (wanted.length === 0) return { text: 'enter at least one pattern, such as authentication.* or *', error: true }
+    const refused = await this.setPatterns(wanted)
+    return refused.length > 0 ? { text: refused.join('; '), error: true } : { text: `subscribed to ${wanted.join(', ')}`, error: false }
+  }
+
   close (): void {
     void this.client.close()
   }
