@@ -53,7 +53,7 @@ const offenders = new Offenders()
 const offendersPanel = new OffendersPanel(offenders, byId('top-addresses', HTMLOListElement), byId('top-users', HTMLOListElement), (filter) => {
   ui.filter.value = filter
   applyFilter()
-})
+}, () => ui.filter.value)
 const rooms = new RoomSuggestions(byId('filter-suggestions', HTMLDataListElement))
 const cluster = new ClusterPanel()
 const badge = new StateBadge(byId('state', HTMLElement))
@@ -71,6 +71,7 @@ function applyFilter (): void {
   const test = parseFilter(ui.filter.value)
   events.setFilter(test)
   securityEvents.setFilter(test)
+  offendersPanel.render()
 }
 
 function onEvent (event: GatewayEvent): void {

@@ -13,7 +13,9 @@ export class OffendersPanel {
     private readonly tally: Offenders,
     private readonly addresses: HTMLOListElement,
     private readonly users: HTMLOListElement,
-    onPick: (filter: string) => void
+    onPick: (filter: string) => void,
+    /** The filter in force: its offender is shown pressed. */
+    private readonly current: () => string
   ) {
     for (const list of [addresses, users]) {
       list.addEventListener('click', (e) => {
@@ -42,6 +44,7 @@ export class OffendersPanel {
       button.dataset.key = key
       button.dataset.count = String(count)
       button.title = `show only ${field} ${key}`
+      button.setAttribute('aria-pressed', String(this.current().trim() === button.dataset.filter))
       button.append(el('span', 'offender-key', key), el('span', 'offender-count num', String(count)))
       const item = el('li')
       item.append(button)

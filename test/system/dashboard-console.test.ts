@@ -109,13 +109,14 @@ t.test('the dashboard as a console: rate chart, severity, offenders, filters, au
   await page.waitForSelector('#top-addresses button[data-key="198.51.100.9"]')
   const offenders = async (list: string): Promise<Array<[string, number]>> =>
     await page.$$eval(`${list} button`, (buttons) => buttons.map((b) => [(b as HTMLElement).dataset.key ?? '', Number((b as HTMLElement).dataset.count)] as [string, number]))
-  t.same(await offenders('#top-addresses'), [['198.51.100.9', 6], ['127.0.0.1', 1], ['192.0.2.44', 2]].sort((a, b) => Number(b[1]) - Number(a[1]) || String(a[0]).localeCompare(String(b[0]))), 'the top offending addresses, failures and lockouts counted')
+  t.same(await offenders('#top-addresses'), [['198.51.100.9', 6], ['192.0.2.44', 2], ['127.0.0.1', 1]], 'the top offending addresses, failures and lockouts counted')
   t.same((await offenders('#top-users')).slice(0, 2), [['mallory', 6], ['bob', 2]], 'and users')
   mkdirSync(ARTIFACTS, { recursive: true })
   await page.screenshot({ path: new URL('console.png', ARTIFACTS).pathname })
 
   await page.click('#top-addresses button[data-key="198.51.100.9"]')
   t.equal(await page.inputValue('#filter'), 'address=198.51.100.9', 'a click on an offender filters the list to it')
+  t.equal(await page.getAttribute('#top-addresses button[data-key="198.51.100.9"]', 'aria-pressed'), 'true', 'and shows it pressed')
   t.same(await shownTypes(page), ['authentication.account.locked', ...Array<string>(5).fill('authentication.login.failed')])
   t.match(await page.textContent('#list-status'), /^6 shown · \d+ filtered out/)
   await page.screenshot({ path: new URL('console-offender.png', ARTIFACTS).pathname })
@@ -155,8 +156,6 @@ t.test('the dashboard as a console: rate chart, severity, offenders, filters, au
   await divider.waitFor()
   t.equal(await divider.textContent(), 'reconnected, 3 replayed', 'the seam of the reconnect, with what was replayed')
   await page.waitForFunction(() => document.querySelectorAll('#event-list li.event[data-type="authentication.login.failed"]').length === 10)
-  const above = await page.$$eval('#event-list li.divider ~ li, #event-list li.divider', (items) => items.length)
-  t.ok(above > 0)
   const replayedAbove = await page.$$eval('#event-list li', (items) => {
     const seam = items.findIndex((li) => li.classList.contains('divider'))
     return items.slice(0, seam).filter((li) => li.textContent?.includes('trudy') === true).length
