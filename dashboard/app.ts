@@ -1,30 +1,37 @@
-import type { ClientState, CloseInfo, EventgateError, GatewayEvent, ReconnectInfo, Stream } from '../src/client/index.js'
+import type { ClientState, CloseInfo, ConnectedInfo, EventgateError, GatewayEvent, ResumedInfo, Stream } from '../src/client/index.js'
 import { ClusterPanel } from './cluster-panel.js'
 import { Connection } from './connection.js'
+import { bindDevTokenForm } from './dev-token.js'
 import { byId } from './dom.js'
-import { EventList, isOperatorEvent } from './event-list.js'
+import { parseFilter } from './event-filter.js'
+import { namespaceOf } from './event-fields.js'
+import { EventList, type ListStatus, statusText } from './event-list.js'
+import { Offenders } from './offenders.js'
+import { OffendersPanel } from './offenders-panel.js'
+import { RateChart } from './rate-chart.js'
+import { RoomSuggestions } from './room-suggestions.js'
+import { sessionLine } from './session-line.js'
+import { StateBadge } from './state-badge.js'
+import { zoneName } from './time-format.js'
 import { TypeCounters } from './type-counters.js'
 
 /** Rows kept in the DOM: enough to scroll back through a burst, few enough that a day-long session stays small. */
 const LIST_LIMIT = 500
 const SECURITY_LIST_LIMIT = 50
-/** Counters follow a burst at most this often; the table is rebuilt each time. */
-const COUNTERS_DELAY_MS = 250
 
 const ui = {
-  state: byId('state', HTMLElement),
   message: byId('message', HTMLElement),
+  session: byId('session', HTMLElement),
   token: byId('token', HTMLTextAreaElement),
   connectForm: byId('connect-form', HTMLFormElement),
   disconnect: byId('disconnect', HTMLButtonElement),
-  devForm: byId('dev-token-form', HTMLFormElement),
-  devSub: byId('dev-sub', HTMLInputElement),
-  devAdmin: byId('dev-admin', HTMLInputElement),
-  filterForm: byId('filter-form', HTMLFormElement),
+  patternForm: byId('pattern-form', HTMLFormElement),
   patterns: byId('patterns', HTMLInputElement),
+  filter: byId('filter', HTMLInputElement),
   pause: byId('pause', HTMLButtonElement),
   clear: byId('clear', HTMLButtonElement),
   listStatus: byId('list-status', HTMLElement),
+  firstRun: byId('first-run', HTMLElement),
   counters: byId('counters', HTMLTableSectionElement),
   totalCount: byId('total-count', HTMLElement),
   totalRate: byId('total-rate', HTMLElement),
@@ -33,57 +40,51 @@ const ui = {
 }
 
 const showJson = (event: GatewayEvent): void => { ui.json.textContent = JSON.stringify(event, null, 2) }
-const events = new EventList(byId('event-list', HTMLOListElement), LIST_LIMIT, showJson, (status) => { ui.listStatus.textContent = status })
+function showStatus (status: ListStatus): void {
+  ui.listStatus.textContent = statusText(status)
+  ui.pause.textContent = status.paused ? `Resume (${status.waiting} waiting)` : 'Pause'
+  ui.firstRun.hidden = status.rows > 0 || status.waiting > 0
+}
+const events = new EventList(byId('event-list', HTMLOListElement), LIST_LIMIT, showJson, showStatus)
 const securityEvents = new EventList(byId('security-list', HTMLOListElement), SECURITY_LIST_LIMIT, showJson)
 const counters = new TypeCounters()
+const chart = new RateChart(byId('rate-chart', HTMLElement))
+const offenders = new Offenders()
+const offendersPanel = new OffendersPanel(offenders, byId('top-addresses', HTMLOListElement), byId('top-users', HTMLOListElement), (filter) => {
+  ui.filter.value = filter
+  applyFilter()
+}, () => ui.filter.value)
+const rooms = new RoomSuggestions(byId('filter-suggestions', HTMLDataListElement))
 const cluster = new ClusterPanel()
+const badge = new StateBadge(byId('state', HTMLElement))
 let connection: Connection | undefined
 /** Counts connections: a closed one may still report (its last state change) and must not touch the page. */
 let generation = 0
 let stream: Stream = 'events'
-let countersDue: ReturnType<typeof setTimeout> | undefined
 
 function say (text: string, error = false): void {
   ui.message.textContent = text
   ui.message.classList.toggle('error', error)
 }
 
-function patterns (): string[] {
-  return [...new Set(ui.patterns.value.split(/[\s,]+/).filter((p) => p !== ''))]
+function applyFilter (): void {
+  const test = parseFilter(ui.filter.value)
+  events.setFilter(test)
+  securityEvents.setFilter(test)
+  offendersPanel.render()
 }
 
 function onEvent (event: GatewayEvent): void {
   counters.record(event.type)
-  countersDue ??= setTimeout(renderCounters, COUNTERS_DELAY_MS)
+  chart.series.record(namespaceOf(event.type), Date.parse(event.timestamp))
+  if (offenders.record(event)) offendersPanel.render()
+  rooms.note(event.groups)
   events.add(event)
-  if (stream === 'admin' && isOperatorEvent(event.type)) securityEvents.add(event)
-}
-
-let stateTimer: ReturnType<typeof setInterval> | undefined
-
-/** The badge: the connection's state. */
-function showState (state: ClientState): void {
-  clearInterval(stateTimer)
-  ui.state.dataset.state = state
-  ui.state.textContent = state
-}
-
-/** While the SDK waits before its next attempt: the countdown, and the close that caused it. */
-function showCountdown ({ attempt, delayMs, cause }: ReconnectInfo): void {
-  clearInterval(stateTimer)
-  const due = Date.now() + delayMs
-  const why = cause === undefined ? '' : ` after ${cause.code}${cause.reason === '' ? '' : ` ${cause.reason}`}`
-  const tick = (): void => {
-    const left = Math.max(0, Math.ceil((due - Date.now()) / 1000))
-    ui.state.textContent = `${ui.state.dataset.state ?? ''} · attempt ${attempt} ${left === 0 ? 'now' : `in ${left} s`}${why}`
-    if (left === 0) clearInterval(stateTimer)
-  }
-  tick()
-  stateTimer = setInterval(tick, 250)
+  if (stream === 'admin' && (event.type.startsWith('security.') || event.type.startsWith('system.'))) securityEvents.add(event)
 }
 
 function onState (state: ClientState, cause?: CloseInfo): void {
-  showState(state)
+  badge.show(state)
   if (state !== 'closed') return
   if (cause !== undefined) say(`closed ${cause.code}${cause.reason === '' ? '' : ` ${cause.reason}`}`, true)
   disconnect()
@@ -95,15 +96,8 @@ async function subscribe (): Promise<void> {
     say('not connected: the patterns apply when you connect')
     return
   }
-  const wanted = patterns()
-  if (wanted.length === 0) {
-    say('enter at least one pattern, such as authentication.* or *', true)
-    return
-  }
-  const refused = await current.setPatterns(wanted)
-  if (current !== connection) return
-  if (refused.length > 0) say(refused.join('; '), true)
-  else say(`subscribed to ${wanted.join(', ')}`)
+  const outcome = await current.applyPatterns(ui.patterns.value)
+  if (current === connection) say(outcome.text, outcome.error)
 }
 
 /**
@@ -124,11 +118,16 @@ function connect (): void {
   }
   stream = new FormData(ui.connectForm).get('stream') === 'admin' ? 'admin' : 'events'
   const current = ++generation
+  const live = <A extends unknown[]>(fn: (...args: A) => void) => (...args: A): void => { if (current === generation) fn(...args) }
   connection = new Connection(token, stream, {
-    event: (event) => { if (current === generation) onEvent(event) },
-    state: (state, cause) => { if (current === generation) onState(state, cause) },
-    reconnect: (info) => { if (current === generation) showCountdown(info) },
-    error: (err) => { if (current === generation) onError(err) }
+    event: live(onEvent),
+    state: live(onState),
+    reconnect: live((info) => { badge.countdown(info) }),
+    error: live(onError),
+    connected: live((info: ConnectedInfo) => { ui.session.textContent = sessionLine(info, token, stream) }),
+    resumed: live(({ replayed, truncated }: ResumedInfo) => {
+      events.add({ divider: `reconnected, ${replayed} replayed${truncated ? ' · older missed events are no longer held' : ''}` })
+    })
   })
   ui.disconnect.disabled = false
   ui.adminPanel.hidden = stream !== 'admin'
@@ -142,22 +141,8 @@ function disconnect (): void {
   connection = undefined
   cluster.stop()
   ui.disconnect.disabled = true
-  showState('closed')
-}
-
-async function mintDevToken (): Promise<void> {
-  const roles = ui.devAdmin.checked ? ['admin'] : []
-  const response = await fetch('/dashboard/dev-token', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ sub: ui.devSub.value.trim(), roles })
-  })
-  const body = await response.json() as { token?: string, expiresAt?: string, message?: string }
-  if (!response.ok || body.token === undefined) throw new Error(body.message ?? `dev token refused: ${response.status}`)
-  ui.token.value = body.token
-  const radio = ui.connectForm.querySelector<HTMLInputElement>(`input[name="stream"][value="${roles.length > 0 ? 'admin' : 'events'}"]`)
-  if (radio !== null) radio.checked = true
-  say(`development token for ${ui.devSub.value.trim()}, valid until ${new Date(body.expiresAt ?? '').toLocaleTimeString()}`)
+  ui.session.textContent = 'not connected'
+  badge.show('closed')
 }
 
 ui.connectForm.addEventListener('submit', (e) => {
@@ -168,34 +153,44 @@ ui.disconnect.addEventListener('click', () => {
   disconnect()
   say('disconnected')
 })
-ui.filterForm.addEventListener('submit', (e) => {
+ui.patternForm.addEventListener('submit', (e) => {
   e.preventDefault()
   subscribe().catch((err: unknown) => { say((err as Error).message, true) })
 })
+ui.filter.addEventListener('input', applyFilter)
 ui.pause.addEventListener('click', () => {
   if (events.isPaused) events.resume()
   else events.pause()
-  ui.pause.textContent = events.isPaused ? 'Resume' : 'Pause'
   ui.pause.setAttribute('aria-pressed', String(events.isPaused))
 })
 ui.clear.addEventListener('click', () => {
   events.clear()
   securityEvents.clear()
   counters.reset()
-  renderCounters()
+  chart.reset()
+  offenders.reset()
+  tick()
 })
-ui.devForm.addEventListener('submit', (e) => {
-  e.preventDefault()
-  mintDevToken().catch((err: unknown) => { say((err as Error).message, true) })
+bindDevTokenForm({
+  form: byId('dev-token-form', HTMLFormElement),
+  sub: byId('dev-sub', HTMLInputElement),
+  admin: byId('dev-admin', HTMLInputElement),
+  use: (token, chosen) => {
+    ui.token.value = token
+    const radio = ui.connectForm.querySelector<HTMLInputElement>(`input[name="stream"][value="${chosen}"]`)
+    if (radio !== null) radio.checked = true
+  },
+  say
 })
-ui.devForm.hidden = document.body.dataset.development === undefined
+byId('time-zone', HTMLElement).textContent = `time (${zoneName()})`
 
-function renderCounters (): void {
-  clearTimeout(countersDue)
-  countersDue = undefined
+/** Rates and the window move with time, not only with events: redrawn every second. */
+function tick (): void {
   const { total, perSecond } = counters.render(ui.counters)
   ui.totalCount.textContent = String(total)
   ui.totalRate.textContent = perSecond.toFixed(1)
+  chart.draw()
+  offendersPanel.render()
 }
-// Rates move with time, not only with events: refreshed every second.
-setInterval(renderCounters, 1000)
+tick()
+setInterval(tick, 1000)

@@ -1,5 +1,6 @@
 import type { InstanceFigures, Stats } from '../src/registry.js'
 import { byId, fillRows } from './dom.js'
+import { timeWithZone } from './time-format.js'
 
 /** The gateway refreshes each instance's figures in the registry every 5 s: polling faster shows nothing new. */
 export const POLL_INTERVAL_MS = 5000
@@ -66,7 +67,7 @@ export class ClusterPanel {
     this.figures.deliveries.textContent = rate('deliveries')
     fillRows(this.servers, servers.map((s) => [s.serverId, s.connections, s.users, s.subscriptions, s.eventsPublished, s.deliveries, s.busRoundTripMs === null ? '–' : s.busRoundTripMs.toFixed(1)]))
     this.status.textContent = global === null
-      ? `this instance only (cluster figures unavailable) · ${new Date(at).toLocaleTimeString()}`
-      : `updated ${new Date(at).toLocaleTimeString()}`
+      ? `this instance only (cluster figures unavailable) · ${timeWithZone(new Date(at))}`
+      : `updated ${timeWithZone(new Date(at))}`
   }
 }

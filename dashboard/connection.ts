@@ -1,11 +1,13 @@
 import { createClient } from '../src/client/index.js'
-import type { ClientState, CloseInfo, EventgateClient, EventgateError, EventHandler, ReconnectInfo, Stream, Subscription } from '../src/client/index.js'
+import type { ClientState, CloseInfo, ConnectedInfo, EventgateClient, EventgateError, EventHandler, ReconnectInfo, ResumedInfo, Stream, Subscription } from '../src/client/index.js'
 
 export interface ConnectionHandlers {
   event: EventHandler
   state: (state: ClientState, cause?: CloseInfo) => void
   reconnect: (info: ReconnectInfo) => void
   error: (error: EventgateError) => void
+  connected: (info: ConnectedInfo) => void
+  resumed: (info: ResumedInfo) => void
 }
 
 /**
@@ -24,6 +26,8 @@ export class Connection {
     this.client.on('state', handlers.state)
     this.client.on('reconnect', handlers.reconnect)
     this.client.on('error', handlers.error)
+    this.client.on('connected', handlers.connected)
+    this.client.on('resumed', handlers.resumed)
   }
 
   /** Holds exactly `patterns`; resolves with the messages of those the gateway refused. */
@@ -31,6 +35,14 @@ export class Connection {
     const applied = this.applying.then(async () => await this.apply(patterns))
     this.applying = applied.catch(() => {})
     return await applied
+  }
+
+  /** `text` split into patterns and held; the sentence that tells how it went. */
+  async applyPatterns (text: string): Promise<{ text: string, error: boolean }> {
+    const wanted = [...new Set(text.split(/[\s,]+/).filter((p) => p !== ''))]
+    if (wanted.length === 0) return { text: 'enter at least one pattern, such as authentication.* or *', error: true }
+    const refused = await this.setPatterns(wanted)
+    return refused.length > 0 ? { text: refused.join('; '), error: true } : { text: `subscribed to ${wanted.join(', ')}`, error: false }
   }
 
   close (): void {

@@ -16,24 +16,27 @@ export function el<K extends keyof HTMLElementTagNameMap> (tag: K, className?: s
   return element
 }
 
+/** A dotted name as text nodes with a line-break opportunity after each dot: wrapped whole, never cut. */
+function breakable (name: string): Node[] {
+  return name.split(/(?<=\.)/).flatMap((part, i) => i === 0 ? [document.createTextNode(part)] : [document.createElement('wbr'), document.createTextNode(part)])
+}
+
 /** Replaces a table body's rows in one DOM write; every column but the first holds figures. */
 export function fillRows (body: HTMLTableSectionElement, rows: ReadonlyArray<ReadonlyArray<string | number>>): void {
   const fragment = document.createDocumentFragment()
   for (const cells of rows) {
     const row = el('tr')
     cells.forEach((cell, i) => {
-      const td = el('td', i === 0 ? undefined : 'num', String(cell))
-      if (i === 0) td.title = String(cell)
+      const td = el('td', i === 0 ? 'name' : 'num')
+      if (i === 0) {
+        td.title = String(cell)
+        td.append(...breakable(String(cell)))
+      } else {
+        td.textContent = String(cell)
+      }
       row.append(td)
     })
     fragment.append(row)
   }
   body.replaceChildren(fragment)
-}
-
-/** `12:03:04.567` in local time, or the text as given when it is not a date. */
-export function clock (timestamp: string): string {
-  const date = new Date(timestamp)
-  if (Number.isNaN(date.getTime())) return timestamp
-  return `${date.toLocaleTimeString([], { hour12: false })}.${String(date.getMilliseconds()).padStart(3, '0')}`
 }

@@ -1,32 +1,23 @@
 import type { GatewayEvent } from '../src/client/index.js'
-import { clock, el } from './dom.js'
+import type { EventTest } from './event-filter.js'
+import { dividerRow, eventRow } from './event-row.js'
 
-/** Longest `data` preview in a row; the full event is one click away. */
-const PREVIEW_CHARS = 160
+/** What the list holds: events, and the seams of reconnects between them. */
+type Entry = GatewayEvent | { divider: string }
 
-export const isSecurityEvent = (type: string): boolean => type.startsWith('security.')
-
-/** What the admin view's side panel gathers: the instances' own news beside the security events. */
-export const isOperatorEvent = (type: string): boolean => isSecurityEvent(type) || type.startsWith('system.')
-
-/**
- * Who an event was delivered to: its user and its rooms (`#room`), or else everyone or admins.
- */
-export function audienceOf (event: GatewayEvent): string {
-  const targets = [...(event.userId === undefined ? [] : [event.userId]), ...(event.groups ?? []).map((room) => `#${room}`)]
-  if (targets.length > 0) return targets.join(' ')
-  return event.audience === 'admin' ? 'admins' : 'broadcast'
-}
+export interface ListStatus { rows: number, shown: number, waiting: number, skipped: number, paused: boolean }
 
 /**
  * A newest-first list of at most `limit` rendered events. Arrivals are queued and rendered
  * once per animation frame, so a burst costs one layout rather than one per event. The queue
  * is bounded by the same limit: while paused, or while a background tab gets no frames, only
- * the newest events are kept and the rest are counted as skipped.
+ * the newest events are kept and the rest are counted as skipped. The filter hides rows
+ * rather than dropping them, so clearing it brings them back.
  */
 export class EventList {
-  private readonly queue: GatewayEvent[] = []
+  private readonly queue: Entry[] = []
   private readonly events = new WeakMap<Element, GatewayEvent>()
+  private filter: EventTest | undefined
   private paused = false
   private scheduled = false
   private skipped = 0
@@ -35,7 +26,7 @@ export class EventList {
     private readonly list: HTMLOListElement,
     private readonly limit: number,
     private readonly onSelect: (event: GatewayEvent) => void,
-    private readonly onStatus: (status: string) => void = () => {}
+    private readonly onStatus: (status: ListStatus) => void = () => {}
   ) {
     list.addEventListener('click', (e) => { this.select(e.target) })
     list.addEventListener('keydown', (e) => {
@@ -50,8 +41,8 @@ export class EventList {
     return this.paused
   }
 
-  add (event: GatewayEvent): void {
-    this.queue.push(event)
+  add (entry: Entry): void {
+    this.queue.push(entry)
     if (this.queue.length > this.limit) {
       this.queue.shift()
       this.skipped++
@@ -77,6 +68,20 @@ export class EventList {
     this.report()
   }
 
+  /** Shows only the rows `test` holds for (all with none); dividers always stay. */
+  setFilter (test: EventTest | undefined): void {
+    this.filter = test
+    for (const row of Array.from(this.list.children)) {
+      const event = this.events.get(row)
+      if (event !== undefined) (row as HTMLElement).hidden = !this.passes(event)
+    }
+    this.report()
+  }
+
+  private passes (event: GatewayEvent): boolean {
+    return this.filter === undefined || this.filter(event)
+  }
+
   private schedule (): void {
     if (this.scheduled) return
     this.scheduled = true
@@ -88,26 +93,18 @@ export class EventList {
 
   private render (): void {
     const fragment = document.createDocumentFragment()
-    for (let i = this.queue.length - 1; i >= 0; i--) fragment.append(this.row(this.queue[i] as GatewayEvent))
+    for (let i = this.queue.length - 1; i >= 0; i--) fragment.append(this.row(this.queue[i] as Entry))
     this.queue.length = 0
     this.list.prepend(fragment)
     while (this.list.childElementCount > this.limit) this.list.lastElementChild?.remove()
     this.report()
   }
 
-  private row (event: GatewayEvent): HTMLLIElement {
-    const row = el('li', isSecurityEvent(event.type) ? 'event security' : 'event')
-    row.tabIndex = 0
-    row.dataset.type = event.type
-    const data = JSON.stringify(event.data)
-    const audience = audienceOf(event)
-    const preview = el('span', 'event-data')
-    if (event.sender !== undefined) preview.append(el('span', 'event-sender', `from ${event.sender}`), ' ')
-    preview.append(data.length > PREVIEW_CHARS ? `${data.slice(0, PREVIEW_CHARS)}…` : data)
-    const who = el('span', 'event-user', audience)
-    who.title = audience
-    row.append(el('time', 'event-time', clock(event.timestamp)), el('span', 'event-type', event.type), who, preview)
-    this.events.set(row, event)
+  private row (entry: Entry): HTMLLIElement {
+    if ('divider' in entry) return dividerRow(entry.divider)
+    const row = eventRow(entry)
+    row.hidden = !this.passes(entry)
+    this.events.set(row, entry)
     return row
   }
 
@@ -121,10 +118,17 @@ export class EventList {
   }
 
   private report (): void {
-    const shown = this.list.childElementCount
-    const parts = [`${shown} shown`]
-    if (this.queue.length > 0) parts.push(`${this.queue.length} waiting`)
-    if (this.skipped > 0) parts.push(`${this.skipped} skipped`)
-    this.onStatus(`${parts.join(' · ')}${this.paused ? ' · paused' : ''}`)
+    const rows = this.list.querySelectorAll('li.event').length
+    const shown = this.list.querySelectorAll('li.event:not([hidden])').length
+    this.onStatus({ rows, shown, waiting: this.queue.filter((e) => !('divider' in e)).length, skipped: this.skipped, paused: this.paused })
   }
+}
+
+/** `12 shown · 3 waiting · paused`, with the rows the filter hides. */
+export function statusText ({ rows, shown, waiting, skipped, paused }: ListStatus): string {
+  const parts = [`${shown} shown`]
+  if (rows > shown) parts.push(`${rows - shown} filtered out`)
+  if (waiting > 0) parts.push(`${waiting} waiting`)
+  if (skipped > 0) parts.push(`${skipped} skipped`)
+  return `${parts.join(' · ')}${paused ? ' · paused' : ''}`
 }

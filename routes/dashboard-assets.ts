@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { dashboardStylesheet } from './dashboard-stylesheet.js'
 
 /** A file as served: its bytes, content type and a strong ETag for revalidation. */
 export interface Asset {
@@ -17,6 +18,7 @@ export interface DashboardFiles {
 }
 
 const SCRIPT_TYPE = 'text/javascript; charset=utf-8'
+const STYLESHEET_TYPE = 'text/css; charset=utf-8'
 
 /**
  * `dashboard/` beside this module's folder: the sources under tsx, `dist/dashboard` (where the
@@ -43,11 +45,12 @@ function readAsset (file: string, type: string): Asset {
  */
 export function dashboardFiles (): DashboardFiles {
   const html = readAsset('index.html', 'text/html; charset=utf-8')
-  const stylesheet = readAsset('dashboard.css', 'text/css; charset=utf-8')
   if (COMPILED) {
+    const stylesheet = readAsset('dashboard.css', STYLESHEET_TYPE)
     const prebuilt = Promise.resolve(readAsset('app.js', SCRIPT_TYPE))
     return { html, stylesheet, script: async () => await prebuilt }
   }
+  const stylesheet = asset(dashboardStylesheet(), STYLESHEET_TYPE)
   let bundled: Promise<Asset> | undefined
   const script = async (): Promise<Asset> => {
     bundled ??= import('./dashboard-bundle.js')

@@ -5,7 +5,7 @@ import { build } from 'esbuild'
 const ENTRY = fileURLToPath(new URL('../dashboard/app.ts', import.meta.url))
 
 /**
- * The dashboard's script and the client SDK it imports, as one minified ES module. `npm run
+ * The dashboard's script and what it imports (the client SDK, uPlot), as one minified ES module. `npm run
  * build` writes it into `dist/dashboard/app.js`; a gateway run from the sources (tsx, the tests)
  * bundles it at the first request instead. This module is the only one that loads esbuild, and
  * a gateway run from `dist/` never imports it.

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { bundleDashboard } from '../routes/dashboard-bundle.js'
+import { dashboardStylesheet } from '../routes/dashboard-stylesheet.js'
 import { withBuildLock } from './build-lock.js'
 import { commandLine } from './command-line.js'
 import { sourceFingerprint } from './source-fingerprint.js'
@@ -32,8 +33,8 @@ const INPUTS = [
   'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json',
   'scripts/build.ts', 'scripts/build-lock.ts', 'scripts/source-fingerprint.ts'
 ]
-/** The dashboard's files the gateway serves as they are; its script is bundled. */
-const DASHBOARD_FILES = ['index.html', 'dashboard.css']
+/** The dashboard's page, served as it is; its stylesheet is joined to uPlot's, its script bundled. */
+const DASHBOARD_PAGE = 'index.html'
 
 const { values } = commandLine('build', HELP, { 'if-stale': { type: 'boolean', default: false } })
 
@@ -84,6 +85,7 @@ function compile (outDir: string): void {
 
 async function dashboard (dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true })
-  for (const file of DASHBOARD_FILES) copyFileSync(join(ROOT, 'dashboard', file), join(dir, file))
+  copyFileSync(join(ROOT, 'dashboard', DASHBOARD_PAGE), join(dir, DASHBOARD_PAGE))
+  writeFileSync(join(dir, 'dashboard.css'), dashboardStylesheet())
   writeFileSync(join(dir, 'app.js'), await bundleDashboard())
 }

@@ -4,7 +4,7 @@ import { closePolicy } from './close-policy.js'
 import { Emitter } from './emitter.js'
 import { type Endpoint, endpointOf, isRoutineFailure, socketUrl } from './endpoint.js'
 import { EventgateError } from './errors.js'
-import { readEvent, readTime, type ServerFrame } from './frames.js'
+import { readConnected, readEvent, readTime, type ServerFrame } from './frames.js'
 import { type FrameSink, Link } from './link.js'
 import { PatternKeeper } from './pattern-keeper.js'
 import { handlePush, type PushTarget } from './pushes.js'
@@ -66,7 +66,8 @@ export class Client implements EventgateClient, PushTarget {
       truncated: (info) => {
         this.stream.clear()
         this.emitter.emit('truncated', info)
-      }
+      },
+      resumed: (info) => { this.emitter.emit('resumed', info) }
     })
     this.roomKeeper = new RoomKeeper({ ...host, ready: async () => await this.resumedLink(), changed: (change) => { this.emitter.emit('rooms', change) } })
     this.graceMs = options.heartbeatGraceMs ?? DEFAULT_HEARTBEAT_GRACE_MS
@@ -148,6 +149,7 @@ export class Client implements EventgateClient, PushTarget {
     link.refresher.deadline(readTime(payload.expiresAt) ?? null)
     this.roomKeeper.connected(payload.groups)
     this.setState('open')
+    this.emitter.emit('connected', readConnected(payload))
     void this.resume(link)
   }
 

@@ -1,7 +1,7 @@
 import { isEventId } from '../wire/event-id.js'
 import type { RequestType } from '../wire/frames.js'
 import type { ErrorCode } from './errors.js'
-import type { GatewayEvent } from './types.js'
+import type { ConnectedInfo, GatewayEvent } from './types.js'
 
 /** A frame from the gateway: `{type, id?, payload}`, JSON text, with `timestamp`, `nonce` and `signature` when signed. */
 export interface ServerFrame {
@@ -50,6 +50,18 @@ export function readTime (value: unknown): number | null | undefined {
   if (typeof value !== 'string') return undefined
   const ms = Date.parse(value)
   return Number.isNaN(ms) ? undefined : ms
+}
+
+/** A `connected` frame's payload as the application sees it: fields of the wrong type read as empty. */
+export function readConnected (payload: Record<string, unknown>): ConnectedInfo {
+  const text = (value: unknown): string => typeof value === 'string' ? value : ''
+  return {
+    serverId: text(payload.serverId),
+    connectionId: text(payload.connectionId),
+    userId: text(payload.userId),
+    expiresAt: typeof payload.expiresAt === 'string' ? payload.expiresAt : undefined,
+    groups: readStrings(payload.groups)
+  }
 }
 
 export function readStrings (value: unknown): string[] {

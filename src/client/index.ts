@@ -11,8 +11,8 @@ export type { Stream } from '../wire/streams.js'
 export type { BackoffOptions } from './backoff.js'
 export { EventgateError, type ClientErrorCode, type ErrorCode, type ProtocolErrorCode } from './errors.js'
 export type {
-  ClientEvents, ClientOptions, ClientState, CloseInfo, EventgateClient, EventHandler, GatewayEvent, Logger,
-  PublishOptions, ReconnectInfo, RoomChange, RoomGrant, RoomMembership, Subscription, TruncatedInfo, WebSocketConstructor, WebSocketLike
+  ClientEvents, ClientOptions, ClientState, CloseInfo, ConnectedInfo, EventgateClient, EventHandler, GatewayEvent, Logger,
+  PublishOptions, ReconnectInfo, ResumedInfo, RoomChange, RoomGrant, RoomMembership, Subscription, TruncatedInfo, WebSocketConstructor, WebSocketLike
 } from './types.js'
 
 /** Creates a client and starts connecting at once. */

@@ -4,7 +4,7 @@ import { EventgateError } from './errors.js'
 import { readFault, readStrings } from './frames.js'
 import type { Link } from './link.js'
 import type { Subscriptions } from './subscriptions.js'
-import type { TruncatedInfo } from './types.js'
+import type { ResumedInfo, TruncatedInfo } from './types.js'
 
 /** Refusals of a resume that a later try can overcome, on the same socket. */
 const TRANSIENT: ReadonlySet<string> = new Set([ProtocolError.HISTORY_UNAVAILABLE, ProtocolError.INTERNAL_ERROR])
@@ -14,6 +14,7 @@ export interface Resumption {
   backoff: BackoffOptions
   report: (err: EventgateError) => void
   truncated: (info: TruncatedInfo) => void
+  resumed: (info: ResumedInfo) => void
   /** A `subscribed` reply's `position`: where the partitions the client has no entry for start. */
   positioned: (position: unknown) => void
 }
@@ -28,8 +29,10 @@ export async function resubscribe (ctx: Resumption, link: Link, patterns: string
   if (reply === undefined) return
   if (reply.type === 'subscribed') {
     ctx.subscriptions.accept(readStrings(reply.payload.eventTypes))
-    if (since !== undefined && reply.payload.truncated === true) ctx.truncated({ since, patterns })
+    const truncated = reply.payload.truncated === true
+    if (since !== undefined && truncated) ctx.truncated({ since, patterns })
     ctx.positioned(reply.payload.position)
+    if (since !== undefined) ctx.resumed({ since, replayed: typeof reply.payload.replayed === 'number' ? reply.payload.replayed : 0, truncated })
     return
   }
   const fault = readFault(reply.payload)
@@ -52,5 +55,7 @@ export async function subscribeOn (ctx: Resumption, link: Link, pattern: string)
     return
   }
   const fault = readFault(reply.payload)
-  ctx.subscriptions.refuse([pattern], new EventgateError(fault.code, `"${pattern}": ${fault.message}`))
+  // The gateway's message for a malformed pattern already quotes it; others are prefixed with it.
+  const named = fault.message.includes(JSON.stringify(pattern)) ? fault.message : `${JSON.stringify(pattern)}: ${fault.message}`
+  ctx.subscriptions.refuse([pattern], new EventgateError(fault.code, named))
 }

@@ -56,6 +56,23 @@ export interface TruncatedInfo {
   patterns: string[]
 }
 
+/** The gateway accepted a socket: who it took the token for, which instance, until when. */
+export interface ConnectedInfo {
+  serverId: string
+  connectionId: string
+  userId: string
+  /** The token's `exp` as ISO 8601; undefined for a token without one. */
+  expiresAt: string | undefined
+  groups: string[]
+}
+
+/** A reconnect resubscribed from `since`: how many events the gateway replayed before the live ones. */
+export interface ResumedInfo {
+  since: string
+  replayed: number
+  truncated: boolean
+}
+
 /** What `subscribe` resolves with. */
 export interface Subscription {
   pattern: string
@@ -137,6 +154,10 @@ export interface ClientEvents {
   /** Every event delivered, whichever pattern matched it, in id order within its partition. */
   event: (event: GatewayEvent) => void
   truncated: (info: TruncatedInfo) => void
+  /** Every socket the gateway accepted, before its patterns are resubscribed. */
+  connected: (info: ConnectedInfo) => void
+  /** After a resubscribe with `since`; the `replayed` events follow it, then the live ones. */
+  resumed: (info: ResumedInfo) => void
   rooms: (change: RoomChange) => void
 }
 

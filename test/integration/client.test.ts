@@ -1,7 +1,7 @@
 import t from 'tap'
 import { until } from '../../harness/ports.js'
 import { token, userToken } from '../../harness/tokens.js'
-import { createClient, type GatewayEvent, type ReconnectInfo } from '../../src/client/index.js'
+import { type ConnectedInfo, createClient, type GatewayEvent, type ReconnectInfo, type ResumedInfo } from '../../src/client/index.js'
 import { publish, record, WebSocket } from '../helpers/client-support.js'
 import { LENIENT_LIMITS } from '../helpers/cluster.js'
 import { startGateway } from '../helpers/gateway.js'
@@ -59,7 +59,9 @@ t.test('subscribe rejects with the gateway\'s code; the connection carries on', 
   const gw = await startGateway(t, LENIENT_LIMITS)
   const client = createClient({ url: gw.url, getToken: () => userToken('alice'), WebSocket, reconnect: FAST })
   t.teardown(async () => { await client.close() })
-  await t.rejects(client.subscribe('Not A Pattern', () => {}), { name: 'EventgateError', code: 'INVALID_PATTERN' })
+  const refused = await client.subscribe('Not A Pattern', () => {}).then(() => undefined, (err: unknown) => err as Error)
+  t.match(refused, { name: 'EventgateError', code: 'INVALID_PATTERN' })
+  t.equal(refused?.message.split('"Not A Pattern"').length, 2, `the pattern named once: ${refused?.message ?? ''}`)
   await t.rejects(client.subscribe('admin.*', () => {}), { code: 'FORBIDDEN' })
   const events: GatewayEvent[] = []
   await client.subscribe('*', (e) => { events.push(e) })
@@ -190,6 +192,10 @@ t.test('a client that has received no event yet gets what was published while it
   const seen = record(client)
   const reconnects: ReconnectInfo[] = []
   client.on('reconnect', (info) => { reconnects.push(info) })
+  const connected: ConnectedInfo[] = []
+  client.on('connected', (info) => { connected.push(info) })
+  const resumed: ResumedInfo[] = []
+  client.on('resumed', (info) => { resumed.push(info) })
   await client.subscribe('orders.*', () => {})
   gate = new Promise((resolve) => { open = resolve })
   for (const connection of gw.app.hub.each()) connection.socket.terminate()
@@ -198,6 +204,8 @@ t.test('a client that has received no event yet gets what was published while it
   open()
   await until(() => seen.events.length === 2, 5000, 'the events published while it was away')
   t.same(seen.events.map((e) => e.id), missed, 'both, once, in order')
+  t.match(connected, [{ userId: 'alice', serverId: gw.app.config.serverId, expiresAt: String }, { userId: 'alice', serverId: gw.app.config.serverId }], 'each accepted socket announced, with its instance')
+  t.match(resumed, [{ replayed: 2, truncated: false, since: String }], 'the resume says how many it replayed')
   t.match(reconnects, [{ attempt: 1, cause: { code: 1006 } }], 'one reconnect announced, with its cause')
   t.ok((reconnects[0]?.delayMs ?? -1) >= 0 && (reconnects[0]?.delayMs ?? Infinity) <= FAST.capMs, 'and its delay, within the cap')
   const [live] = await publish(gw.url, [{ type: 'orders.created', userId: 'alice' }])

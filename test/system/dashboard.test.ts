@@ -1,68 +1,12 @@
 /// <reference lib="dom" />
-import { accessSync, constants, mkdirSync } from 'node:fs'
-import { delimiter, join } from 'node:path'
-import { type Browser, chromium, type Page } from 'playwright-core'
-import t, { type Test } from 'tap'
+import { mkdirSync } from 'node:fs'
+import t from 'tap'
 import WebSocket from 'ws'
 import { token } from '../../harness/tokens.js'
 import { createClient } from '../../src/client/index.js'
 import { DEV_JWT_SECRET } from '../../src/config.js'
+import { ARTIFACTS, connectWithDevToken, launch, open, row } from '../helpers/browser.js'
 import { get, post, startGateway } from '../helpers/gateway.js'
-
-/** Bounded waits for the page: generous for a loaded CI machine, short of the test timeout. */
-const WAIT_MS = 15_000
-const ARTIFACTS = new URL('../artifacts/', import.meta.url)
-
-/**
- * Debian's Chromium (`apt-get install -y chromium`), never a downloaded one. Missing, the test
- * fails: a skipped browser test would let a broken dashboard pass CI.
- */
-function chromiumPath (): string {
-  const candidates = process.env.CHROMIUM_PATH === undefined
-    ? (process.env.PATH ?? '').split(delimiter).flatMap((dir) => [join(dir, 'chromium'), join(dir, 'chromium-browser')])
-    : [process.env.CHROMIUM_PATH]
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK)
-      return candidate
-    } catch {}
-  }
-  throw new Error(process.env.CHROMIUM_PATH === undefined
-    ? 'chromium not found on PATH: install it with `apt-get install -y chromium`'
-    : `CHROMIUM_PATH=${process.env.CHROMIUM_PATH} is not an executable`)
-}
-
-async function launch (t: Test): Promise<Browser> {
-  const browser = await chromium.launch({ executablePath: chromiumPath(), timeout: WAIT_MS })
-  t.teardown(async () => { await browser.close() })
-  return browser
-}
-
-/** A page whose script errors and CSP violations (console errors) are collected for the test to assert on. */
-async function open (browser: Browser, url: string): Promise<{ page: Page, errors: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
-  page.setDefaultTimeout(WAIT_MS)
-  const errors: string[] = []
-  page.on('pageerror', (err) => errors.push(err.message))
-  page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()) })
-  await page.goto(`${url}/dashboard`)
-  return { page, errors }
-}
-
-/** Mints a token with the page's development form, then connects the chosen stream. */
-async function connectWithDevToken (t: Test, page: Page, sub: string, admin: boolean, patterns: string): Promise<void> {
-  await page.fill('#dev-sub', sub)
-  await page.setChecked('#dev-admin', admin)
-  await page.click('#mint')
-  await page.waitForFunction(() => (document.querySelector('#token') as HTMLTextAreaElement).value.split('.').length === 3)
-  t.ok(await page.isChecked(`input[name="stream"][value="${admin ? 'admin' : 'events'}"]`), 'the minted role picks the stream')
-  await page.fill('#patterns', patterns)
-  await page.click('#connect')
-  await page.waitForSelector('#state[data-state="open"]')
-  await page.waitForFunction((wanted) => document.querySelector('#message')?.textContent === `subscribed to ${wanted}`, patterns)
-}
-
-const row = (type: string): string => `#event-list li[data-type="${type}"]`
 
 t.test('serves the page, stylesheet and script with their types, a strict CSP and revalidation', async (t) => {
   const gateway = await startGateway(t)
@@ -95,6 +39,7 @@ t.test('serves the page, stylesheet and script with their types, a strict CSP an
   const css = await fetch(`${gateway.url}/dashboard/dashboard.css`)
   t.equal(css.status, 200)
   t.match(css.headers.get('content-type'), /^text\/css/)
+  t.match(await css.text(), /\.uplot\b[^}]*}[\s\S]*\.event-list/, 'uPlot\'s stylesheet first, then the page\'s')
 })
 
 t.test('POST /dashboard/dev-token exists only with the public development key', async (t) => {
@@ -166,8 +111,8 @@ t.test('the dashboard in Chromium: user view, filter, pause, admin totals and se
   await publish('authentication.login.success', 'bob')
   const security = admin.locator(row('security.bruteforce.detected'))
   await security.waitFor()
-  t.match(await security.getAttribute('class'), /\bsecurity\b/, 'security events are highlighted')
-  t.equal(await admin.locator(row('authentication.login.success')).getAttribute('class'), 'event', 'other events are not')
+  t.equal(await security.getAttribute('data-severity'), 'alert', 'a detected attack stands out')
+  t.equal(await admin.locator(row('authentication.login.success')).getAttribute('data-severity'), 'ok', 'a success does not, though it is about security')
   await admin.waitForSelector('#security-list li[data-type="security.bruteforce.detected"]')
   await security.click()
   await admin.waitForSelector('#counters tr:has-text("security.bruteforce.detected")')
