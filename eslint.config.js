@@ -45,7 +45,7 @@ const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns:
 export default [
   ...neostandard({
     ts: true,
-    ignores: ['dist/**', 'dist.next/**', 'dist.old/**', 'node_modules/**', 'bench/results/**', 'scripts/abuse/results/**', '.tap/**', 'coverage/**', 'test/artifacts/**']
+    ignores: ['dist/**', 'packages/*/dist/**', 'dist.next/**', 'dist.old/**', 'node_modules/**', 'bench/results/**', 'scripts/abuse/results/**', '.tap/**', 'coverage/**', 'test/artifacts/**']
   }),
   {
     name: 'eventgate/house',
