@@ -1,42 +1,17 @@
 /// <reference lib="dom" />
-import { accessSync, constants, mkdirSync } from 'node:fs'
-import { delimiter, join } from 'node:path'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import { mkdirSync } from 'node:fs'
+import type { Browser, Page } from 'playwright-core'
 import t, { type Test } from 'tap'
 import WebSocket from 'ws'
 import { token } from '../../harness/tokens.js'
 import { createClient } from '../../src/client/index.js'
 import { DEV_JWT_SECRET } from '../../src/config.js'
+import { launchChromium } from '../helpers/browser.js'
 import { get, post, startGateway } from '../helpers/gateway.js'
 
 /** Bounded waits for the page: generous for a loaded CI machine, short of the test timeout. */
 const WAIT_MS = 15_000
 const ARTIFACTS = new URL('../artifacts/', import.meta.url)
-
-/**
- * Debian's Chromium (`apt-get install -y chromium`), never a downloaded one. Missing, the test
- * fails: a skipped browser test would let a broken dashboard pass CI.
- */
-function chromiumPath (): string {
-  const candidates = process.env.CHROMIUM_PATH === undefined
-    ? (process.env.PATH ?? '').split(delimiter).flatMap((dir) => [join(dir, 'chromium'), join(dir, 'chromium-browser')])
-    : [process.env.CHROMIUM_PATH]
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK)
-      return candidate
-    } catch {}
-  }
-  throw new Error(process.env.CHROMIUM_PATH === undefined
-    ? 'chromium not found on PATH: install it with `apt-get install -y chromium`'
-    : `CHROMIUM_PATH=${process.env.CHROMIUM_PATH} is not an executable`)
-}
-
-async function launch (t: Test): Promise<Browser> {
-  const browser = await chromium.launch({ executablePath: chromiumPath(), timeout: WAIT_MS })
-  t.teardown(async () => { await browser.close() })
-  return browser
-}
 
 /** A page whose script errors and CSP violations (console errors) are collected for the test to assert on. */
 async function open (browser: Browser, url: string): Promise<{ page: Page, errors: string[] }> {
@@ -119,7 +94,7 @@ t.test('the dashboard in Chromium: user view, filter, pause, admin totals and se
     const answer = await post(`${gateway.url}/events`, { type, ...(userId === undefined ? {} : { userId }), data }, service)
     if (answer.status !== 202) throw new Error(`publish ${type}: ${answer.status} ${JSON.stringify(answer.body)}`)
   }
-  const browser = await launch(t)
+  const browser = await launchChromium(t, WAIT_MS)
 
   const { page: refused } = await open(browser, gateway.url)
   await refused.fill('#token', 'not-a-jwt')
