@@ -11,8 +11,10 @@ export default async function clientScriptRoute (app: FastifyInstance) {
   const file = script('client', new URL('../browser/client.js', import.meta.url))
   app.get('/client.js', {
     schema: {
+      tags: ['websocket'],
       summary: 'The client SDK as one ES module',
-      description: 'No authentication. `@eventgate/client` bundled for pages without a bundler: `import { createClient } from \'<gateway>/client.js\'`. Revalidated with its ETag.'
+      description: 'No authentication. `@eventgate/client` bundled for pages without a bundler: `import { createClient } from \'<gateway>/client.js\'`. Revalidated with its ETag.',
+      security: []
     }
   }, async (request, reply) => await sendAsset(request, reply, await file()))
 }
