@@ -32,6 +32,7 @@ import ticketsPlugin from './plugins/tickets.js'
 import upgradesPlugin from './plugins/upgrades.js'
 import websocketPlugin from './plugins/websocket.js'
 import asyncApiRoute from './routes/asyncapi.js'
+import clientScriptRoute from './routes/client-script.js'
 import dashboardRoutes from './routes/dashboard.js'
 import eventsRoutes from './routes/events.js'
 import metricsRoute from './routes/metrics.js'
@@ -119,6 +120,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(sessionsRoutes)
   await app.register(metricsRoute)
   await app.register(dashboardRoutes)
+  await app.register(clientScriptRoute)
   await app.register(asyncApiRoute)
   return app
 }

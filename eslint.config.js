@@ -21,7 +21,8 @@ const CORE = [
 /**
  * In src/client and src/wire this replaces CORE (flat config does not merge one rule's options)
  * and forbids all it does: a bare specifier (node:*, a built-in, a package) and a path out of
- * both folders both fail.
+ * both folders both fail. It is what lets packages/client publish them as @eventgate/client with
+ * no dependencies, and lets a browser load its modules unbundled.
  */
 const BROWSER_SAFE = [
   {
@@ -45,7 +46,7 @@ const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns:
 export default [
   ...neostandard({
     ts: true,
-    ignores: ['dist/**', 'dist.next/**', 'dist.old/**', 'node_modules/**', 'bench/results/**', 'scripts/abuse/results/**', '.tap/**', 'coverage/**', 'test/artifacts/**']
+    ignores: ['dist/**', 'packages/*/dist/**', 'dist.next/**', 'dist.old/**', 'node_modules/**', 'bench/results/**', 'scripts/abuse/results/**', '.tap/**', 'coverage/**', 'test/artifacts/**']
   }),
   {
     name: 'eventgate/house',

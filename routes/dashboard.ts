@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { type Static, Type } from '@sinclair/typebox'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { type Asset, asset, dashboardFiles } from './dashboard-assets.js'
+import type { FastifyInstance } from 'fastify'
+import { asset, sendAsset } from './assets.js'
+import { dashboardFiles } from './dashboard-assets.js'
 import { Id } from './schemas.js'
 
 /**
@@ -33,7 +34,7 @@ const DevToken = Type.Object({ token: Type.String(), expiresAt: Type.String() })
 /**
  * GET /dashboard: a live view of the event streams, served by the gateway itself. The page and
  * its stylesheet are read at start; the script (the dashboard and the client SDK) comes bundled
- * from `npm run build` (see dashboard-assets.ts). In development, POST /dashboard/dev-token
+ * from `npm run build` (see assets.ts). In development, POST /dashboard/dev-token
  * signs tokens with the public development key, which anyone can do anyway.
  */
 export default async function dashboardRoutes (app: FastifyInstance) {
@@ -44,10 +45,10 @@ export default async function dashboardRoutes (app: FastifyInstance) {
 
   app.get('/dashboard', async (request, reply) => {
     void reply.header('content-security-policy', CONTENT_SECURITY_POLICY)
-    return await send(request, reply, page)
+    return await sendAsset(request, reply, page)
   })
-  app.get('/dashboard/dashboard.css', async (request, reply) => await send(request, reply, stylesheet))
-  app.get('/dashboard/app.js', async (request, reply) => await send(request, reply, await script()))
+  app.get('/dashboard/dashboard.css', async (request, reply) => await sendAsset(request, reply, stylesheet))
+  app.get('/dashboard/app.js', async (request, reply) => await sendAsset(request, reply, await script()))
 
   if (!jwt.development) return
   app.post<{ Body: Static<typeof DevTokenBody> }>('/dashboard/dev-token', {
@@ -67,16 +68,4 @@ export default async function dashboardRoutes (app: FastifyInstance) {
     return await reply.header('cache-control', 'no-store')
       .send({ token, expiresAt: new Date((now + DEV_TOKEN_TTL_SECONDS) * 1000).toISOString() })
   })
-}
-
-/** Revalidated on every use (`no-cache` + ETag): a restarted gateway may serve a new dashboard at the same URL. */
-async function send (request: FastifyRequest, reply: FastifyReply, file: Asset): Promise<FastifyReply> {
-  void reply.headers({
-    'cache-control': 'no-cache',
-    etag: file.etag,
-    'x-content-type-options': 'nosniff',
-    'referrer-policy': 'no-referrer'
-  })
-  if (request.headers['if-none-match'] === file.etag) return await reply.code(304).send()
-  return await reply.type(file.type).send(file.body)
 }

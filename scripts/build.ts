@@ -3,13 +3,14 @@ import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSyn
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { bundleDashboard } from '../routes/dashboard-bundle.js'
+import { bundle } from '../routes/bundles.js'
 import { dashboardStylesheet } from '../routes/dashboard-stylesheet.js'
 import { withBuildLock } from './build-lock.js'
 import { commandLine } from './command-line.js'
 import { sourceFingerprint } from './source-fingerprint.js'
 
-const HELP = `Compile the gateway into dist/ and bundle its dashboard there.
+const HELP = `Compile the gateway into dist/ and bundle its browser scripts there: the dashboard's
+and the client SDK's (GET /client.js).
 
 Usage: npm run build [-- --if-stale]
 
@@ -55,6 +56,7 @@ async function build (): Promise<string> {
   try {
     compile(STAGING)
     await dashboard(join(STAGING, 'dashboard'))
+    await browser(join(STAGING, 'browser'))
     writeFileSync(join(STAGING, STAMP), fingerprint)
     try {
       renameSync(DIST, REPLACED)
@@ -87,5 +89,11 @@ async function dashboard (dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true })
   copyFileSync(join(ROOT, 'dashboard', DASHBOARD_PAGE), join(dir, DASHBOARD_PAGE))
   writeFileSync(join(dir, 'dashboard.css'), dashboardStylesheet())
-  writeFileSync(join(dir, 'app.js'), await bundleDashboard())
+  writeFileSync(join(dir, 'app.js'), await bundle('dashboard'))
+}
+
+/** What the gateway serves to pages of their own: the SDK at GET /client.js. */
+async function browser (dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(join(dir, 'client.js'), await bundle('client'))
 }

@@ -57,3 +57,20 @@ export function brokenLinks (root: string, page: string): string[] {
     return anchor !== undefined && !anchors(readFileSync(file, 'utf8')).has(anchor)
   })
 }
+
+/** The fenced code blocks of a page whose info string is `language`, as pasted from it. */
+export function codeBlocks (markdown: string, language: string): string[] {
+  const blocks: string[] = []
+  let open: string[] | undefined
+  for (const line of markdown.split('\n')) {
+    if (open === undefined) {
+      if (line.trim() === `\`\`\`${language}`) open = []
+    } else if (line.trim() === '```') {
+      blocks.push(open.join('\n') + '\n')
+      open = undefined
+    } else {
+      open.push(line)
+    }
+  }
+  return blocks
+}

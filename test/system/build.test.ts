@@ -59,7 +59,7 @@ function processGroup (group: number): string[] {
   })
 }
 
-t.test('npm start builds once, serves the dashboard bundled by the build and runs no esbuild', async (t) => {
+t.test('npm start builds once, serves the dashboard and the SDK bundled by the build and runs no esbuild', async (t) => {
   // Without its fingerprint dist/ is stale: both starts want a build, one makes it.
   rmSync(join(ROOT, 'dist', '.sources'), { force: true })
   const [first, second] = await Promise.all([npmStart(t), npmStart(t)])
@@ -68,11 +68,14 @@ t.test('npm start builds once, serves the dashboard bundled by the build and run
   t.equal(says.filter((line) => line === 'dist/ is current').length, 1, 'the other waited for it, then found dist/ current')
 
   const bundle = readFileSync(join(ROOT, 'dist', 'dashboard', 'app.js'))
+  const sdk = readFileSync(join(ROOT, 'dist', 'browser', 'client.js'))
   for (const start of [first, second]) {
     const response = await fetch(`${start.url}/dashboard/app.js`)
     t.equal(response.status, 200)
     t.match(response.headers.get('content-type'), /^text\/javascript/)
     t.ok(Buffer.from(await response.arrayBuffer()).equals(bundle), 'the script is the one in dist/dashboard')
+    const client = await fetch(`${start.url}/client.js`)
+    t.ok(Buffer.from(await client.arrayBuffer()).equals(sdk), 'GET /client.js is the SDK bundled into dist/browser')
     const page = await fetch(`${start.url}/dashboard`)
     t.equal(page.status, 200)
     const processes = processGroup(start.child.pid as number)

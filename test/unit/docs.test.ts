@@ -7,7 +7,7 @@ import { brokenLinks, linkTargets } from '../helpers/markdown.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const read = (page: string): string => readFileSync(`${root}${page}`, 'utf8')
-const pages = ['README.md', ...readdirSync(`${root}docs`).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
+const pages = ['README.md', 'CONTRIBUTING.md', 'packages/client/README.md', ...readdirSync(`${root}docs`).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
 
 /** The first cells of a page's table rows: `| \`CODE\` | ...`. */
 const documented = (page: string): Set<string> => new Set([...read(page).matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1] ?? ''))
@@ -34,7 +34,7 @@ t.test('every environment variable has a row in docs/configuration.md', async (t
   for (const variable of Object.keys(EnvSchema.properties)) t.ok(rows.has(variable), variable)
 })
 
-t.test('every relative link of the README and docs/ reaches a file, and its #anchor a heading', async (t) => {
+t.test('every relative link of the READMEs, CONTRIBUTING.md and docs/ reaches a file, and its #anchor a heading', async (t) => {
   for (const page of pages) t.same(brokenLinks(root, page), [], page)
 })
 
