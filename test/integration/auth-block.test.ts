@@ -5,7 +5,10 @@ import { post, startGateway } from '../helpers/gateway.js'
 const FORGED = token({ sub: 'alice' }, 'a-secret-the-gateway-does-not-know-0123456789')
 
 /** What a browser or a probe fetches without logging in: none of it may be locked by a block. */
-const OPEN = ['/dashboard', '/dashboard/dashboard.css', '/dashboard/app.js', '/docs', '/docs/json', '/asyncapi.json', '/livez', '/readyz', '/ws/health']
+const OPEN = [
+  '/', '/dashboard', '/dashboard/dashboard.css', '/dashboard/app.js', '/docs', '/docs/json', '/docs/static/swagger-ui.css',
+  '/docs/static/swagger-ui-bundle.js', '/asyncapi.json', '/livez', '/readyz', '/ws/health'
+]
 
 t.test('a blocked address is told until when and by which settings, and still reaches the pages and probes', async (t) => {
   const gw = await startGateway(t, { AUTH_FAILURE_LIMIT: '2', AUTH_FAILURE_WINDOW: '60000', AUTH_FAILURE_COOLDOWN: '90000' })
