@@ -66,13 +66,14 @@ async function gateway (redisUrl: string | undefined): Promise<void> {
 }
 
 async function probe (): Promise<void> {
-  const { values, integer } = commandLine('memory-probe', USAGE, {
+  const { values, integer, fail } = commandLine('memory-probe', USAGE, {
     connections: { type: 'string', default: '5000' },
     cold: { type: 'boolean', default: false },
     snapshot: { type: 'boolean', default: false },
     redis: { type: 'string', default: '' }
   })
   const n = integer('connections', 1)
+  if (values.redis !== '' && !/^rediss?:\/\/./.test(values.redis)) fail('--redis must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379')
   const { snapshot } = values
   const child = fork(new URL(import.meta.url).pathname, ['--gateway', values.redis], {
     execArgv: ['--expose-gc', '--import', 'tsx'],

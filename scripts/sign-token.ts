@@ -34,6 +34,17 @@ export function signToken ({ ttl, roles = [], permissions = [], iss = envValue('
 
 function signingKey (file: string | undefined): { key: string, algorithm: 'HS256' | 'RS256' | 'ES256' } {
   if (file === undefined) return { key: envValue('JWT_SECRET') ?? DEV_JWT_SECRET, algorithm: 'HS256' }
-  const key = readFileSync(file, 'utf8')
-  return { key, algorithm: createPrivateKey(key).asymmetricKeyType === 'rsa' ? 'RS256' : 'ES256' }
+  let key: string
+  try {
+    key = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new Error(`cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err })
+  }
+  let type
+  try {
+    type = createPrivateKey(key).asymmetricKeyType
+  } catch (err) {
+    throw new Error('is not a PEM private key, e.g. one from `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`', { cause: err })
+  }
+  return { key, algorithm: type === 'rsa' ? 'RS256' : 'ES256' }
 }

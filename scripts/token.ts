@@ -32,12 +32,21 @@ const { values, fail, integer, either } = commandLine('token', HELP, {
 const sub = either('sub', 'user') ?? fail('--sub is required')
 const ttl = integer('ttl', 1)
 
-process.stdout.write(`${signToken({
-  sub,
-  sid: values.sid,
-  roles: values.role,
-  permissions: values.permission,
-  iss: values.iss,
-  aud: values.aud,
-  ttl
-}, values['private-key'])}\n`)
+/** The token; only the key file can fail here: unreadable, or not a PEM private key. */
+function mint (): string {
+  try {
+    return signToken({
+      sub,
+      sid: values.sid,
+      roles: values.role,
+      permissions: values.permission,
+      iss: values.iss,
+      aud: values.aud,
+      ttl
+    }, values['private-key'])
+  } catch (err) {
+    return fail(`--private-key ${values['private-key'] ?? ''}: ${(err as Error).message}`)
+  }
+}
+
+process.stdout.write(`${mint()}\n`)

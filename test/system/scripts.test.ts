@@ -83,6 +83,9 @@ t.test('every script answers a bad or missing flag with a line naming itself, th
     ['cluster', ['--redis-port', '7000', '--redis-cluster'], /^cluster: --redis-port sets the one redis-server's port/],
     ['memory-probe', ['--connections', 'many'], /^memory-probe: --connections must be an integer of at least 1\n/],
     ['memory-probe', ['--bogus'], /^memory-probe: Unknown option '--bogus'/],
+    ['memory-probe', ['--redis', 'localhost:6379'], /^memory-probe: --redis must be a redis:\/\/ or rediss:\/\/ URL, e\.g\. redis:\/\/127\.0\.0\.1:6379\n/],
+    ['token', ['--sub', 'alice', '--private-key', '/nowhere/key.pem'], /^token: --private-key \/nowhere\/key\.pem: cannot be read \(ENOENT\)\n/],
+    ['token', ['--sub', 'alice', '--private-key', 'package.json'], /^token: --private-key package\.json: is not a PEM private key, e\.g\. one from `openssl genpkey/],
     ['abuse/run', ['--bogus'], /^abuse: Unknown option '--bogus'/]
   ]
   for (const [name, args, message] of cases) {
