@@ -42,6 +42,7 @@ import statsRoute from './routes/stats.js'
 import adminStream from './routes/ws/admin.js'
 import eventsStream from './routes/ws/events.js'
 import healthRoute from './routes/health.js'
+import indexRoute from './routes/index.js'
 import ticketRoute from './routes/ticket.js'
 import type { Config } from './src/config.js'
 import { MAX_USER_OR_SESSION_ID_LENGTH } from './src/events.js'
@@ -110,6 +111,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(openapiPlugin)
   await app.register(startupPlugin)
 
+  await app.register(indexRoute)
   await app.register(eventsStream)
   await app.register(adminStream)
   await app.register(healthRoute)

@@ -8,7 +8,8 @@ try {
   config = loadConfig()
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err
-  process.stderr.write(`eventgate: invalid configuration: ${err.message}\n`)
+  // One line per bad variable, so each reads and greps on its own.
+  for (const { variable, message } of err.problems) process.stderr.write(`eventgate: invalid configuration: ${variable}: ${message}\n`)
   process.exit(1)
 }
 

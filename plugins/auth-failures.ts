@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { blockedMessage, countsTowardBlock } from '../src/auth-block.js'
 import { GatewayError } from '../src/errors.js'
 
 declare module 'fastify' {
@@ -25,14 +26,19 @@ declare module 'fastify' {
  *
  * Only credentials that fail verification count, and the block is looked at only once one has
  * failed: a request without a token guesses nothing, and an address is shared (a NAT, a proxy,
- * an office), so whoever sends bad tokens from it must not lock out its valid users.
+ * an office), so whoever sends bad tokens from it must not lock out its valid users. Routes
+ * that take no credential (the dashboard and its assets, /docs, /asyncapi.json, the probes)
+ * never reach this, so a blocked address still sees them; in development, loopback is never
+ * counted (src/auth-block.ts).
  */
 export default fp(async function authFailuresPlugin (app) {
   const { store, config, security } = app
   const { limit, windowMs, cooldownMs } = config.authFailures
+  const { nodeEnv } = config
   const log = app.log.child({ component: 'auth-failures' })
 
   async function authFailure (ip: string): Promise<number> {
+    if (!countsTowardBlock(ip, nodeEnv)) return 0
     const blockedMs = await store.ttl(`authblock:${ip}`).catch(() => 0)
     if (blockedMs > 0) return blockedMs
     // Awaited, so the failure that reaches the limit has set the block before its answer leaves.
@@ -52,6 +58,6 @@ export default fp(async function authFailuresPlugin (app) {
     const blockedMs = await authFailure(request.ip)
     if (blockedMs <= 0) return
     void reply.header('retry-after', String(Math.ceil(blockedMs / 1000)))
-    throw new GatewayError('EVENTGATE_TOO_MANY_AUTH_FAILURES', 'too many failed authentications from this address; retry later')
+    throw new GatewayError('EVENTGATE_TOO_MANY_AUTH_FAILURES', blockedMessage(blockedMs, config.authFailures))
   })
 }, { name: 'auth-failures', dependencies: ['config', 'store', 'security'] })

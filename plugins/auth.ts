@@ -22,7 +22,7 @@ export default fp(async function authPlugin (app) {
     const result = await app.verifyRequest(request, false)
     if (!('identity' in result)) endAfterAnswer(reply)
     await app.auditAuthentication(request, reply, result)
-    if (!('identity' in result)) throw httpRefusal(result.reason)
+    if (!('identity' in result)) throw httpRefusal(result.reason, request.headers.authorization)
     request.user = result.identity
   })
 

@@ -3,16 +3,10 @@ import type { FastifyError, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
 import { BusUnavailableError } from '../src/bus/bus.js'
 import { GatewayError, HttpError, type HttpErrorCode } from '../src/errors.js'
+import { describeInvalid, type ValidationIssue } from '../src/validation-words.js'
 
 /** Seconds a publisher should wait before retrying while the bus is unreachable. */
 const BUS_RETRY_AFTER_SECONDS = 1
-
-interface ValidationIssue {
-  instancePath: string
-  keyword: string
-  message?: string
-  params: Record<string, unknown>
-}
 
 /**
  * The one error handler: every HTTP error leaves as
@@ -30,10 +24,8 @@ export default fp(async function errorsPlugin (app) {
       return send(reply, 'EVENTGATE_BUS_UNAVAILABLE', 'the event bus is unreachable; retry later')
     }
     if (error.validation !== undefined) {
-      const issue = error.validation[0] as ValidationIssue
-      const field = fieldOf(issue)
-      const problem = issue.keyword === 'additionalProperties' ? 'is not a known property' : issue.message ?? 'is invalid'
-      return send(reply, 'EVENTGATE_INVALID_BODY', `${field === '' ? 'body' : field} ${problem}`, field)
+      const { field, message } = describeInvalid(error.validation as ValidationIssue[])
+      return send(reply, 'EVENTGATE_INVALID_BODY', message, field)
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return send(reply, 'EVENTGATE_PAYLOAD_TOO_LARGE', 'request body is too large')
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
@@ -51,12 +43,4 @@ async function send (reply: FastifyReply, code: HttpErrorCode, message: string, 
   const statusCode = HttpError[code]
   const body = { statusCode, code, error: STATUS_CODES[statusCode], message, ...(field === undefined ? {} : { field }) }
   return await reply.code(statusCode).send(body)
-}
-
-/** The offending field as a dotted path (`events.0.type`), naming a missing or unknown property too. */
-function fieldOf (issue: ValidationIssue): string {
-  const path = issue.instancePath.split('/').filter((p) => p !== '')
-  const extra = issue.params.missingProperty ?? issue.params.additionalProperty
-  if (typeof extra === 'string') path.push(extra)
-  return path.join('.')
 }

@@ -2,6 +2,7 @@ import { type Static, Type } from '@sinclair/typebox'
 import { GatewayError } from '../src/errors.js'
 import { dataProblem, MAX_DATA_DEPTH, MAX_USER_OR_SESSION_ID_LENGTH } from '../src/events.js'
 import { NOTIFICATION_LEVELS, NOTIFICATION_TYPES } from '../src/notification-kind.js'
+import { IDEMPOTENCY_KEY_SOURCE } from '../src/validation-words.js'
 import { MAX_GROUPS_PER_EVENT, MAX_ROOM_NAME_LENGTH, ROOM_NAME_SOURCE } from '../src/wire/rooms.js'
 import { EVENT_TYPE_SOURCE, MAX_EVENT_TYPE_LENGTH } from '../src/wire/topics.js'
 
@@ -20,7 +21,7 @@ const RoomAddress = {
   room: Type.Optional(roomName('one room: the same as `groups: [room]`'))
 }
 
-const IdempotencyKey = Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' })
+const IdempotencyKey = Type.String({ minLength: 1, maxLength: 128, pattern: IDEMPOTENCY_KEY_SOURCE })
 
 export const EventInput = Type.Object({
   idempotencyKey: Type.Optional(IdempotencyKey),

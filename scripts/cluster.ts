@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { listenable } from '../harness/ports.js'
 import { joinCluster } from '../harness/redis-cluster.js'
 import { commandLine } from './command-line.js'
 
@@ -16,12 +17,15 @@ Usage: npm run cluster -- [options]
 
   --instances <n>    gateway processes (default 2, 1 to 8)
   --base-port <p>    the first instance's port; the others follow it (default 3001)
+  --redis-port <p>   the redis-server's port (default: a free one); not with --redis-cluster
   --redis-cluster    a Redis Cluster of 3 masters and 3 replicas instead of one redis-server
   -h, --help         this text
 
-Starts its own redis-server on a free loopback port, with its data in a temporary directory,
-then the instances on consecutive ports with REDIS_URL set and SERVER_ID eg-1, eg-2, …, and
-prints their URLs once every one is healthy. The environment passes through (JWT_SECRET,
+Starts its own redis-server on a free loopback port (or --redis-port), with its data in a
+temporary directory, then the instances on consecutive ports with REDIS_URL set and SERVER_ID
+eg-1, eg-2, …, and prints their URLs and process ids once every one is healthy.
+A port already taken stops it before anything starts; an instance that exits, at the start or
+later, stops them all: it says which and why, and exits 1. The environment passes through (JWT_SECRET,
 NODE_ENV, ALLOWED_ORIGINS …); instances log at warn unless LOG_LEVEL is set, each line
 prefixed with its name. Ctrl-C stops them all: the instances drain, then Redis stops and its
 directory is removed. A second Ctrl-C kills everything at once. Needs redis-server on PATH.
@@ -50,14 +54,22 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const { values, fail, integer } = commandLine('cluster', HELP, {
   instances: { type: 'string', default: '2' },
   'base-port': { type: 'string', default: '3001' },
+  'redis-port': { type: 'string' },
   'redis-cluster': { type: 'boolean', default: false }
 })
 
 const instances = integer('instances', 1, 8)
 const basePort = Number(values['base-port'])
 if (!Number.isInteger(basePort) || basePort < 1 || basePort + instances - 1 > 65535) fail('--base-port must be a port number, with room for every instance after it')
+const redisPort = values['redis-port'] === undefined ? undefined : integer('redis-port', 1, 65535)
+if (redisPort !== undefined && values['redis-cluster']) fail('--redis-port sets the one redis-server\'s port: a Redis Cluster picks free ports for its six nodes')
+if (redisPort !== undefined && redisPort >= basePort && redisPort < basePort + instances) fail(`--redis-port ${redisPort} is an instance's port (--base-port ${basePort}, --instances ${instances})`)
 
-interface Member { name: string, child: ChildProcess, exited: Promise<number | null> }
+/** A child process; `lastLines` are the last lines it wrote to stderr, which say why it stopped. */
+interface Member { name: string, child: ChildProcess, exited: Promise<number | null>, lastLines: string[] }
+
+/** Lines of a child's stderr kept to explain its exit: a fatal error is one line, its context a few. */
+const LAST_LINES = 3
 
 /**
  * Children run in process groups of their own: the terminal's Ctrl-C reaches this script alone,
@@ -66,21 +78,51 @@ interface Member { name: string, child: ChildProcess, exited: Promise<number | n
 function start (name: string, command: string, args: string[], env: NodeJS.ProcessEnv, echo = true): Member {
   const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code, signal) => resolve(signal === null ? code : null))
+    // 'close', not 'exit': by then its last lines are read, and they say why it stopped.
+    child.once('close', (code, signal) => resolve(signal === null ? code : null))
     child.once('error', (err) => {
       process.stderr.write(`[${name}] ${err.message}\n`)
       resolve(null)
     })
   })
+  const lastLines: string[] = []
   if (echo) {
     for (const [from, to] of [[child.stdout, process.stdout], [child.stderr, process.stderr]] as const) {
-      createInterface({ input: from }).on('line', (line) => to.write(`[${name}] ${line}\n`))
+      createInterface({ input: from }).on('line', (line) => {
+        to.write(`[${name}] ${line}\n`)
+        if (from !== child.stderr) return
+        lastLines.push(line)
+        if (lastLines.length > LAST_LINES) lastLines.shift()
+      })
     }
   }
-  return { name, child, exited }
+  return { name, child, exited, lastLines }
 }
 
 const running = (member: Member): boolean => member.child.exitCode === null && member.child.signalCode === null
+
+/** Why a member stopped: its signal, or its exit code and the last thing it wrote to stderr. */
+function exitOf (member: Member): string {
+  const { exitCode, signalCode } = member.child
+  if (signalCode !== null) return `${member.name} was killed by ${signalCode}`
+  const why = member.lastLines.at(-1)
+  return `${member.name} exited with code ${String(exitCode)}${why === undefined ? '' : `: ${why}`}`
+}
+
+/** Stops before anything started: no usage, the command line was fine. */
+function cannotStart (message: string): never {
+  process.stderr.write(`cluster: ${message}\n`)
+  process.exit(1)
+}
+
+/** Every port the run needs, checked before anything starts: a taken one names its owner's flag. */
+async function checkPorts (): Promise<void> {
+  for (let i = 0; i < instances; i++) {
+    const port = basePort + i
+    if (!await listenable(port)) cannotStart(`eg-${i + 1}: port ${port} on 127.0.0.1 is taken: stop what holds it, or choose another --base-port`)
+  }
+  if (redisPort !== undefined && !await listenable(redisPort)) cannotStart(`redis: port ${redisPort} on 127.0.0.1 is taken: stop what holds it, or choose another --redis-port`)
+}
 
 async function stop (member: Member, signal: NodeJS.Signals): Promise<number | null> {
   if (running(member)) member.child.kill(signal)
@@ -122,7 +164,7 @@ async function redisReady (redis: Member): Promise<void> {
 async function healthy (member: Member, url: string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS
   while (Date.now() < deadline) {
-    if (!running(member)) throw new Error(`${member.name} exited with ${String(member.child.exitCode ?? member.child.signalCode)}`)
+    if (!running(member)) throw new Error(exitOf(member))
     const status = await fetch(`${url}/ws/health`).then(async (r) => { await r.arrayBuffer(); return r.status }, () => 0)
     if (status === 200) return
     await delay(HEALTH_POLL_MS)
@@ -152,8 +194,9 @@ function startRedis (dir: string, ports: readonly number[]): { members: Member[]
   return { members, ports: nodes, env: { REDIS_URL: undefined, REDIS_CLUSTER_NODES: seeds }, where: 'a Redis Cluster of 3 masters and 3 replicas', seeds }
 }
 
+await checkPorts()
 const dir = mkdtempSync(join(tmpdir(), 'eventgate-cluster-'))
-const redisSide = startRedis(dir, await freePorts(values['redis-cluster'] ? CLUSTER_NODES * 2 : 1))
+const redisSide = startRedis(dir, redisPort === undefined ? await freePorts(values['redis-cluster'] ? CLUSTER_NODES * 2 : 1) : [redisPort])
 const redisNodes = redisSide.members
 const gateways: Member[] = []
 let stopping = false
@@ -191,13 +234,18 @@ try {
     const gateway = start(name, process.execPath, ['--import', 'tsx', 'server.ts'], env)
     gateways.push(gateway)
     urls.push(`http://127.0.0.1:${port}`)
-    void gateway.exited.then((code) => { if (!stopping) process.stderr.write(`[${name}] exited with ${String(code)}\n`) })
+    // One instance gone and the others serving would pass for a cluster that works: all stop.
+    void gateway.exited.then(async () => {
+      if (stopping) return
+      process.stderr.write(`cluster: ${exitOf(gateway)}\n`)
+      await shutdown(1)
+    })
   }
   await Promise.all(gateways.map(async (g, i) => await healthy(g, urls[i] as string)))
   process.stdout.write(`eventgate cluster: ${instances} instance${instances === 1 ? '' : 's'} on ${redisSide.where} (data in ${dir})\n`)
   if (redisSide.seeds !== undefined) process.stdout.write(`  REDIS_CLUSTER_NODES=${redisSide.seeds}\n`)
   urls.forEach((url, i) => {
-    process.stdout.write(`  eg-${i + 1}  ${url}  ${url.replace(/^http/, 'ws')}/ws/events  dashboard ${url}/dashboard\n`)
+    process.stdout.write(`  eg-${i + 1}  ${url}  ${url.replace(/^http/, 'ws')}/ws/events  dashboard ${url}/dashboard  pid ${String(gateways[i]?.child.pid)}\n`)
   })
   process.stdout.write('Ctrl-C stops them all.\n')
 } catch (err) {

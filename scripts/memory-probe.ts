@@ -6,6 +6,7 @@ import { WebSocket } from 'ws'
 import { buildApp } from '../app.js'
 import { loadConfig } from '../src/config.js'
 import { BENCH_SECRET, benchToken } from '../bench/auth.js'
+import { commandLine } from './command-line.js'
 
 const USAGE = `What one idle, subscribed /ws/events connection keeps alive in a gateway.
 
@@ -15,6 +16,7 @@ Usage: npm run memory-probe -- [--connections <n>] [--cold] [--snapshot] [--redi
   --cold             no warm-up: measure from the idle gateway, as \`npm run bench\` does
   --snapshot         also diff V8 heap snapshots taken before and after
   --redis <url>      REDIS_URL for the gateway (default: the embedded memory bus and store)
+  -h, --help         this text
 
 The gateway (buildApp, configured as the benchmark's) runs in a child process with --expose-gc;
 this process opens the clients, one user each, subscribed to bench.*. RSS, heap and external
@@ -27,12 +29,9 @@ snapshot diff lists objects by type and constructor, each with what retains it.`
 type Request = { measure: true, snapshot?: string }
 interface Measurement { rss: number, heapUsed: number, external: number }
 
-const args = process.argv.slice(2)
-if (args.includes('-h') || args.includes('--help')) {
-  console.log(USAGE)
-  process.exit(0)
-}
-if (args[0] === '--gateway') await gateway(args[1])
+/** The gateway child is this script too, started with `--gateway <redis url>`. */
+const [mode, redisArg] = process.argv.slice(2)
+if (mode === '--gateway') await gateway(redisArg)
 else await probe()
 
 async function gateway (redisUrl: string | undefined): Promise<void> {
@@ -67,9 +66,16 @@ async function gateway (redisUrl: string | undefined): Promise<void> {
 }
 
 async function probe (): Promise<void> {
-  const n = Number(option('--connections') ?? 5000)
-  const snapshot = args.includes('--snapshot')
-  const child = fork(new URL(import.meta.url).pathname, ['--gateway', option('--redis') ?? ''], {
+  const { values, integer, fail } = commandLine('memory-probe', USAGE, {
+    connections: { type: 'string', default: '5000' },
+    cold: { type: 'boolean', default: false },
+    snapshot: { type: 'boolean', default: false },
+    redis: { type: 'string', default: '' }
+  })
+  const n = integer('connections', 1)
+  if (values.redis !== '' && !/^rediss?:\/\/./.test(values.redis)) fail('--redis must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379')
+  const { snapshot } = values
+  const child = fork(new URL(import.meta.url).pathname, ['--gateway', values.redis], {
     execArgv: ['--expose-gc', '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc']
   })
@@ -78,7 +84,7 @@ async function probe (): Promise<void> {
   const clients: WebSocket[] = []
   const dir = process.env.TMPDIR ?? '/tmp'
   try {
-    if (!args.includes('--cold')) await open(url, n, clients, 0)
+    if (!values.cold) await open(url, n, clients, 0)
     const before = await measure(child, snapshot ? `${dir}/probe-before.heapsnapshot` : undefined)
     await open(url, n, clients, n)
     const after = await measure(child, snapshot ? `${dir}/probe-after.heapsnapshot` : undefined)
@@ -93,11 +99,6 @@ async function probe (): Promise<void> {
     for (const ws of clients) ws.terminate()
     child.kill()
   }
-}
-
-function option (name: string): string | undefined {
-  const at = args.indexOf(name)
-  return at === -1 ? undefined : args[at + 1]
 }
 
 async function measure (child: ChildProcess, snapshot: string | undefined): Promise<Measurement> {

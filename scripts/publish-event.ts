@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises'
-import { commandLine } from './command-line.js'
+import { commandLine, envValue } from './command-line.js'
 import { signToken } from './sign-token.js'
 
 const HELP = `Publish events to eventgate over HTTP (POST /events).
@@ -7,13 +7,14 @@ const HELP = `Publish events to eventgate over HTTP (POST /events).
 Usage: npm run publish-event -- --type <type> [options]
 
   --type <type>     event type, e.g. authentication.login.success (required)
-  --user <id>       the user it is addressed to (default: a broadcast to every user stream)
+  --user <id>       the user it is addressed to (default: a broadcast to every user stream);
+                    --sub <id> is the same
   --session <id>    session id
   --data <json>     the event's data, a JSON object (default {})
-  --url <url>       the gateway (default http://127.0.0.1:3000)
+  --url <url>       the gateway (default http://127.0.0.1:$PORT, PORT defaulting to 3000)
   --token <jwt>     a token that may publish (role service or admin, or permission
                     events:publish); default: a service token signed with JWT_SECRET, or
-                    with the development key when it is unset
+                    with the development key when it is unset or empty
   --count <n>       events to publish, one request each (default 1, at most 1000000)
   --rate <n>        events per second (default: each as soon as the previous one is answered)
   -h, --help        this text
@@ -21,30 +22,39 @@ Usage: npm run publish-event -- --type <type> [options]
 Prints the id of each accepted event on a line of its own, and a summary on stderr. Exits 1 at
 the first event the gateway refuses, printing its answer.`
 
-const { values, fail, integer } = commandLine('publish-event', HELP, {
+const { values, fail, integer, either } = commandLine('publish-event', HELP, {
   type: { type: 'string' },
   user: { type: 'string' },
+  sub: { type: 'string' },
   session: { type: 'string' },
   data: { type: 'string', default: '{}' },
-  url: { type: 'string', default: 'http://127.0.0.1:3000' },
+  url: { type: 'string' },
   token: { type: 'string' },
   count: { type: 'string', default: '1' },
   rate: { type: 'string' }
 })
 
-const type = values.type ?? fail('--type is required (--help for usage)')
+const type = values.type ?? fail('--type is required')
+const user = either('user', 'sub')
 const count = integer('count', 1, 1_000_000)
 const rate = values.rate === undefined ? undefined : Number(values.rate)
 if (rate !== undefined && !(rate > 0)) fail('--rate must be a positive number of events per second')
 const data = parseData(values.data)
-const url = `${values.url.replace(/\/+$/, '')}/events`
+const url = `${(values.url ?? defaultUrl()).replace(/\/+$/, '')}/events`
 const bearer = values.token ?? signToken({ sub: 'publish-event', roles: ['service'], ttl: 3600 })
 const body = JSON.stringify({
   type,
-  ...(values.user === undefined ? {} : { userId: values.user }),
+  ...(user === undefined ? {} : { userId: user }),
   ...(values.session === undefined ? {} : { sessionId: values.session }),
   data
 })
+
+/** The gateway `npm start` runs in this environment: on loopback, at PORT. */
+function defaultUrl (): string {
+  const port = envValue('PORT') ?? '3000'
+  if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) fail(`PORT must be a port number from 1 to 65535, e.g. 3000 (got "${port}"), or give --url`)
+  return `http://127.0.0.1:${port}`
+}
 
 function parseData (text: string): Record<string, unknown> {
   let value: unknown

@@ -1,13 +1,19 @@
-import { createPublicKey, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { type Static, Type } from '@sinclair/typebox'
+import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { collecting, ConfigError, type ConfigProblem } from './config-errors.js'
+import { resolveJwt } from './config-jwt.js'
+import { explainInvalid } from './config-rules.js'
 import { DEVELOPMENT_ORIGINS, originEntryError } from './origins.js'
 import { parseClusterNodes, type RedisTarget } from './redis-target.js'
 import { MAX_USER_PARTITIONS } from './partitions.js'
 import { MIN_SIGNING_SECRET_LENGTH } from './wire/signing.js'
 
 const LogLevel = Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))
+
+export { ConfigError, type ConfigProblem } from './config-errors.js'
+export { DEV_JWT_SECRET } from './config-jwt.js'
 
 /** Every environment variable the gateway reads. Values are strings until this schema coerces them. */
 export const EnvSchema = Type.Object({
@@ -81,35 +87,22 @@ export const EnvSchema = Type.Object({
 })
 export type Env = Static<typeof EnvSchema>
 
-/**
- * The development key, used only when no key is configured outside production. It is public
- * on purpose: `npm run token` signs with it, so a fresh clone works without set-up.
- */
-export const DEV_JWT_SECRET = 'eventgate-development-secret-never-use-in-production'
-
 /** REDIS_PARTITIONS on a cluster when unset. */
 export const DEFAULT_CLUSTER_PARTITIONS = 16
 
-export class ConfigError extends Error {
-  constructor (readonly variable: string, message: string) {
-    super(`${variable}: ${message}`)
-    this.name = 'ConfigError'
-  }
-}
-
 export function loadConfig (env: Record<string, string | undefined> = process.env) {
-  const values = parseEnv(env)
+  const { values, problems } = parseEnv(env)
   const production = values.NODE_ENV === 'production'
-  return {
+  return collecting(problems, (check) => ({
     nodeEnv: values.NODE_ENV,
     port: values.PORT,
     host: values.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
-    redis: resolveRedis(values),
+    redis: check(() => resolveRedis(values)),
     /** Replicas that must confirm a publish before it is answered 202 (0: the master's word). */
-    partitions: resolvePartitions(values),
+    partitions: check(() => resolvePartitions(values)),
     durability: { replicas: values.REDIS_WAIT_REPLICAS, timeoutMs: values.REDIS_WAIT_TIMEOUT },
-    jwt: resolveJwt(values),
-    allowedOrigins: resolveOrigins(values),
+    jwt: check(() => resolveJwt(values)),
+    allowedOrigins: check(() => resolveOrigins(values)),
     maxConnections: values.WEBSOCKET_MAX_CONNECTIONS,
     maxConnectionsPerUser: values.MAX_CONNECTIONS_PER_USER,
     /** Sockets opened without a credential, until they send `authenticate`. */
@@ -152,44 +145,44 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     securityEventsPerSecond: values.SECURITY_EVENTS_PER_SECOND,
     auditRepeats: { windowMs: values.AUDIT_REPEAT_WINDOW, burst: values.AUDIT_REPEAT_BURST },
     retention: { maxEvents: values.HISTORY_MAX_EVENTS, maxAgeMs: values.HISTORY_MAX_AGE },
-    resume: resolveResume(values),
+    resume: check(() => resolveResume(values)),
     idempotencyTtlMs: values.IDEMPOTENCY_TTL,
     canaryIntervalMs: values.HEALTH_CANARY_INTERVAL,
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT,
     http: {
       requestTimeoutMs: values.HTTP_REQUEST_TIMEOUT,
       idleTimeoutMs: values.HTTP_IDLE_TIMEOUT,
-      maxConnections: resolveMaxConnections(values)
+      maxConnections: check(() => resolveMaxConnections(values))
     },
-    tls: resolveTls(values),
-    trustProxy: resolveTrustProxy(values.TRUST_PROXY),
+    tls: check(() => resolveTls(values)),
+    trustProxy: check(() => resolveTrustProxy(values.TRUST_PROXY)),
     serverId: values.SERVER_ID ?? `eg-${randomBytes(4).toString('hex')}`,
-    metricsToken: resolveMetricsToken(values),
+    metricsToken: check(() => resolveMetricsToken(values)),
     signingSecret: values.MESSAGE_SIGNING_SECRET,
     logLevel: values.LOG_LEVEL ?? (values.NODE_ENV === 'test' ? 'silent' : 'info')
-  }
+  }))
 }
 export type Config = ReturnType<typeof loadConfig>
 
-function parseEnv (env: Record<string, string | undefined>): Env {
+/**
+ * The schema's values, and what it refused. A refused variable is left out of the values (its
+ * default stands in), so the checks across variables still run and report theirs too.
+ */
+function parseEnv (env: Record<string, string | undefined>): { values: Env, problems: ConfigProblem[] } {
   const picked: Record<string, unknown> = {}
   for (const key of Object.keys(EnvSchema.properties)) {
     const value = env[key]
     if (value !== undefined && value.trim() !== '') picked[key] = value.trim()
   }
-  const values = Value.Convert(EnvSchema, Value.Default(EnvSchema, picked))
-  const first = Value.Errors(EnvSchema, values).First()
-  if (first !== undefined) {
-    const variable = first.path.replace(/^\//, '') || 'environment'
-    const got = picked[variable]
-    throw new ConfigError(variable, `${first.message}${got === undefined || isSecret(variable) ? '' : ` (got "${String(got)}")`}`)
+  const problems: ConfigProblem[] = []
+  for (const error of Value.Errors(EnvSchema, Value.Convert(EnvSchema, Value.Default(EnvSchema, { ...picked })))) {
+    const variable = error.path.replace(/^\//, '').split('/')[0] ?? ''
+    if (problems.some((problem) => problem.variable === (variable === '' ? 'environment' : variable))) continue
+    const schema = (EnvSchema.properties as Record<string, TSchema | undefined>)[variable]
+    problems.push({ variable: variable === '' ? 'environment' : variable, message: explainInvalid(variable, schema, picked[variable]) })
+    delete picked[variable]
   }
-  return values as Env
-}
-
-/** Variables whose values are or may hold credentials (a URL's password), never echoed in an error. */
-function isSecret (variable: string): boolean {
-  return variable.startsWith('JWT_') || variable === 'METRICS_TOKEN' || variable === 'MESSAGE_SIGNING_SECRET' || variable === 'REDIS_PASSWORD' || variable === 'REDIS_URL'
+  return { values: Value.Convert(EnvSchema, Value.Default(EnvSchema, picked)) as Env, problems }
 }
 
 /** One Redis or a cluster, never both; credentials in variables only where the URL cannot hold them. */
@@ -296,42 +289,4 @@ function resolveOrigins (values: Env): string[] {
   }
   if (entries.length === 0 && values.NODE_ENV !== 'production') return DEVELOPMENT_ORIGINS
   return entries
-}
-
-type JwtAlgorithm = 'HS256' | 'RS256' | 'ES256' | 'ES384'
-
-function resolveJwt (values: Env): { key: string, algorithm: JwtAlgorithm, development: boolean, issuer?: string, audience?: string } {
-  const claims = {
-    ...(values.JWT_ISSUER === undefined ? {} : { issuer: values.JWT_ISSUER }),
-    ...(values.JWT_AUDIENCE === undefined ? {} : { audience: values.JWT_AUDIENCE })
-  }
-  if (values.JWT_SECRET !== undefined && values.JWT_PUBLIC_KEY !== undefined) {
-    throw new ConfigError('JWT_SECRET', 'set either JWT_SECRET or JWT_PUBLIC_KEY, not both')
-  }
-  if (values.JWT_PUBLIC_KEY !== undefined) {
-    const key = values.JWT_PUBLIC_KEY.replace(/\\n/g, '\n')
-    return { key, algorithm: publicKeyAlgorithm(key), development: false, ...claims }
-  }
-  if (values.JWT_SECRET !== undefined) return { key: values.JWT_SECRET, algorithm: 'HS256', development: false, ...claims }
-  if (values.NODE_ENV === 'production') {
-    throw new ConfigError('JWT_SECRET', 'a JWT key is required when NODE_ENV=production (set JWT_SECRET or JWT_PUBLIC_KEY)')
-  }
-  return { key: DEV_JWT_SECRET, algorithm: 'HS256', development: true, ...claims }
-}
-
-/** Pins the algorithm to the key's type, so a token can never pick HS256 against a public key. */
-function publicKeyAlgorithm (pem: string): JwtAlgorithm {
-  // createPublicKey would derive a public key from a private one; a gateway never holds one.
-  if (pem.includes('PRIVATE KEY')) throw new ConfigError('JWT_PUBLIC_KEY', 'must be a public key, not a private key')
-  let key
-  try {
-    key = createPublicKey(pem)
-  } catch {
-    throw new ConfigError('JWT_PUBLIC_KEY', 'is not a PEM public key')
-  }
-  if (key.asymmetricKeyType === 'rsa') return 'RS256'
-  const curve = key.asymmetricKeyDetails?.namedCurve
-  if (key.asymmetricKeyType === 'ec' && curve === 'prime256v1') return 'ES256'
-  if (key.asymmetricKeyType === 'ec' && curve === 'secp384r1') return 'ES384'
-  throw new ConfigError('JWT_PUBLIC_KEY', 'must be an RSA, P-256 or P-384 public key')
 }

@@ -172,11 +172,24 @@ export function socketRefusal (reason: AuthFailure): Refusal {
   return { code: reason === 'revocation_unavailable' ? CloseCode.TRY_AGAIN_LATER : CloseCode.UNAUTHORIZED, reason }
 }
 
+/** What a client that sees the refusal should do: the reason, in words. */
+const REFUSAL_WORDS: Partial<Record<AuthFailure, string>> = {
+  token_missing: 'send the token in an Authorization header, e.g. "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.…"',
+  token_expired: 'the token\'s exp has passed; get a new token',
+  token_invalid: 'the token does not verify against this gateway\'s key, algorithm, issuer or audience, or lacks a string sub'
+}
+
 /**
  * How a refused HTTP request is answered: 401, or 503 while revocations cannot be read, which
- * is no fault of the credential (Redis is down, as for a publish, and a retry will pass).
+ * is no fault of the credential (Redis is down, as for a publish, and a retry will pass). The
+ * message starts with the reason code, then says it in words; an Authorization header that is
+ * there but not `Bearer <token>` is named, since the token in it was never looked at.
  */
-export function httpRefusal (reason: AuthFailure): GatewayError {
+export function httpRefusal (reason: AuthFailure, authorization?: string): GatewayError {
   if (reason === 'revocation_unavailable') return new GatewayError('EVENTGATE_BUS_UNAVAILABLE', 'revocation_unavailable: revocations cannot be checked while Redis is unreachable; retry later')
-  return new GatewayError('EVENTGATE_UNAUTHORIZED', reason)
+  const notBearer = reason === 'token_missing' && authorization !== undefined && authorization.trim() !== ''
+  const words = notBearer
+    ? 'the Authorization header must be the word Bearer, a space and the token, e.g. "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.…"'
+    : REFUSAL_WORDS[reason]
+  return new GatewayError('EVENTGATE_UNAUTHORIZED', words === undefined ? reason : `${reason}: ${words}`)
 }

@@ -8,8 +8,8 @@ import type { Reply } from './requests.js'
 import { positionFor, type ResumeContext } from './resume.js'
 import type { Rooms } from './rooms.js'
 import { within } from './within.js'
-import { isRoomName, MAX_ROOM_NAME_LENGTH, publishRefusal } from './wire/rooms.js'
-import { isEventType, MAX_EVENT_TYPE_LENGTH } from './wire/topics.js'
+import { isRoomName, publishRefusal, ROOM_NAME_RULE } from './wire/rooms.js'
+import { EVENT_TYPE_RULE, isEventType, MAX_EVENT_TYPE_LENGTH } from './wire/topics.js'
 
 export interface RoomRequestContext extends ResumeContext {
   rooms: Rooms
@@ -22,7 +22,7 @@ type RoomRequest = (ctx: RoomRequestContext, connection: Connection, payload: Re
 const READ_WAIT_MS = 5000
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/
 
-const NO_ROOM: Fault = { code: ProtocolError.INVALID_MESSAGE, message: `payload.room must be a room name: 1 to ${MAX_ROOM_NAME_LENGTH} letters, digits, _ - . or :, starting with a letter or digit` }
+const NO_ROOM: Fault = { code: ProtocolError.INVALID_MESSAGE, message: `payload.room must be ${ROOM_NAME_RULE}` }
 const CLOSED: Fault = { code: ProtocolError.INTERNAL_ERROR, message: 'the connection closed' }
 
 /** The requests of rooms (docs/rooms.md); each reply echoes the request's `id`. */
@@ -60,7 +60,7 @@ export const roomRequests = {
     const { room, type, data, idempotencyKey } = payload
     if (!isRoomName(room)) return NO_ROOM
     if (typeof type !== 'string' || type.length > MAX_EVENT_TYPE_LENGTH || !isEventType(type)) {
-      return { code: ProtocolError.INVALID_MESSAGE, message: 'payload.type must be an event type: dot-separated lower-case segments, as on POST /events' }
+      return { code: ProtocolError.INVALID_MESSAGE, message: `payload.type must be ${EVENT_TYPE_RULE}` }
     }
     if (data !== undefined && (typeof data !== 'object' || data === null || Array.isArray(data))) return { code: ProtocolError.INVALID_MESSAGE, message: 'payload.data must be an object' }
     const problem = data === undefined ? undefined : dataProblem(data, 'payload.data', ctx.maxDataBytes)

@@ -46,7 +46,8 @@ export async function fetchTicket (url: string, token: string, timeoutMs: number
   const message = typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : undefined
   throw new EventgateError('TICKET_FAILED', `POST /ws/ticket answered ${response.status}${typeof message === 'string' ? ` ${message}` : ''}`, {
     status: response.status,
-    reason: typeof message === 'string' ? message : undefined
+    // The gateway's message starts with the reason code, then says it in words.
+    reason: typeof message === 'string' ? message.split(':')[0] : undefined
   })
 }
 

@@ -12,6 +12,8 @@ export type RoomRole = typeof ROOM_ROLES[number]
 export const MAX_ROOM_NAME_LENGTH = 64
 export const ROOM_NAME_SOURCE = `^[A-Za-z0-9][A-Za-z0-9_.:-]{0,${MAX_ROOM_NAME_LENGTH - 1}}$`
 const ROOM_NAME = new RegExp(ROOM_NAME_SOURCE)
+/** The grammar of room names in words, with examples. */
+export const ROOM_NAME_RULE = `a room name: 1 to ${MAX_ROOM_NAME_LENGTH} letters, digits, _ - . or :, starting with a letter or digit, e.g. team-42 or org:acme`
 
 /** The most rooms one token's `groups` and `rooms` claims may each list. */
 export const MAX_ROOMS_PER_CLAIM = 64

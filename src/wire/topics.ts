@@ -11,6 +11,8 @@ export const MAX_EVENT_TYPE_LENGTH = 128
 const MAX_SEGMENTS = 8
 export const EVENT_TYPE_SOURCE = `^${SEGMENT_SOURCE}(?:\\.${SEGMENT_SOURCE}){0,${MAX_SEGMENTS - 1}}$`
 const EVENT_TYPE = new RegExp(EVENT_TYPE_SOURCE)
+/** The grammar of event types in words, with examples, for whoever sends one that breaks it. */
+export const EVENT_TYPE_RULE = `an event type: 1 to ${MAX_SEGMENTS} dot-separated segments of lower-case letters, digits, _ and -, each starting with a letter or digit, at most ${MAX_EVENT_TYPE_LENGTH} characters, e.g. authentication.login.success or order.created`
 
 export function isEventType (value: string): boolean {
   return value.length <= MAX_EVENT_TYPE_LENGTH && EVENT_TYPE.test(value)
@@ -32,7 +34,7 @@ export function patternError (pattern: unknown, maxLength: number): string | und
   if (typeof pattern !== 'string') return 'a pattern must be a string'
   if (pattern.length === 0) return 'a pattern must not be empty'
   if (pattern.length > maxLength) return `a pattern must be at most ${maxLength} characters`
-  if (!PATTERN.test(pattern)) return 'a pattern is dot-separated lower-case segments or *'
+  if (!PATTERN.test(pattern)) return 'a pattern is dot-separated segments of lower-case letters, digits, _ and -, or *, e.g. authentication.* or order.*.created'
   if (pattern.split('.').length > MAX_SEGMENTS) return `a pattern has at most ${MAX_SEGMENTS} segments`
   return undefined
 }

@@ -30,7 +30,7 @@ interface Document {
 }
 
 const ROUTES = [
-  'POST /events', 'POST /notifications', 'POST /ws/ticket', 'POST /sessions/{sessionId}/revoke',
+  'GET /', 'POST /events', 'POST /notifications', 'POST /ws/ticket', 'POST /sessions/{sessionId}/revoke',
   'POST /users/{userId}/revoke', 'GET /livez', 'GET /readyz', 'GET /ws/health', 'GET /ws/stats', 'GET /metrics', 'GET /ws/events', 'GET /ws/admin'
 ]
 
@@ -53,7 +53,7 @@ t.test('/docs/json is an OpenAPI 3.1 document of every HTTP route, WebSocket upg
     t.ok((operation.tags ?? []).length > 0 && (operation.summary ?? '') !== '', `${route} has tags and a summary`)
     t.ok(Object.keys(operation.responses).length > 0, `${route} documents its responses`)
   }
-  for (const probe of ['/livez', '/readyz', '/ws/health']) t.same(doc.paths[probe]?.get?.security, [], `${probe} needs no token`)
+  for (const probe of ['/', '/livez', '/readyz', '/ws/health']) t.same(doc.paths[probe]?.get?.security, [], `${probe} needs no token`)
   t.same(doc.paths['/metrics']?.get?.security, [], 'metrics are open without METRICS_TOKEN')
   t.ok(doc.paths['/ws/events']?.get?.responses['101'], 'an upgrade answers 101')
   t.match(doc.paths['/sessions/{sessionId}/revoke']?.post?.parameters, [{ in: 'path', name: 'sessionId' }])

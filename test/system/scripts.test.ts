@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { createConnection } from 'node:net'
+import { once } from 'node:events'
+import { createConnection, createServer } from 'node:net'
+import { createVerifier } from 'fast-jwt'
 import t, { type Test } from 'tap'
 import { freePort, listenable } from '../../harness/ports.js'
 import { ask } from '../../harness/redis-cluster.js'
 import { serviceToken, TEST_SECRET, userToken } from '../../harness/tokens.js'
+import { DEV_JWT_SECRET } from '../../src/config.js'
 import { connectAs } from '../helpers/client.js'
 import { startGateway } from '../helpers/gateway.js'
 import { within } from '../helpers/within.js'
@@ -14,9 +17,9 @@ const ENV = { PATH: process.env.PATH ?? '', NODE_ENV: 'test', JWT_SECRET: TEST_S
 
 interface Run { code: number | null, stdout: string, stderr: string }
 
-/** Runs a command to its end, within `timeoutMs`. */
-async function run (command: string, args: string[], timeoutMs = 30_000): Promise<Run> {
-  const child = spawn(command, args, { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] })
+/** Runs a command to its end, within `timeoutMs`, with `env` over the scripts' environment. */
+async function run (command: string, args: string[], timeoutMs = 30_000, env: Record<string, string> = {}): Promise<Run> {
+  const child = spawn(command, args, { env: { ...ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
@@ -32,7 +35,11 @@ async function redisServersOn (ports: readonly number[]): Promise<string[]> {
   return stdout.split('\n').filter((line) => ports.some((port) => line.startsWith(`redis-server 127.0.0.1:${port} `)))
 }
 
-const script = async (name: string, args: string[]): Promise<Run> => await run(process.execPath, ['--import', 'tsx', `scripts/${name}.ts`, ...args])
+const script = async (name: string, args: string[], env: Record<string, string> = {}): Promise<Run> =>
+  await run(process.execPath, ['--import', 'tsx', `scripts/${name}.ts`, ...args], 30_000, env)
+
+/** The claims of a JWT, unverified. */
+const claimsOf = (jwt: string): Record<string, unknown> => JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>
 
 /** Whether something listens on the port. */
 async function listening (port: number): Promise<boolean> {
@@ -60,21 +67,62 @@ t.test('every script answers --help through npm with its usage, exit 0', async (
   }
 })
 
-t.test('every script refuses a bad command line in one line naming itself, exit 2', async (t) => {
+t.test('every script answers a bad or missing flag with a line naming itself, then its usage, on stderr, exit 2', async (t) => {
   const cases: Array<[string, string[], RegExp]> = [
     ['token', ['--bogus'], /^token: Unknown option '--bogus'/],
-    ['token', ['--role', 'admin'], /^token: --sub is required/],
-    ['token', ['--sub', 'alice', '--ttl', '0'], /^token: --ttl must be an integer of at least 1\n$/],
+    ['token', ['--role', 'admin'], /^token: --sub is required\n/],
+    ['token', ['--sub', 'alice', '--ttl', '0'], /^token: --ttl must be an integer of at least 1\n/],
+    ['token', ['--sub', 'alice', '--user', 'bob'], /^token: --sub and --user are one option: give it once\n/],
     ['publish-event', ['--type', 'a.b', 'stray'], /^publish-event: Unexpected argument 'stray'/],
-    ['chaos', ['--rate', '0'], /^chaos: --rate must be an integer from 1 to 1000\n$/],
-    ['cluster', ['--instances', '9'], /^cluster: --instances must be an integer from 1 to 8\n$/]
+    ['publish-event', ['--user', 'alice'], /^publish-event: --type is required\n/],
+    ['publish-event', ['--type'], /^publish-event: Option '--type <value>' argument missing/],
+    ['chaos', ['--rate', '0'], /^chaos: --rate must be an integer from 1 to 1000\n/],
+    ['chaos', ['--bogus'], /^chaos: Unknown option '--bogus'/],
+    ['cluster', ['--instances', '9'], /^cluster: --instances must be an integer from 1 to 8\n/],
+    ['cluster', ['--redis-port', 'x'], /^cluster: --redis-port must be an integer from 1 to 65535\n/],
+    ['cluster', ['--redis-port', '7000', '--redis-cluster'], /^cluster: --redis-port sets the one redis-server's port/],
+    ['memory-probe', ['--connections', 'many'], /^memory-probe: --connections must be an integer of at least 1\n/],
+    ['memory-probe', ['--bogus'], /^memory-probe: Unknown option '--bogus'/],
+    ['memory-probe', ['--redis', 'localhost:6379'], /^memory-probe: --redis must be a redis:\/\/ or rediss:\/\/ URL, e\.g\. redis:\/\/127\.0\.0\.1:6379\n/],
+    ['token', ['--sub', 'alice', '--private-key', '/nowhere/key.pem'], /^token: --private-key \/nowhere\/key\.pem: cannot be read \(ENOENT\)\n/],
+    ['token', ['--sub', 'alice', '--private-key', 'package.json'], /^token: --private-key package\.json: is not a PEM private key, e\.g\. one from `openssl genpkey/],
+    ['abuse/run', ['--bogus'], /^abuse: Unknown option '--bogus'/]
   ]
   for (const [name, args, message] of cases) {
-    const { code, stderr } = await script(name, args)
+    const { code, stdout, stderr } = await script(name, args)
     t.equal(code, 2, `${name} ${args.join(' ')}`)
     t.match(stderr, message)
+    t.match(stderr, `\n\nUsage: npm run ${name.replace('/run', '')} -- `, 'then its usage')
     t.notMatch(stderr, /\n\s+at /, 'no stack trace')
+    t.equal(stdout, '', 'nothing on stdout')
   }
+})
+
+t.test('token and publish-event take --user and --sub alike; an empty JWT_SECRET, JWT_ISSUER or JWT_AUDIENCE is unset', async (t) => {
+  const viaUser = await script('token', ['--user', 'alice'])
+  t.equal(viaUser.code, 0, viaUser.stderr)
+  t.equal(claimsOf(viaUser.stdout.trim()).sub, 'alice', '--user is --sub')
+
+  const empty = await script('token', ['--sub', 'alice'], { JWT_SECRET: '', JWT_ISSUER: '', JWT_AUDIENCE: ' ' })
+  t.equal(empty.code, 0, empty.stderr)
+  const jwt = empty.stdout.trim()
+  t.equal(createVerifier({ key: DEV_JWT_SECRET, algorithms: ['HS256'] })(jwt).sub, 'alice', 'signed with the development key, as the gateway reads JWT_SECRET=')
+  t.notOk('iss' in claimsOf(jwt) || 'aud' in claimsOf(jwt), 'no empty iss or aud claim')
+  const padded = await script('token', ['--sub', 'alice'], { JWT_SECRET: ` ${TEST_SECRET} ` })
+  t.equal(createVerifier({ key: TEST_SECRET, algorithms: ['HS256'] })(padded.stdout.trim()).sub, 'alice', 'trimmed, as the gateway trims it')
+})
+
+t.test('publish-event reaches the gateway at PORT without --url, and --sub addresses the user as --user does', async (t) => {
+  const gw = await startGateway(t)
+  const bob = await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('bob'))
+  t.equal((await bob.subscribe('order.*')).type, 'subscribed')
+  const published = await script('publish-event', ['--type', 'order.created', '--sub', 'bob'], { PORT: new URL(gw.url).port })
+  t.equal(published.code, 0, published.stderr)
+  t.match((await bob.next((f) => f.type === 'event' && f.payload.id === published.stdout.trim())).payload, { type: 'order.created', userId: 'bob' })
+  t.match(published.stderr, `to http://127.0.0.1:${new URL(gw.url).port}/events`)
+  const badPort = await script('publish-event', ['--type', 'a.b'], { PORT: 'eighty' })
+  t.equal(badPort.code, 2)
+  t.match(badPort.stderr, /^publish-event: PORT must be a port number from 1 to 65535, e\.g\. 3000 \(got "eighty"\), or give --url\n/)
 })
 
 t.test('publish-event publishes with a service token it mints, and the event arrives on a WebSocket', async (t) => {
@@ -190,4 +238,44 @@ t.test('cluster --redis-cluster runs the instances on a Redis Cluster of its own
   t.notOk(await listening(basePort) || await listening(basePort + 1), 'the instances are gone')
   t.same(await redisServersOn(ports), [], 'no redis-server of the run is left')
   t.notOk(existsSync(dir), 'its directory removed')
+})
+
+t.test('cluster refuses a taken port before starting anything, naming the instance or Redis and the flag', async (t) => {
+  const basePort = await portPair()
+  const holder = createServer().listen(basePort + 1, '127.0.0.1')
+  t.teardown(() => { holder.close() })
+  await once(holder, 'listening')
+  const instance = await script('cluster', ['--instances', '2', '--base-port', String(basePort)])
+  t.equal(instance.code, 1)
+  t.equal(instance.stderr, `cluster: eg-2: port ${basePort + 1} on 127.0.0.1 is taken: stop what holds it, or choose another --base-port\n`)
+  const redis = await script('cluster', ['--instances', '1', '--base-port', String(basePort), '--redis-port', String(basePort + 1)])
+  t.equal(redis.code, 1)
+  t.equal(redis.stderr, `cluster: redis: port ${basePort + 1} on 127.0.0.1 is taken: stop what holds it, or choose another --redis-port\n`)
+  t.notOk(await listening(basePort), 'no instance was started')
+})
+
+t.test('cluster stops everything and exits 1 naming the instance and why, when one exits at the start', async (t) => {
+  const basePort = await portPair()
+  const { code, stdout, stderr } = await script('cluster', ['--instances', '2', '--base-port', String(basePort)], { JWT_SECRET: 'too-short' })
+  t.equal(code, 1)
+  t.match(stderr, /\ncluster: eg-[12] exited with code 1: eventgate: invalid configuration: JWT_SECRET: must be at least 32 characters/)
+  t.match(stdout, 'cluster stopped')
+  t.notMatch(stderr, /\n\s+at /, 'no stack trace')
+})
+
+t.test('cluster on --redis-port stops everything and exits 1 when an instance dies once running', async (t) => {
+  const basePort = await portPair()
+  let redisPort = await freePort()
+  while (redisPort === basePort || redisPort === basePort + 1) redisPort = await freePort()
+  const cluster = await startCluster(t, basePort, ['--redis-port', String(redisPort)], 60_000)
+  t.match(cluster.output(), `on redis://127.0.0.1:${redisPort} `)
+  t.ok(await listening(redisPort), 'Redis listens on --redis-port')
+  const pid = Number(/eg-2 {2}http\S+ {2}\S+ {2}dashboard \S+ {2}pid (\d+)/.exec(cluster.output())?.[1])
+  t.ok(Number.isInteger(pid), 'each instance\'s pid is printed')
+  process.kill(pid, 'SIGKILL')
+  t.equal(await within(cluster.exited, 30_000, 'the cluster to stop'), 1, 'exit 1')
+  t.match(cluster.output(), 'cluster: eg-2 was killed by SIGKILL')
+  t.match(cluster.output(), 'cluster stopped')
+  t.notOk(await listening(basePort), 'the other instance is stopped')
+  t.notOk(await listening(redisPort), 'Redis is stopped')
 })
