@@ -16,7 +16,8 @@ export type RedisClient = Redis | Cluster
  *
  * Commands are auto-pipelined: those issued in one turn of the event loop (the revocation reads
  * of concurrent requests, a rate-limit lease, a publish) leave in one write. Under load, a write
- * system call per command was the largest single cost of a publish.
+ * system call per command was the largest single cost of a publish. Not on a cluster (below):
+ * there ioredis's auto-pipelines made publishes on several partitions fail.
  */
 const ROLE_OPTIONS: Record<'commands' | 'subscriber', RedisOptions> = {
   commands: { enableOfflineQueue: false, maxRetriesPerRequest: 0, enableAutoPipelining: true },
@@ -32,7 +33,7 @@ const ROLE_OPTIONS: Record<'commands' | 'subscriber', RedisOptions> = {
  * ioredis makes again, and subscribes again, when the slots move.
  */
 const CLUSTER_ROLE_OPTIONS: Record<'commands' | 'subscriber', ClusterOptions> = {
-  commands: { enableOfflineQueue: false, retryDelayOnFailover: 0, retryDelayOnClusterDown: 0, enableAutoPipelining: true },
+  commands: { enableOfflineQueue: false, retryDelayOnFailover: 0, retryDelayOnClusterDown: 0 },
   subscriber: { enableOfflineQueue: true, shardedSubscribers: true }
 }
 
