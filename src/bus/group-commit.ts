@@ -16,11 +16,15 @@ export class GroupCommit<Item, Result> {
   /**
    * `write` writes a group's items in one call and resolves with one result per item, in order.
    */
-  constructor (private readonly write: (group: string, items: readonly Item[]) => Promise<readonly Result[]>, private readonly maxWeight: number) {}
+  constructor (private readonly write: (group: string, items: readonly Item[]) => Promise<readonly Result[]>, private readonly maxWeight: number, private readonly soloWeight = maxWeight) {}
 
   /** Resolves with the item's result once the call that carried it has succeeded. */
   async submit (group: string, item: Item, weight: number): Promise<Result> {
     let batch = this.pending.get(group)
+    if (weight >= this.soloWeight) {
+      if (batch !== undefined) this.send(group, batch)
+      return await new Promise<Result>((resolve, reject) => { this.send(group, { items: [item], waiters: [{ resolve, reject }], weight }) })
+    }
     if (batch !== undefined && batch.weight + weight > this.maxWeight) {
       this.send(group, batch)
       batch = undefined

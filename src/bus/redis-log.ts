@@ -56,6 +56,11 @@ export const CLOCK_KEY = ONLY.clock
  * full batches (100 drafts each) would otherwise hold every other command back until it is done.
  */
 const MAX_DRAFTS_PER_CALL = 500
+/**
+ * A request with this many drafts goes in a call of its own, at once: grouping it with others
+ * saves little, and measured with batches of 100 it cost throughput (see GroupCommit).
+ */
+const SOLO_DRAFTS = 50
 
 /** One request's part of a partition's script call: its keys and its arguments (see the script). */
 interface Part {
@@ -76,7 +81,7 @@ return last`
 export class RedisEventLog implements History {
   private readonly names = new Map<string, PartitionNames>()
   /** Per partition, and apart for kept and live-only events (the script's ARGV[4]). */
-  private readonly commits = new GroupCommit<Part, string>(async (group, parts) => await this.write(group, parts), MAX_DRAFTS_PER_CALL)
+  private readonly commits = new GroupCommit<Part, string>(async (group, parts) => await this.write(group, parts), MAX_DRAFTS_PER_CALL, SOLO_DRAFTS)
 
   /**
    * `waiting` carries the publishes that wait for replicas (`redis` when none do): WAIT blocks its

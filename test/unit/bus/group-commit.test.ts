@@ -2,12 +2,12 @@ import t from 'tap'
 import { GroupCommit } from '../../../src/bus/group-commit.js'
 
 /** A GroupCommit whose writes are recorded and answered by `answer`. */
-function recorded (maxWeight: number, answer: (group: string, items: readonly string[]) => Promise<readonly string[]> = async (group, items) => items.map((item) => `${group}:${item}`)) {
+function recorded (maxWeight: number, answer: (group: string, items: readonly string[]) => Promise<readonly string[]> = async (group, items) => items.map((item) => `${group}:${item}`), soloWeight = maxWeight) {
   const calls: Array<{ group: string, items: readonly string[] }> = []
   const commit = new GroupCommit<string, string>(async (group, items) => {
     calls.push({ group, items })
     return await answer(group, items)
-  }, maxWeight)
+  }, maxWeight, soloWeight)
   return { commit, calls }
 }
 
@@ -30,6 +30,13 @@ t.test('a group past its weight is sent at once and the next items start another
   const results = await Promise.all([commit.submit('a', 'x', 3), commit.submit('a', 'y', 2), commit.submit('a', 'z', 1)])
   t.same(results, ['a:x', 'a:y', 'a:z'])
   t.same(calls.map((c) => c.items), [['x', 'y'], ['z']])
+})
+
+t.test('a heavy item goes at once in a call of its own, after what its group held before it', async (t) => {
+  const { commit, calls } = recorded(100, undefined, 10)
+  const results = await Promise.all([commit.submit('a', 'x', 1), commit.submit('a', 'big', 10), commit.submit('a', 'y', 1)])
+  t.same(results, ['a:x', 'a:big', 'a:y'])
+  t.same(calls.map((c) => c.items), [['x'], ['big'], ['y']])
 })
 
 t.test('a failed call rejects exactly the items it carried', async (t) => {
