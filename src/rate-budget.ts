@@ -26,8 +26,12 @@ const PREFETCH_SHARE = 32
 /** And in any case, so that one lease stays a few seconds' work at most. */
 const MAX_PREFETCH = 1024
 
-/** Budgets kept before expired ones are swept: one per identity that published lately. */
+/**
+ * Budgets kept before expired ones are swept (one per key counted lately: a publisher, a user's
+ * upgrades), and not more often than this, so that a storm of new keys does not sweep on each.
+ */
 const SWEEP_AT = 10_000
+const SWEEP_EVERY_MS = 1000
 
 type Waiter = (count: Count | Error) => void
 
@@ -53,8 +57,14 @@ interface Budget {
  */
 export class RateBudget {
   private readonly budgets = new Map<string, Budget>()
+  private sweptAt = Number.NEGATIVE_INFINITY
 
   constructor (private readonly lessor: Lessor, private readonly now: () => number = Date.now) {}
+
+  /** The keys with a budget kept here. */
+  get size (): number {
+    return this.budgets.size
+  }
 
   /** Counts one request of `key`, resolving with its place in the window. */
   async take (key: string, max: number, windowMs: number): Promise<Count> {
@@ -76,7 +86,7 @@ export class RateBudget {
   private budgetOf (key: string): Budget {
     let budget = this.budgets.get(key)
     if (budget === undefined) {
-      if (this.budgets.size >= SWEEP_AT) this.sweep()
+      if (this.budgets.size >= SWEEP_AT && this.now() - this.sweptAt >= SWEEP_EVERY_MS) this.sweep()
       budget = { left: 0, next: 0, expiresAt: 0, size: 0, waiting: [], leasing: false }
       this.budgets.set(key, budget)
     }
@@ -85,6 +95,7 @@ export class RateBudget {
 
   private sweep (): void {
     const now = this.now()
+    this.sweptAt = now
     for (const [key, budget] of this.budgets) {
       if (budget.expiresAt <= now && !budget.leasing && budget.waiting.length === 0) this.budgets.delete(key)
     }

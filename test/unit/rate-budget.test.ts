@@ -77,3 +77,18 @@ t.test('a lease ends with its window: the next request leases again', async (t) 
   t.equal((await budget.take('k', 3200, 1000)).current, 1, 'counted in the new window')
   t.equal(asked.length, 3)
 })
+
+t.test('budgets of keys whose window ended are swept once many are kept, at most once a second', async (t) => {
+  let now = 0
+  let leases = 0
+  const budget = new RateBudget(async (_key, want) => {
+    leases++
+    return { count: want, granted: want, ttlMs: 1000 }
+  }, () => now)
+  for (let i = 0; i < 10_000; i++) await budget.take(`k${i}`, 100, 1000)
+  t.equal(budget.size, 10_000)
+  now = 1000
+  await budget.take('new-1', 100, 1000)
+  t.equal(budget.size, 1, 'the expired ones went at the first new key past the mark')
+  t.equal(leases, 10_001)
+})
