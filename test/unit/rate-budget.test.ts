@@ -80,15 +80,20 @@ t.test('a lease ends with its window: the next request leases again', async (t) 
 
 t.test('budgets of keys whose window ended are swept once many are kept, at most once a second', async (t) => {
   let now = 0
-  let leases = 0
-  const budget = new RateBudget(async (_key, want) => {
-    leases++
-    return { count: want, granted: want, ttlMs: 1000 }
-  }, () => now)
-  for (let i = 0; i < 10_000; i++) await budget.take(`k${i}`, 100, 1000)
+  const budget = new RateBudget(async (_key, want) => ({ count: want, granted: want, ttlMs: 100 }), () => now)
+  const fill = async (prefix: string): Promise<void> => {
+    for (let i = 0; i < 10_000; i++) await budget.take(`${prefix}${i}`, 100, 100)
+  }
+  await fill('a')
   t.equal(budget.size, 10_000)
   now = 1000
-  await budget.take('new-1', 100, 1000)
+  await budget.take('b', 100, 100)
   t.equal(budget.size, 1, 'the expired ones went at the first new key past the mark')
-  t.equal(leases, 10_001)
+  await fill('c')
+  now = 1500
+  await budget.take('d', 100, 100)
+  t.equal(budget.size, 10_002, 'not swept again within the second, expired as they are')
+  now = 2000
+  await budget.take('e', 100, 100)
+  t.equal(budget.size, 1)
 })
