@@ -13,14 +13,9 @@ export type RedisClient = Redis | Cluster
  * Commands in flight when the connection drops fail at once (maxRetriesPerRequest 0): Redis may
  * have run them before the drop, and ioredis would otherwise send them again after the first
  * reconnect, running a publish (or an INCR) twice behind one 202.
- *
- * Commands are auto-pipelined: those issued in one turn of the event loop (the revocation reads
- * of concurrent requests, a rate-limit lease, a publish) leave in one write. Under load, a write
- * system call per command was the largest single cost of a publish. Not on a cluster (below):
- * there ioredis's auto-pipelines made publishes on several partitions fail.
  */
 const ROLE_OPTIONS: Record<'commands' | 'subscriber', RedisOptions> = {
-  commands: { enableOfflineQueue: false, maxRetriesPerRequest: 0, enableAutoPipelining: true },
+  commands: { enableOfflineQueue: false, maxRetriesPerRequest: 0 },
   subscriber: { enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: true }
 }
 
