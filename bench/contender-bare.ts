@@ -3,12 +3,12 @@ import { Redis } from 'ioredis'
 import { WebSocket, WebSocketServer } from 'ws'
 import { bearer, type BenchClaims, benchVerifier, publishRefusal } from './auth.js'
 import { serve } from './control.js'
-import { type BenchEvent, end, namespaceOf, readBody } from './wire.js'
+import { type BenchEvent, end, inputsOf, namespaceOf, readBody } from './wire.js'
 
 /**
  * The least a broadcaster can be: `ws` and ioredis, the JWT checked at the upgrade, one Redis
  * channel, each event serialized once (the channel's text, turned into one Buffer) and sent to
- * the sockets indexed for it. Sockets send `{"type":"subscribe","topic":…}`; events carrying a
+ * the sockets indexed for it; a batch is published as one pipeline. Sockets send `{"type":"subscribe","topic":…}`; events carrying a
  * `userId` go to that user's sockets, others to the topic's; admins get everything.
  */
 const CHANNEL = 'bench:events'
@@ -89,15 +89,21 @@ await sub.subscribe(CHANNEL)
 async function publish (request: IncomingMessage, response: ServerResponse): Promise<void> {
   const refused = publishRefusal(request, verify)
   if (refused !== undefined) return end(response, refused)
-  let input: Omit<BenchEvent, 'id' | 'timestamp'>
+  let inputs: ReturnType<typeof inputsOf>
   try {
-    input = JSON.parse(await readBody(request)) as typeof input
+    inputs = inputsOf(await readBody(request))
   } catch {
     return end(response, 400)
   }
-  const event: BenchEvent = { id: `${process.pid}-${++sequence}`, ...input, timestamp: new Date().toISOString() }
+  const timestamp = new Date().toISOString()
+  const texts = inputs.map((input) => JSON.stringify({ id: `${process.pid}-${++sequence}`, ...input, timestamp } satisfies BenchEvent))
   try {
-    await pub.publish(CHANNEL, JSON.stringify(event))
+    if (texts.length === 1) await pub.publish(CHANNEL, texts[0] as string)
+    else {
+      // A batch goes out as one pipeline of PUBLISH commands: one write, one round trip.
+      const replies = await texts.reduce((pipeline, text) => pipeline.publish(CHANNEL, text), pub.pipeline()).exec()
+      if (replies?.some(([err]) => err !== null) !== false) return end(response, 503)
+    }
   } catch {
     return end(response, 503)
   }

@@ -4,7 +4,7 @@ import { Cluster, Redis } from 'ioredis'
 import { Server } from 'socket.io'
 import { type BenchClaims, benchVerifier, publishRefusal } from './auth.js'
 import { serve } from './control.js'
-import { type BenchEvent, end, namespaceOf, readBody } from './wire.js'
+import { type BenchEvent, end, inputsOf, namespaceOf, readBody } from './wire.js'
 
 /**
  * Socket.IO 4 as its documentation sets it up for several nodes: the Redis adapter, WebSocket
@@ -64,13 +64,15 @@ io.on('connection', (socket) => {
 async function publish (request: IncomingMessage, response: ServerResponse): Promise<void> {
   const refused = publishRefusal(request, verify)
   if (refused !== undefined) return end(response, refused)
-  const input = JSON.parse(await readBody(request)) as Omit<BenchEvent, 'id' | 'timestamp'>
-  const event: BenchEvent = { id: `${process.pid}-${++sequence}`, ...input, timestamp: new Date().toISOString() }
-  const room = input.userId === undefined ? `topic:${namespaceOf(input.type)}` : `user:${input.userId}`
-  if (seeds === undefined) io.to([room, 'admin']).emit('event', event)
-  else {
-    io.to(room).except('admin').emit('event', event)
-    io.to('admin').emit('event', event)
+  const timestamp = new Date().toISOString()
+  for (const input of inputsOf(await readBody(request))) {
+    const event: BenchEvent = { id: `${process.pid}-${++sequence}`, ...input, timestamp }
+    const room = input.userId === undefined ? `topic:${namespaceOf(input.type)}` : `user:${input.userId}`
+    if (seeds === undefined) io.to([room, 'admin']).emit('event', event)
+    else {
+      io.to(room).except('admin').emit('event', event)
+      io.to('admin').emit('event', event)
+    }
   }
   end(response, 202)
 }

@@ -17,6 +17,11 @@ export interface Sizes {
   /** The workload's first rate: doubled until p99 passes the bound, then bisected. */
   workloadStartRate: number
   stepMs: number
+  /**
+   * Events offered per second in batches of BATCH_SIZE, for `stepMs`: more than any contender
+   * takes, so the rate at which they are accepted is its batch throughput.
+   */
+  batchRate: number
   stormConnections: number
   memoryConnections: [number, number]
   scaleConnections: number
@@ -91,6 +96,8 @@ export interface PhaseOptions {
   broadcasts?: { every: number, topic: string, audience: { from: number, count: number } }
   /** Publish through this instance alone (an index of `wsBases`), not through each in turn. */
   via?: number
+  /** Events per request: batches of this many instead of one event per request. */
+  batch?: number
   latency: boolean
 }
 
@@ -145,7 +152,8 @@ export class Lab {
       type: `${options.topic}.${options.users === undefined ? 'fanout' : 'user'}`,
       ...(options.users === undefined ? {} : { users: options.users }),
       ...(options.broadcasts === undefined ? {} : { broadcast: { every: options.broadcasts.every, type: `${options.broadcasts.topic}.fanout` } }),
-      ...(options.via === undefined ? {} : { via: options.via })
+      ...(options.via === undefined ? {} : { via: options.via }),
+      ...(options.batch === undefined ? {} : { batch: options.batch })
     })
     for (const seq of [...published.refused, ...published.unsent]) tally.excuse(layout.slotsOf(seq))
     await tally.drained(QUIET_MS)

@@ -16,6 +16,8 @@ export interface PublishJob {
   users?: { base: number, count: number }
   /** Events whose seq is a multiple of `every` go without a user, as `type`. */
   broadcast?: { every: number, type: string }
+  /** Events per request (`{"events":[…]}`), consecutive seqs; none: one event per request. */
+  batch?: number
 }
 
 export interface PublishResult {
@@ -33,6 +35,8 @@ export interface PublishResult {
   elapsedMs: number
   /** Whether MAX_IN_FLIGHT requests were ever pending at once: the servers did not keep up. */
   saturated: boolean
+  /** Of each request answered 202, from its start to the end of its answer, in ms. */
+  requestMs: number[]
 }
 
 /**
@@ -52,10 +56,11 @@ const RETRYABLE = new Set(['ECONNRESET', 'EPIPE'])
 const agent = new Agent({ keepAlive: true, maxSockets: 64 })
 
 async function run (job: PublishJob): Promise<PublishResult> {
-  const result: PublishResult = { started: 0, accepted: 0, retried: 0, refused: [], unsent: [], failure: undefined, elapsedMs: 0, saturated: false }
+  const result: PublishResult = { started: 0, accepted: 0, retried: 0, refused: [], unsent: [], failure: undefined, elapsedMs: 0, saturated: false, requestMs: [] }
   const total = Math.round(job.rate * job.durationMs / 1000)
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${job.token}` }
   let inFlight = 0
+  let requests = 0
   const start = performance.now()
   return await new Promise((resolve) => {
     const finish = (): void => {
@@ -67,13 +72,16 @@ async function run (job: PublishJob): Promise<PublishResult> {
       inFlight--
       finish()
     }
-    const send = (target: string, seq: number, body: string, attempt: number): void => {
+    const send = (target: string, seqs: number[], body: string, attempt: number): void => {
+      const started = performance.now()
       const req: ClientRequest = request(target, { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (response) => {
         response.resume()
         response.once('end', () => {
-          if (response.statusCode === 202) result.accepted++
-          else {
-            result.refused.push(seq)
+          if (response.statusCode === 202) {
+            result.accepted += seqs.length
+            result.requestMs.push(performance.now() - started)
+          } else {
+            result.refused.push(...seqs)
             result.failure = `HTTP ${String(response.statusCode)}`
           }
           settled()
@@ -82,24 +90,28 @@ async function run (job: PublishJob): Promise<PublishResult> {
       req.once('error', (err: NodeJS.ErrnoException) => {
         if (req.reusedSocket && RETRYABLE.has(err.code ?? '') && attempt < RETRIES) {
           result.retried++
-          send(target, seq, body, attempt + 1)
+          send(target, seqs, body, attempt + 1)
           return
         }
-        result.unsent.push(seq)
+        result.unsent.push(...seqs)
         result.failure = err.message
         settled()
       })
       req.end(body)
     }
-    const publishOne = (): void => {
-      const seq = job.firstSeq + result.started
-      const target = job.targets[result.started % job.targets.length] as string
-      result.started++
-      inFlight++
+    const eventJson = (seq: number): string => {
       const { broadcast } = job
       const toAll = broadcast !== undefined && seq % broadcast.every === 0
       const user = job.users === undefined || toAll ? '' : `"userId":"u${job.users.base + seq % job.users.count}",`
-      send(target, seq, `{"type":"${toAll ? broadcast.type : job.type}",${user}"data":${eventData(seq)}}`, 0)
+      return `{"type":"${toAll ? broadcast.type : job.type}",${user}"data":${eventData(seq)}}`
+    }
+    const publishOne = (): void => {
+      const size = Math.min(job.batch ?? 1, total - result.started)
+      const seqs = Array.from({ length: size }, (_, k) => job.firstSeq + result.started + k)
+      const target = job.targets[requests++ % job.targets.length] as string
+      result.started += size
+      inFlight++
+      send(target, seqs, job.batch === undefined ? eventJson(seqs[0] as number) : `{"events":[${seqs.map(eventJson).join(',')}]}`, 0)
     }
     const timer = setInterval(() => {
       const due = Math.min(total, Math.floor((performance.now() - start) * job.rate / 1000) + 1)

@@ -47,6 +47,7 @@ const FULL: Sizes = {
   admins: 5,
   workloadStartRate: 250,
   stepMs: 1500,
+  batchRate: 20_000,
   stormConnections: 2000,
   memoryConnections: [5000, 20_000],
   scaleConnections: 20_000,

@@ -25,6 +25,8 @@ const WARM_MS = 500
 const IDLE_MS = 1000
 
 const NONE = { from: 0, count: 0 }
+/** Events per request of the batch measure: the most POST /events takes in one. */
+const BATCH_SIZE = 100
 
 /** (1) Fan-out: N subscribers of one pattern; an overload's throughput and CPU, then latency at a sane rate. */
 async function fanout (lab: Lab, result: ScenarioResult): Promise<void> {
@@ -44,7 +46,10 @@ async function fanout (lab: Lab, result: ScenarioResult): Promise<void> {
   result.metrics.p99Ms = quantile(latencies, 0.99)
 }
 
-/** (2) One user per connection, each event to one user and every admin: the highest rate sustained. */
+/**
+ * (2) One user per connection, each event to one user and every admin: the highest rate sustained;
+ * then the events accepted per second in batches of 100, and the batch requests' p99.
+ */
 async function workload (lab: Lab, result: ScenarioResult): Promise<void> {
   const { sizes } = lab.ctx
   const base = sizes.subscribers
@@ -57,6 +62,11 @@ async function workload (lab: Lab, result: ScenarioResult): Promise<void> {
   const options = { topic: 'idle', users: { base, count: sizes.workloadUsers }, everyEvent: { from, count: sizes.admins } }
   await lab.phase(result, 'warm-up', { ...options, rate: WARM_RATE, durationMs: WARM_MS, latency: false })
   result.metrics.sustainedRate = (await capacity(lab, result, options, sizes.workloadStartRate)).rate
+  // The same events in batches of 100, offered faster than any contender takes them.
+  await lab.settle()
+  const batches = await lab.phase(result, `batches of ${BATCH_SIZE}`, { ...options, rate: sizes.batchRate, durationMs: sizes.stepMs, batch: BATCH_SIZE, latency: false })
+  result.metrics.batchEventsPerSec = batches.published.accepted / batches.published.elapsedMs * 1000
+  result.metrics.batchP99Ms = quantile([...batches.published.requestMs].sort((a, b) => a - b), 0.99)
   await lab.closeRange(from, lab.fleet.length)
 }
 

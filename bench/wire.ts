@@ -20,6 +20,12 @@ export function end (response: ServerResponse, status: number): void {
   response.end()
 }
 
+/** The events of a publish body: one, or a batch as eventgate takes it (`{"events":[…]}`). */
+export function inputsOf (body: string): Array<Omit<BenchEvent, 'id' | 'timestamp'>> {
+  const parsed = JSON.parse(body) as Omit<BenchEvent, 'id' | 'timestamp'> | { events: Array<Omit<BenchEvent, 'id' | 'timestamp'>> }
+  return 'events' in parsed ? parsed.events : [parsed]
+}
+
 export async function readBody (request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = []
   for await (const chunk of request) chunks.push(chunk as Buffer)

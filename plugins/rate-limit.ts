@@ -2,6 +2,7 @@ import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit'
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { GatewayError } from '../src/errors.js'
+import { budgetStore } from '../src/rate-budget-store.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,14 +25,15 @@ const MINUTE_MS = 60_000
 
 /**
  * HTTP rate limits. With Redis configured the counters live there, so each limit is global
- * across instances. When the store is unreachable requests pass (`skipOnError`): the bus is
+ * across instances; each instance leases from them for its busy keys (see RateBudget) rather than
+ * counting every request with a round trip. When the store is unreachable requests pass (`skipOnError`): the bus is
  * down then too, and refusing every client would turn an outage into a lock-out.
  */
 export default fp(async function rateLimitPlugin (app) {
   const { config, security } = app
   await app.register(rateLimit, {
     global: false,
-    ...(app.redis === null ? {} : { redis: app.redis, nameSpace: 'eventgate:ratelimit:' }),
+    ...(app.redis === null ? {} : { store: budgetStore(app.redis, 'eventgate:ratelimit:') }),
     skipOnError: true,
     errorResponseBuilder: (_request, context) =>
       new GatewayError('EVENTGATE_RATE_LIMITED', `rate limit of ${context.max} per minute exceeded; retry in ${context.after}`),

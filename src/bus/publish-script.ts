@@ -11,14 +11,18 @@
  * was lost. With no clock yet (a new Redis, or a stream written before the clock), it starts
  * after the stream's newest id, its origin the stream's oldest entry.
  *
- * KEYS: 1 the stream, 2 the clock, 3 the request's idempotency key, 4.. one per draft; an
+ * One call carries the publishes of several requests to the partition (see GroupCommit), each
+ * handled as if it ran alone, in the order given: a request key that an earlier request of the same
+ * call used gets that request's ids.
+ *
+ * KEYS: 1 the stream, 2 the clock, then per request its idempotency key and one per draft; an
  * idempotency key that is the stream's own name (KEYS[1]) means none: an empty name would hash to
  * another cluster slot than the others, and no idempotency key can be the stream.
- * ARGV: 1 channel, 2 max events, 3 max age ms, 4 idempotency TTL ms, 5 '1' to keep in the stream or
- * '0' for live only, 6 what the published ids start with (the partition's name and a colon, or
- * nothing with one partition), then per draft: how many route channels it is published on too
- * (its user's, its rooms'), those channels, and its JSON. It returns the ids as the stream holds
- * them.
+ * ARGV: 1 channel, 2 max events, 3 max age ms, 4 '1' to keep in the stream or '0' for live only,
+ * 5 what the published ids start with (the partition's name and a colon, or nothing with one
+ * partition), then per request: its number of drafts, its idempotency TTL ms, then per draft: how
+ * many route channels it is published on too (its user's, its rooms'), those channels, and its
+ * JSON. It returns, per request, the JSON array of its ids as the stream holds them.
  *
  * Every key and the channel carry one hash tag, so on a cluster the whole script runs on the
  * node that owns that slot, and the channel's publish command is SPUBLISH there (see pubsub.ts).
@@ -28,9 +32,24 @@ export function publishScript (publish: 'PUBLISH' | 'SPUBLISH'): string {
 }
 
 const PUBLISH_SCRIPT = `
+-- Every idempotency key is read before anything is written, so a call that fails (a key or the
+-- stream holding another type) fails whole, and none of its requests is half done. Keys set on the
+-- way are noted here, so a later request of the call sees what an earlier one remembered.
+local known = {}
+for k = 3, #KEYS do
+  if KEYS[k] ~= KEYS[1] then known[KEYS[k]] = redis.call('GET', KEYS[k]) end
+end
+if ARGV[4] == '1' then
+  local kind = redis.call('TYPE', KEYS[1])['ok']
+  if kind ~= 'stream' and kind ~= 'none' then return redis.error_reply('WRONGTYPE the history is a ' .. kind) end
+end
 local function remembered (key)
   if key == KEYS[1] then return false end
-  return redis.call('GET', key)
+  return known[key]
+end
+local function remember (key, value, ttl)
+  redis.call('SET', key, value, 'PX', ttl)
+  known[key] = value
 end
 local function parse (id)
   local ms, seq = string.match(id, '^(%d+)-(%d+)$')
@@ -42,8 +61,6 @@ local function field (reply, name)
   end
   return false
 end
-local prior = remembered(KEYS[3])
-if prior then return prior end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local last = redis.call('HGET', KEYS[2], 'last')
@@ -59,43 +76,59 @@ if seeding then
   end
 end
 local ms, seq = parse(last)
-local keep = ARGV[5] == '1'
-local ids = {}
+local keep = ARGV[4] == '1'
 local issued = false
-local i = 7
-local d = 0
+local results = {}
+local k = 3
+local i = 6
 while i <= #ARGV do
-  d = d + 1
-  local routes = tonumber(ARGV[i])
-  local draft = ARGV[i + routes + 1]
-  local key = KEYS[d + 3]
-  local id = remembered(key)
-  if not id then
-    if now > ms then ms, seq = now, 0 else seq = seq + 1 end
-    id = string.format('%.0f-%.0f', ms, seq)
-    if keep then
-      local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id, 'e', draft)
-      if type(added) == 'table' and added.err then
-        -- Another writer added a newer entry with an id of its own: the stream's next id is ours.
-        id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', draft)
-        ms, seq = parse(id)
+  local count = tonumber(ARGV[i])
+  local ttl = ARGV[i + 1]
+  local request = KEYS[k]
+  local prior = remembered(request)
+  i = i + 2
+  k = k + 1
+  if prior then
+    for _ = 1, count do i = i + tonumber(ARGV[i]) + 2 end
+    k = k + count
+    results[#results + 1] = prior
+  else
+    local ids = {}
+    for _ = 1, count do
+      local routes = tonumber(ARGV[i])
+      local draft = ARGV[i + routes + 1]
+      local key = KEYS[k]
+      local id = remembered(key)
+      if not id then
+        if now > ms then ms, seq = now, 0 else seq = seq + 1 end
+        id = string.format('%.0f-%.0f', ms, seq)
+        if keep then
+          local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id, 'e', draft)
+          if type(added) == 'table' and added.err then
+            -- Another writer added a newer entry with an id of its own: the stream's next id is ours.
+            id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', draft)
+            ms, seq = parse(id)
+          end
+        end
+        origin = origin or id
+        issued = id
+        local event = '{"id":"' .. ARGV[5] .. id .. '",' .. string.sub(draft, 2)
+        redis.call('PUBLISH_COMMAND', ARGV[1], event)
+        for r = i + 1, i + routes do redis.call('PUBLISH_COMMAND', ARGV[r], event) end
+        if key ~= KEYS[1] then remember(key, id, ttl) end
       end
+      ids[#ids + 1] = id
+      i = i + routes + 2
+      k = k + 1
     end
-    origin = origin or id
-    issued = id
-    local event = '{"id":"' .. ARGV[6] .. id .. '",' .. string.sub(draft, 2)
-    redis.call('PUBLISH_COMMAND', ARGV[1], event)
-    for r = i + 1, i + routes do redis.call('PUBLISH_COMMAND', ARGV[r], event) end
-    if key ~= KEYS[1] then redis.call('SET', key, id, 'PX', ARGV[4]) end
+    local result = cjson.encode(ids)
+    if request ~= KEYS[1] then remember(request, result, ttl) end
+    results[#results + 1] = result
   end
-  ids[#ids + 1] = id
-  i = i + routes + 2
 end
 if issued then
   redis.call('HSET', KEYS[2], 'last', issued)
   if seeding then redis.call('HSET', KEYS[2], 'origin', origin) end
 end
 if keep then redis.call('XTRIM', KEYS[1], 'MINID', '~', now - tonumber(ARGV[3])) end
-local result = cjson.encode(ids)
-if KEYS[3] ~= KEYS[1] then redis.call('SET', KEYS[3], result, 'PX', ARGV[4]) end
-return result`
+return results`

@@ -8,11 +8,12 @@ import { publishScript } from './publish-script.js'
 import { Partitioning, roomRoute, userRoute } from '../partitions.js'
 import { compareIds, localId, ONLY_PARTITION, partitionOf } from '../wire/event-id.js'
 import { pubSubOf } from './pubsub.js'
+import { GroupCommit } from './group-commit.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    /** The publish script: the number of keys, the keys, then the arguments. */
-    eventgatePublish: (...keysThenArgs: Array<string | number>) => Result<string, Context>
+    /** The publish script: the number of keys, the keys, then the arguments; per request its ids' JSON. */
+    eventgatePublish: (...keysThenArgs: Array<string | number>) => Result<string[], Context>
     /** The fence script: the clock key, the channel, the canary. */
     eventgateFence: (keys: 1, clock: string, channel: string, canary: string) => Result<string | null, Context>
   }
@@ -50,6 +51,23 @@ export const HISTORY_KEY = ONLY.history
 export const CLOCK_KEY = ONLY.clock
 
 /** The clock's newest id, and a canary on the channel, in one step: nothing can come between. */
+/**
+ * Drafts one script call carries at most: a script blocks Redis while it runs, and a burst of
+ * full batches (100 drafts each) would otherwise hold every other command back until it is done.
+ */
+const MAX_DRAFTS_PER_CALL = 500
+/**
+ * A request with this many drafts goes in a call of its own, at once: grouping it with others
+ * saves little, and measured with batches of 100 it cost throughput (see GroupCommit).
+ */
+const SOLO_DRAFTS = 50
+
+/** One request's part of a partition's script call: its keys and its arguments (see the script). */
+interface Part {
+  keys: string[]
+  args: Array<string | number>
+}
+
 const FENCE_SCRIPT = `
 local last = redis.call('HGET', KEYS[1], 'last')
 redis.call('PUBLISH_COMMAND', ARGV[1], ARGV[2])
@@ -62,6 +80,8 @@ return last`
  */
 export class RedisEventLog implements History {
   private readonly names = new Map<string, PartitionNames>()
+  /** Per partition, and apart for kept and live-only events (the script's ARGV[4]). */
+  private readonly commits = new GroupCommit<Part, string>(async (group, parts) => await this.write(group, parts), MAX_DRAFTS_PER_CALL, SOLO_DRAFTS)
 
   /**
    * `waiting` carries the publishes that wait for replicas (`redis` when none do): WAIT blocks its
@@ -134,18 +154,31 @@ export class RedisEventLog implements History {
   private async publishTo (partition: string, drafts: readonly EventDraft[], idempotency: Idempotency | undefined, keep: boolean): Promise<string[]> {
     const names = this.namesOf(partition)
     const key = (k: string | undefined): string => k === undefined ? names.history : names.idempotencyPrefix + k
-    const keys = [names.history, names.clock, key(idempotency?.requestKey), ...drafts.map((_, i) => key(idempotency?.eventKeys?.[i]))]
-    const args = [
-      keys.length, ...keys,
-      names.channel, this.retention.maxEvents, this.retention.maxAgeMs, idempotency?.ttlMs ?? 1, keep ? '1' : '0',
-      this.partitioning.wireId(partition, ''),
-      ...drafts.flatMap((d) => {
+    const part: Part = {
+      keys: [key(idempotency?.requestKey), ...drafts.map((_, i) => key(idempotency?.eventKeys?.[i]))],
+      args: [drafts.length, idempotency?.ttlMs ?? 1, ...drafts.flatMap((d) => {
         const channels = this.routesIn(partition, d).map((route) => names.routePrefix + route)
         return [channels.length, ...channels, JSON.stringify(d)]
-      })
+      })]
+    }
+    const result = await this.commits.submit(`${keep ? '1' : '0'}${partition}`, part, drafts.length)
+    return (JSON.parse(result) as string[]).map((id) => this.partitioning.wireId(partition, id))
+  }
+
+  /** One script call for the parts of a group (`keep` flag, then partition), in the order given. */
+  private async write (group: string, parts: readonly Part[]): Promise<string[]> {
+    const keep = group.startsWith('1')
+    const partition = group.slice(1)
+    const names = this.namesOf(partition)
+    const keys = [names.history, names.clock, ...parts.flatMap((p) => p.keys)]
+    const args = [
+      keys.length, ...keys,
+      names.channel, this.retention.maxEvents, this.retention.maxAgeMs, keep ? '1' : '0',
+      this.partitioning.wireId(partition, ''),
+      ...parts.flatMap((p) => p.args)
     ]
-    const result = keep && this.durability.replicas > 0 ? await this.publishReplicated(args) : await this.redis.eventgatePublish(...args)
-    return (JSON.parse(String(result)) as string[]).map((id) => this.partitioning.wireId(partition, id))
+    const results = keep && this.durability.replicas > 0 ? await this.publishReplicated(args) : await this.redis.eventgatePublish(...args)
+    return (results as unknown[]).map(String)
   }
 
   /**

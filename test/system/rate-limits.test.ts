@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis'
 import t from 'tap'
 import { until } from '../../harness/ports.js'
 import { startGatewayProcess } from '../../harness/process.js'
@@ -32,6 +33,25 @@ t.test('publishing is limited per identity and route: 429 EVENTGATE_RATE_LIMITED
   t.match(refused, { status: 429, body: { statusCode: 429, code: 'EVENTGATE_RATE_LIMITED' } })
   t.ok(Number(refused.headers.get('retry-after')) > 0)
   t.equal((await post(`${gw.url}/events`, { type: 'security.alert' }, serviceToken('auth-service'))).status, 202, 'another service has its own')
+})
+
+t.test('a burst of publishes over two instances is limited by one shared budget, leased rather than counted one by one', async (t) => {
+  const env = { REDIS_URL: redis.url, RATE_LIMIT_PUBLISH: '64' }
+  const [a, b] = [await startGateway(t, env), await startGateway(t, env)]
+  const raw = new Redis(redis.url)
+  t.teardown(() => { raw.disconnect() })
+  const leases = async (): Promise<number> => Number(/cmdstat_incrby:calls=(\d+)/.exec(await raw.info('commandstats'))?.[1] ?? 0)
+  const before = await leases()
+  const risk = serviceToken('burst-engine')
+  const statuses = []
+  for (let round = 0; round < 4; round++) {
+    statuses.push(...await Promise.all(Array.from({ length: 30 }, async (_, i) => (await post(`${(i % 2 === 0 ? a : b).url}/events`, { type: 'security.alert' }, risk)).status)))
+  }
+  const accepted = statuses.filter((status) => status === 202).length
+  t.ok(accepted <= 64, `${accepted} accepted of a limit of 64 across both`)
+  t.ok(accepted >= 64 - 2 * 2, 'refused early by at most what an instance holds leased and unused')
+  t.ok(statuses.every((status) => status === 202 || status === 429))
+  t.ok(await leases() - before < statuses.length / 2, 'far fewer counter writes than requests')
 })
 
 t.test('failed authentications block the IP on every instance for the cool-down', async (t) => {

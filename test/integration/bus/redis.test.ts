@@ -7,26 +7,15 @@ import { RedisServer } from '../../../harness/redis.js'
 import { BusUnavailableError } from '../../../src/bus/bus.js'
 import { EVENTS_CHANNEL, HISTORY_KEY } from '../../../src/bus/redis-log.js'
 import { RedisBus } from '../../../src/bus/redis.js'
-import type { Retention } from '../../../src/history.js'
 import type { Log } from '../../../src/logging.js'
 import { connectRedis } from '../../../src/redis-connection.js'
 import { compareIds } from '../../../src/wire/event-id.js'
 import { aDraft, arrived, type BusFactory, busContract, drained, increasing, publishMany, RETENTION, subscribed } from '../../contracts/bus-contract.js'
 import { liveOnlyContract } from '../../contracts/bus-live-contract.js'
 import { RedisProxy } from '../../helpers/redis-proxy.js'
+import { openRedisBus } from '../../helpers/redis-bus.js'
 
 const quiet = pino({ level: 'silent' })
-
-/** A RedisBus with a publisher connection of its own, both closed when `t` ends, once it can publish. */
-async function openRedisBus (t: Test, url: string, options: { log?: Log, retention?: Partial<Retention>, serverId?: string } = {}): Promise<RedisBus> {
-  const log = options.log ?? quiet
-  const publisher = connectRedis({ kind: 'single', url }, 'commands', log)
-  t.teardown(() => { publisher.disconnect() })
-  const bus = new RedisBus({ kind: 'single', url }, publisher, log, { ...RETENTION, ...options.retention }, options.serverId ?? 'test')
-  t.teardown(async () => { await bus.close() })
-  await until(() => publisher.status === 'ready', 5000, 'the publisher connection')
-  return bus
-}
 
 /** A plain client, for what the gateway never does itself: killing clients, writing junk. */
 function rawClient (t: Test, url: string): Redis {
