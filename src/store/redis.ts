@@ -1,16 +1,26 @@
 import type { Result } from 'ioredis'
 import type { RedisClient } from '../redis-connection.js'
-import type { Store } from './store.js'
+import type { RecordedRevocation, Store } from './store.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     eventgateIncrement: (key: string, ttlMs: number) => Result<number, Context>
     eventgateAcquireSlot: (key: string, member: string, limit: number, now: number, ttlMs: number) => Result<number, Context>
     eventgateHoldSlot: (key: string, member: string, expiry: number, ttlMs: number) => Result<number, Context>
+    eventgateRecordRevocation: (key: string, rule: string, revokedAt: number, oldest: number, ttlMs: number, channel: string) => Result<number, Context>
   }
 }
 
 const PREFIX = 'eventgate:'
+
+/** The sorted set of live revocation rules, scored by `revokedAt`. */
+const REVOCATIONS_KEY = `${PREFIX}revocations`
+
+/**
+ * Where each recorded revocation is announced, as `<revokedAt> <rule>`: every instance on one
+ * Redis listens (src/revocation-feed.ts), so its view of the revocations stays whole.
+ */
+export const REVOCATIONS_CHANNEL = `${PREFIX}revocations`
 
 /** INCR that starts the key's window on the first hit only (a fixed window, not a sliding one). */
 const INCREMENT = `
@@ -38,6 +48,17 @@ const HOLD_SLOT = `
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 return redis.call('PEXPIRE', KEYS[1], ARGV[3])`
 
+/**
+ * Adds the rule (a later `revokedAt` wins), forgets those older than the TTL and announces the
+ * rule, in one script: an instance that loads the set after subscribing to the channel misses
+ * no revocation, as each is either in the set it reads or announced after it subscribed.
+ */
+const RECORD_REVOCATION = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return redis.call('PUBLISH', ARGV[5], ARGV[2] .. ' ' .. ARGV[1])`
+
 export class RedisStore implements Store {
   constructor (private readonly redis: RedisClient) {
     // Sent by SHA (EVALSHA, reloaded on NOSCRIPT): every upgrade acquires a slot and every failed
@@ -45,6 +66,7 @@ export class RedisStore implements Store {
     redis.defineCommand('eventgateIncrement', { numberOfKeys: 1, lua: INCREMENT })
     redis.defineCommand('eventgateAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE_SLOT })
     redis.defineCommand('eventgateHoldSlot', { numberOfKeys: 1, lua: HOLD_SLOT })
+    redis.defineCommand('eventgateRecordRevocation', { numberOfKeys: 1, lua: RECORD_REVOCATION })
   }
 
   async increment (key: string, ttlMs: number): Promise<number> {
@@ -85,6 +107,17 @@ export class RedisStore implements Store {
 
   async releaseSlot (key: string, member: string): Promise<void> {
     await this.redis.zrem(PREFIX + key, member)
+  }
+
+  async recordRevocation (rule: string, revokedAt: number, ttlMs: number): Promise<void> {
+    await this.redis.eventgateRecordRevocation(REVOCATIONS_KEY, rule, revokedAt, Date.now() - ttlMs, ttlMs, REVOCATIONS_CHANNEL)
+  }
+
+  async revocationList (ttlMs: number, limit: number): Promise<RecordedRevocation[]> {
+    const flat = await this.redis.zrangebyscore(REVOCATIONS_KEY, `(${Date.now() - ttlMs}`, '+inf', 'WITHSCORES', 'LIMIT', 0, limit)
+    const list: RecordedRevocation[] = []
+    for (let i = 0; i + 1 < flat.length; i += 2) list.push({ rule: flat[i] as string, revokedAt: Number(flat[i + 1]) })
+    return list
   }
 
   async close (): Promise<void> {}

@@ -191,4 +191,19 @@ export function storeContract (name: string, makeStore: StoreFactory): void {
     t.equal(await store.acquireSlot(key, 'b', 1, SHORT_MS), false, 'held while live')
     await t.resolves(until(async () => await store.acquireSlot(key, 'b', 1, LONG_MS), EXPIRY_WAIT_MS, 'the slot to expire'), 'free once expired')
   })
+  t.test(`${name}: recordRevocation keeps the latest revokedAt of a rule within the TTL; revocationList lists them oldest first`, async (t) => {
+    const store = await makeStore(t)
+    const [a, b] = [fresh('rule-a'), fresh('rule-b')]
+    const now = Date.now()
+    await store.recordRevocation(a, now - 2000, LONG_MS)
+    await store.recordRevocation(b, now - 1000, LONG_MS)
+    await store.recordRevocation(a, now, LONG_MS)
+    await store.recordRevocation(b, now - 5000, LONG_MS)
+    const mine = (await store.revocationList(LONG_MS, 1000)).filter((r) => r.rule === a || r.rule === b)
+    t.same(mine, [{ rule: b, revokedAt: now - 1000 }, { rule: a, revokedAt: now }], 'a later revokedAt wins, an earlier one changes nothing')
+    const old = fresh('rule-old')
+    await store.recordRevocation(old, now - LONG_MS - 1000, LONG_MS)
+    t.notOk((await store.revocationList(LONG_MS, 1000)).some((r) => r.rule === old), 'one older than the TTL is not listed')
+    t.equal((await store.revocationList(LONG_MS, 1)).length, 1, 'at most `limit` of them')
+  })
 }
