@@ -142,8 +142,7 @@ export class Revocations {
         sessionId === undefined ? null : this.store.get(`revoked:${ruleKey({ sessionId })}`),
         this.store.get(`revoked:${ruleKey({ userId })}`)
       ])
-      if (this.unreadable) this.log.info('revocations readable again')
-      this.unreadable = false
+      this.readable()
       if (session !== null || (user !== null && covers({ userId, revokedAt: Number(user) }, identity))) return REVOKED
       return token === null ? undefined : TOKEN_REVOKED
     } catch (err) {
@@ -164,9 +163,16 @@ export class Revocations {
    * whole again unless there are more than this instance remembers.
    */
   load (list: readonly RecordedRevocation[]): void {
+    this.readable()
     this.overflowed = false
     for (const { rule, revokedAt } of list) this.note(rule, revokedAt)
     if (list.length > MAX_REMEMBERED) this.overflowed = true
+  }
+
+  /** The store answered: an outage logged as begun is logged as over, once. */
+  private readable (): void {
+    if (this.unreadable) this.log.info('revocations readable again')
+    this.unreadable = false
   }
 
   /** Notes the revocation of `rule` (`token:<jti>`, `session:<id>`, `user:<id>`), for REVOCATION_TTL from `revokedAt`. */

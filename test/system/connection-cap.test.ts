@@ -57,7 +57,7 @@ async function brokenHandshake (gw: Gateway, user: string): Promise<number> {
 
 /**
  * Gateways on a Redis behind a proxy, and a burst that goes through them in lockstep: each
- * upgrade is held at its first Redis command (its user's revocation read) until all of them
+ * upgrade is held at its first Redis command (its user's upgrade count) until all of them
  * have reached it; then every step of their admission runs for all of them at once, as on a loaded
  * instance, rather than one upgrade after the other as loopback clients otherwise arrive.
  */
@@ -68,7 +68,7 @@ async function lockstepGateways (t: Test, count: number, env: Record<string, str
   for (let i = 0; i < count; i++) gateways.push(await startGateway(t, { ...LENIENT_LIMITS, REDIS_URL: proxy.url, SERVER_ID: `g${i}`, ...env }))
   await until(() => gateways.every((gw) => gw.app.bus.connected), 10_000, 'the gateways to reach Redis')
   const burst = async (burstUsers: string[]): Promise<Outcome> => {
-    proxy.holdRepliesAfter(/revoked:user:/)
+    proxy.holdRepliesAfter(/upgrade:user:/)
     const outcome = upgradeAtOnce(t, gateways, burstUsers)
     await until(() => proxy.marksSeen === burstUsers.length, 10_000, 'every upgrade to reach Redis')
     proxy.release()
