@@ -1,4 +1,4 @@
-import type { RecordedRevocation, Store } from './store.js'
+import type { RecordedRevocation, Store, UpgradeAdmission } from './store.js'
 
 interface Entry { value: string, expiresAt: number }
 
@@ -69,6 +69,13 @@ export class MemoryStore implements Store {
     const members = this.slots.get(key)
     members?.delete(member)
     if (members?.size === 0) this.slots.delete(key)
+  }
+
+  async admitUpgrade (count: { key: string, windowMs: number, max: number }, slot: { key: string, member: string, limit: number, ttlMs: number }): Promise<UpgradeAdmission> {
+    const counted = await this.increment(count.key, count.windowMs)
+    const resetInMs = await this.ttl(count.key)
+    if (counted > count.max) return { count: counted, resetInMs, slot: false }
+    return { count: counted, resetInMs, slot: await this.acquireSlot(slot.key, slot.member, slot.limit, slot.ttlMs) }
   }
 
   async recordRevocation (rule: string, revokedAt: number, ttlMs: number): Promise<void> {

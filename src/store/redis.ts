@@ -1,12 +1,13 @@
 import type { Result } from 'ioredis'
 import type { RedisClient } from '../redis-connection.js'
-import type { RecordedRevocation, Store } from './store.js'
+import type { RecordedRevocation, Store, UpgradeAdmission } from './store.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     eventgateIncrement: (key: string, ttlMs: number) => Result<number, Context>
     eventgateAcquireSlot: (key: string, member: string, limit: number, now: number, ttlMs: number) => Result<number, Context>
     eventgateHoldSlot: (key: string, member: string, expiry: number, ttlMs: number) => Result<number, Context>
+    eventgateAdmitUpgrade: (countKey: string, slotKey: string, windowMs: number, max: number, member: string, limit: number, now: number, ttlMs: number) => Result<[number, number, number], Context>
     eventgateRecordRevocation: (key: string, rule: string, revokedAt: number, oldest: number, ttlMs: number, channel: string) => Result<number, Context>
   }
 }
@@ -43,6 +44,24 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1`
 
+/**
+ * INCREMENT and, unless past the budget, ACQUIRE_SLOT: an upgrade's count and slot in one round
+ * trip. Answers the count, the window's milliseconds left, and 1 when a slot was taken.
+ */
+const ADMIT_UPGRADE = `
+local count = redis.call('INCR', KEYS[1])
+local reset = tonumber(ARGV[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) else reset = redis.call('PTTL', KEYS[1]) end
+if count > tonumber(ARGV[2]) then return {count, reset, 0} end
+local now = tonumber(ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if not redis.call('ZSCORE', KEYS[2], ARGV[3]) and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then
+  return {count, reset, 0}
+end
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[6]), ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[6])
+return {count, reset, 1}`
+
 /** Keeps a member's slot until `expiry`, re-adding it if lost, and the set alive as long. */
 const HOLD_SLOT = `
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
@@ -66,6 +85,7 @@ export class RedisStore implements Store {
     redis.defineCommand('eventgateIncrement', { numberOfKeys: 1, lua: INCREMENT })
     redis.defineCommand('eventgateAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE_SLOT })
     redis.defineCommand('eventgateHoldSlot', { numberOfKeys: 1, lua: HOLD_SLOT })
+    redis.defineCommand('eventgateAdmitUpgrade', { numberOfKeys: 2, lua: ADMIT_UPGRADE })
     redis.defineCommand('eventgateRecordRevocation', { numberOfKeys: 1, lua: RECORD_REVOCATION })
   }
 
@@ -107,6 +127,17 @@ export class RedisStore implements Store {
 
   async releaseSlot (key: string, member: string): Promise<void> {
     await this.redis.zrem(PREFIX + key, member)
+  }
+
+  async admitUpgrade (count: { key: string, windowMs: number, max: number }, slot: { key: string, member: string, limit: number, ttlMs: number }): Promise<UpgradeAdmission> {
+    // On a cluster the two keys hash to different slots, which no one script may touch: two calls.
+    if (this.redis.isCluster) {
+      const counted = await this.increment(count.key, count.windowMs)
+      if (counted > count.max) return { count: counted, resetInMs: await this.ttl(count.key), slot: false }
+      return { count: counted, resetInMs: count.windowMs, slot: await this.acquireSlot(slot.key, slot.member, slot.limit, slot.ttlMs) }
+    }
+    const [counted, resetInMs, taken] = await this.redis.eventgateAdmitUpgrade(PREFIX + count.key, PREFIX + slot.key, count.windowMs, count.max, slot.member, slot.limit, Date.now(), slot.ttlMs)
+    return { count: Number(counted), resetInMs: Math.max(0, Number(resetInMs)), slot: Number(taken) === 1 }
   }
 
   async recordRevocation (rule: string, revokedAt: number, ttlMs: number): Promise<void> {

@@ -206,4 +206,17 @@ export function storeContract (name: string, makeStore: StoreFactory): void {
     t.notOk((await store.revocationList(LONG_MS, 1000)).some((r) => r.rule === old), 'one older than the TTL is not listed')
     t.equal((await store.revocationList(LONG_MS, 1)).length, 1, 'at most `limit` of them')
   })
+  t.test(`${name}: admitUpgrade counts the upgrade and takes a slot within the budget; past it, takes none`, async (t) => {
+    const store = await makeStore(t)
+    const count = { key: fresh('upgrades'), windowMs: LONG_MS, max: 2 }
+    const slot = { key: fresh('slots'), limit: 5, ttlMs: LONG_MS }
+    const first = await store.admitUpgrade(count, { ...slot, member: 'a' })
+    t.match(first, { count: 1, slot: true })
+    t.ok(first.resetInMs > 0 && first.resetInMs <= LONG_MS, 'the window\'s time left')
+    t.match(await store.admitUpgrade(count, { ...slot, member: 'b' }), { count: 2, slot: true })
+    t.match(await store.admitUpgrade(count, { ...slot, member: 'c' }), { count: 3, slot: false }, 'past the budget')
+    t.equal(await store.acquireSlot(slot.key, 'probe', 3, LONG_MS), true, 'the refused upgrade took no slot: two of three are held')
+    const full = { key: fresh('upgrades'), windowMs: LONG_MS, max: 10 }
+    t.match(await store.admitUpgrade(full, { ...slot, limit: 3, member: 'd' }), { count: 1, slot: false }, 'counted, and refused a slot when all are held')
+  })
 }
