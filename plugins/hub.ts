@@ -26,7 +26,9 @@ export default fp(async function hubPlugin (app) {
   })
 
   // A slot outlives two heartbeats; each heartbeat refreshes the slots of the sockets still here.
-  const slots = new ConnectionSlots(app.store, config.maxConnectionsPerUser, 2 * config.heartbeatIntervalMs, (userId) => hub.connectionsOf(userId), app.log.child({ component: 'slots' }))
+  // RATE_LIMIT_UPGRADES per minute, counted with the slot an upgrade takes (plugins/sockets.ts).
+  const budget = { max: config.rateLimits.upgradesPerMinute, windowMs: 60_000 }
+  const slots = new ConnectionSlots(app.store, config.maxConnectionsPerUser, 2 * config.heartbeatIntervalMs, (userId) => hub.connectionsOf(userId), app.log.child({ component: 'slots' }), budget)
   app.decorate('slots', slots)
   const heartbeat = setInterval(() => {
     hub.heartbeat()

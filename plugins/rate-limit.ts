@@ -7,8 +7,9 @@ import { budgetStore } from '../src/rate-budget-store.js'
 declare module 'fastify' {
   interface FastifyInstance {
     /**
-     * WebSocket routes, between authentication and admission: RATE_LIMIT_UPGRADES per user,
-     * or per address for an upgrade whose credentials were refused or that carried none.
+     * WebSocket routes, between authentication and admission: RATE_LIMIT_UPGRADES per address
+     * for an upgrade whose credentials were refused or that carried none. An authenticated one
+     * is counted per user by its admission (`admitUser`).
      */
     limitUpgrade: preHandlerAsyncHookHandler
     /** Route-level rate-limit settings: `config: { rateLimit: app.rateLimits.upgrade }`. */
@@ -54,7 +55,13 @@ export default fp(async function rateLimitPlugin (app) {
     timeWindow: MINUTE_MS,
     keyGenerator: (request: FastifyRequest) => request.refusal === undefined && !request.pending ? `upgrade:user:${request.user.userId}` : `upgrade:ip:${request.ip}`
   }
-  app.decorate('limitUpgrade', app.rateLimit(upgrade))
+  // An authenticated upgrade is counted by its admission instead, in the store call that takes
+  // its slot (plugins/sockets.ts): one round trip to Redis for both.
+  app.decorate('limitUpgrade', app.rateLimit({
+    ...upgrade,
+    allowList: (request: FastifyRequest) => request.refusal === undefined && !request.pending,
+    keyGenerator: (request: FastifyRequest) => `upgrade:ip:${request.ip}`
+  }))
   app.decorate('rateLimits', {
     upgrade: { ...upgrade, hook: 'onRequest' },
     publish: {

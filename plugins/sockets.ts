@@ -1,9 +1,9 @@
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { WebSocket } from 'ws'
 import { Admissions } from '../src/admissions.js'
 import { closeSocket } from '../src/connection.js'
-import { CloseCode } from '../src/errors.js'
+import { CloseCode, GatewayError } from '../src/errors.js'
 import type { HeldFrame } from '../src/pending-authentication.js'
 import { openSocketSession } from '../src/socket-session.js'
 import type { Stream } from '../src/wire/streams.js'
@@ -13,9 +13,11 @@ declare module 'fastify' {
   interface FastifyInstance {
     /**
      * Reserves this instance's place and the slot of `request.user`'s connection, or records the
-     * refusal: 1013 when this instance is full, 4008 when the user holds all their slots.
+     * refusal: 1013 when this instance is full, 4008 when the user holds all their slots. With
+     * the upgrade's `reply`, first counts the upgrade against RATE_LIMIT_UPGRADES in the same
+     * store call, and past it refuses the upgrade 429 EVENTGATE_RATE_LIMITED.
      */
-    admitUser: (request: FastifyRequest) => Promise<void>
+    admitUser: (request: FastifyRequest, reply?: FastifyReply) => Promise<void>
     /**
      * Opens an admitted socket as a stream, or closes it with the refusal's code; `held` are
      * frames it sent before it was admitted.
@@ -34,10 +36,17 @@ export default fp(async function socketsPlugin (app) {
   const admissions = new Admissions(config.maxConnections, () => hub.size, slots)
 
   app.decorateRequest('connectionId', undefined)
-  app.decorate('admitUser', async function admitUser (request: FastifyRequest): Promise<void> {
+  const { upgradesPerMinute } = config.rateLimits
+  app.decorate('admitUser', async function admitUser (request: FastifyRequest, reply?: FastifyReply): Promise<void> {
     const { userId } = request.user
-    const admission = await admissions.admit(request.raw.socket, userId)
+    const admission = await admissions.admit(request.raw.socket, userId, reply !== undefined)
     if (admission === undefined) return
+    if ('limited' in admission) {
+      security.report('security.rate_limit.exceeded', { reason: 'upgrades', route: request.routeOptions.url, userId, ip: request.ip, userAgent: request.headers['user-agent'] })
+      const seconds = Math.max(1, Math.ceil(admission.limited.retryInMs / 1000))
+      void reply?.headers({ 'x-ratelimit-limit': upgradesPerMinute, 'x-ratelimit-remaining': 0, 'x-ratelimit-reset': seconds, 'retry-after': seconds })
+      throw new GatewayError('EVENTGATE_RATE_LIMITED', `rate limit of ${upgradesPerMinute} per minute exceeded; retry in ${seconds} seconds`)
+    }
     if ('connectionId' in admission) {
       request.connectionId = admission.connectionId
       return

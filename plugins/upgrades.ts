@@ -1,4 +1,4 @@
-import type { FastifyRequest, preValidationAsyncHookHandler } from 'fastify'
+import type { FastifyReply, FastifyRequest, preValidationAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import type { WebSocket } from 'ws'
 import { closeSocket } from '../src/connection.js'
@@ -12,7 +12,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /**
      * WebSocket routes, after authentication: refuses with 1013 when this instance is full,
-     * 4008 when the user holds all their slots; else reserves a slot for the connection. An
+     * 4008 when the user holds all their slots, 429 past the user's RATE_LIMIT_UPGRADES (counted
+     * in the same store call); else reserves a slot for the connection. An
      * upgrade without a credential takes a pending place instead, refused 1013
      * `too_many_unauthenticated` past WEBSOCKET_MAX_UNAUTHENTICATED(_PER_IP).
      */
@@ -45,9 +46,9 @@ export default fp(async function upgradesPlugin (app) {
     failed: async (ip: string) => await app.authFailure(ip) > 0
   }
 
-  app.decorate('admitSocket', async function admitSocket (request: FastifyRequest) {
+  app.decorate('admitSocket', async function admitSocket (request: FastifyRequest, reply: FastifyReply) {
     if (request.refusal !== undefined) return
-    if (!request.pending) return await app.admitUser(request)
+    if (!request.pending) return await app.admitUser(request, reply)
     if (pending.reserve(request.raw.socket, request.ip)) return
     request.refusal = TOO_MANY_UNAUTHENTICATED
     security.report('security.rate_limit.exceeded', { reason: TOO_MANY_UNAUTHENTICATED.reason, ip: request.ip, userAgent: request.headers['user-agent'] })

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { EventEmitter } from 'node:events'
 import { CloseCode, type Refusal } from './errors.js'
+import type { SlotGrant } from './slots.js'
 
 /** An upgrade's TCP socket: it emits 'close' once, however the upgrade ends. */
 type UpgradeSocket = Pick<EventEmitter, 'once' | 'removeListener'>
@@ -9,11 +10,18 @@ type UpgradeSocket = Pick<EventEmitter, 'once' | 'removeListener'>
 export interface UserSlots {
   /** Takes a slot of `userId` for the connection; false when the user holds them all. */
   acquire: (userId: string, connectionId: string) => Promise<boolean>
+  /** `acquire` for an upgrade, counted against the user's upgrade budget in the same store call. */
+  admitUpgrade: (userId: string, connectionId: string) => Promise<SlotGrant>
   release: (userId: string, connectionId: string) => void
 }
 
 /** An admitted upgrade's connection id, or why it is refused. */
 export type Admission = { connectionId: string } | { refusal: Refusal }
+
+/** An upgrade past its user's budget (RATE_LIMIT_UPGRADES): refused 429, to retry in `retryInMs`. */
+export interface Limited {
+  limited: { retryInMs: number }
+}
 
 /** What authentication and admission made of an upgrade, when its route hands the socket over. */
 export interface HandedUpgrade {
@@ -66,14 +74,17 @@ export class Admissions {
    * while the store is asked: refused `1013 server_full` when the instance is full, `4008
    * too_many_connections` when the user holds all their slots; else the connection's id, its
    * place and its slot held. Undefined when the client left while the store was asked: nothing
-   * will open, and the slot is given back.
+   * will open, and the slot is given back. An `upgrade` (rather than a socket that authenticated
+   * once open) is first counted against the user's budget, in the same store call, and past it
+   * `limited`.
    */
-  async admit (socket: UpgradeSocket, userId: string): Promise<Admission | undefined> {
+  async admit (socket: UpgradeSocket, userId: string, upgrade = false): Promise<Admission | Limited | undefined> {
     if (!this.reserve(socket, userId)) return { refusal: SERVER_FULL }
     const connectionId = this.newId()
-    if (!await this.slots.acquire(userId, connectionId)) {
+    const grant = upgrade ? await this.slots.admitUpgrade(userId, connectionId) : await this.slots.acquire(userId, connectionId) ? 'granted' : 'full'
+    if (grant !== 'granted') {
       this.settle(socket)
-      return { refusal: TOO_MANY_CONNECTIONS }
+      return grant === 'full' ? { refusal: TOO_MANY_CONNECTIONS } : { limited: grant }
     }
     if (this.granted(socket, connectionId)) return { connectionId }
     this.slots.release(userId, connectionId)

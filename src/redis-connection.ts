@@ -39,8 +39,9 @@ function retryStrategy (attempt: number): number {
 
 const CONNECT_TIMEOUT_MS = 2000
 
-export function connectRedis (target: RedisTarget, role: keyof typeof ROLE_OPTIONS, log: Log): RedisClient {
-  const connectionName = `eventgate-${role}`
+/** `name` tells this connection from the others of its role in CLIENT LIST (`eventgate-<name>`). */
+export function connectRedis (target: RedisTarget, role: keyof typeof ROLE_OPTIONS, log: Log, name: string = role): RedisClient {
+  const connectionName = `eventgate-${name}`
   const redis = target.kind === 'single'
     ? new Redis(target.url, { ...ROLE_OPTIONS[role], connectionName, retryStrategy, connectTimeout: CONNECT_TIMEOUT_MS })
     : new Cluster(target.nodes, {

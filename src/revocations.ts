@@ -1,7 +1,7 @@
 import type { EventInput, GatewayEvent } from './events.js'
 import { canPublish, type Identity, isAdmin } from './identity.js'
 import type { Log } from './logging.js'
-import type { Store } from './store/store.js'
+import type { RecordedRevocation, Store } from './store/store.js'
 
 /** What is revoked: one token (its `jti`), one session, or every token of a user issued before the revocation. */
 export type RevocationTarget = { tokenId: string } | { sessionId: string, userId?: string | undefined } | { userId: string }
@@ -41,6 +41,18 @@ const UNAVAILABLE: RevocationRefusal = { reason: 'revocation_unavailable', detai
  */
 export const MAX_REMEMBERED = 10_000
 
+/**
+ * Whether the revocations an instance remembers are every revocation there is: true while the
+ * store is this process (embedded) and, on Redis, while the feed that keeps them is subscribed and
+ * loaded (src/revocation-feed.ts). Then an authentication reads nothing from the store.
+ */
+export interface RevocationView {
+  readonly current: boolean
+}
+
+/** The view of an instance whose store is its own memory: every revocation goes through it. */
+export const OWN_VIEW: RevocationView = { current: true }
+
 export function covers (rule: Rule, identity: Identity): boolean {
   if (rule.tokenId !== undefined) return identity.tokenId === rule.tokenId
   if (rule.sessionId !== undefined) return identity.sessionId === rule.sessionId
@@ -71,14 +83,33 @@ function failsClosed (identity: Identity): boolean {
  * REVOCATION_TTL too: they keep being enforced while the store is unreachable or after it lost
  * its data, and an upgrade that passed its store check just before the revocation was written
  * is refused when it reaches its session just after the sockets were closed.
+ *
+ * Every revocation is also recorded in one list in the store, announced to every instance
+ * (`Store.recordRevocation`). While an instance's view of that list is current (`watchedBy`) it
+ * remembers every live revocation, and an authentication reads nothing from the store: a
+ * connect costs no round trip for its revocations. While it is not (Redis unreachable, a feed
+ * reloading, more revocations than MAX_REMEMBERED), the store is read as above.
  */
 export class Revocations {
   private readonly recent = new Map<string, { revokedAt: number, until: number }>()
   /** While reads fail, so an outage is logged once rather than once per authentication. */
   private unreadable = false
   private unchecked = 0
+  /** A live revocation was forgotten to hold MAX_REMEMBERED: `recent` is no longer whole until a load that fits. */
+  private overflowed = false
+  private view: RevocationView | undefined
 
   constructor (private readonly store: Store, private readonly ttlMs: number, private readonly log: Log, private readonly now: () => number = Date.now) {}
+
+  /** Lets authentications trust `recent` alone while `view` is current. */
+  watchedBy (view: RevocationView): void {
+    this.view = view
+  }
+
+  /** Whether an authentication is decided by this instance's memory, without reading the store. */
+  get local (): boolean {
+    return this.view?.current === true && !this.overflowed
+  }
 
   /** Authentications whose revocations could not be read (store unreachable), accepted or refused. */
   get uncheckedCount (): number {
@@ -87,7 +118,10 @@ export class Revocations {
 
   async revoke (target: RevocationTarget, by: string): Promise<Revocation> {
     const revocation: Revocation = { ...target, revokedAt: this.now(), by }
-    await this.store.put(`revoked:${ruleKey(revocation)}`, String(revocation.revokedAt), this.ttlMs)
+    const rule = ruleKey(revocation)
+    await this.store.put(`revoked:${rule}`, String(revocation.revokedAt), this.ttlMs)
+    await this.store.recordRevocation(rule, revocation.revokedAt, this.ttlMs)
+    this.note(rule, revocation.revokedAt)
     return revocation
   }
 
@@ -100,6 +134,7 @@ export class Revocations {
   async refusal (identity: Identity): Promise<RevocationRefusal | undefined> {
     const applied = this.appliedTo(identity)
     if (applied !== undefined) return applied === 'token_revoked' ? TOKEN_REVOKED : REVOKED
+    if (this.local) return undefined
     const { tokenId, sessionId, userId } = identity
     try {
       const [token, session, user] = await Promise.all([
@@ -107,8 +142,7 @@ export class Revocations {
         sessionId === undefined ? null : this.store.get(`revoked:${ruleKey({ sessionId })}`),
         this.store.get(`revoked:${ruleKey({ userId })}`)
       ])
-      if (this.unreadable) this.log.info('revocations readable again')
-      this.unreadable = false
+      this.readable()
       if (session !== null || (user !== null && covers({ userId, revokedAt: Number(user) }, identity))) return REVOKED
       return token === null ? undefined : TOKEN_REVOKED
     } catch (err) {
@@ -121,17 +155,39 @@ export class Revocations {
 
   /** Notes a revocation this instance has applied, for REVOCATION_TTL from `revokedAt`. */
   remember (revocation: Revocation): void {
-    const key = ruleKey(revocation)
-    const revokedAt = Math.max(revocation.revokedAt, this.recent.get(key)?.revokedAt ?? 0)
-    this.recent.delete(key)
+    this.note(ruleKey(revocation), revocation.revokedAt)
+  }
+
+  /**
+   * Takes in the revocations the store holds, oldest first, as the feed loads them. The view is
+   * whole again unless there are more than this instance remembers.
+   */
+  load (list: readonly RecordedRevocation[]): void {
+    this.readable()
+    this.overflowed = false
+    for (const { rule, revokedAt } of list) this.note(rule, revokedAt)
+    if (list.length > MAX_REMEMBERED) this.overflowed = true
+  }
+
+  /** The store answered: an outage logged as begun is logged as over, once. */
+  private readable (): void {
+    if (this.unreadable) this.log.info('revocations readable again')
+    this.unreadable = false
+  }
+
+  /** Notes the revocation of `rule` (`token:<jti>`, `session:<id>`, `user:<id>`), for REVOCATION_TTL from `revokedAt`. */
+  note (rule: string, revokedAt: number): void {
+    const latest = Math.max(revokedAt, this.recent.get(rule)?.revokedAt ?? 0)
+    this.recent.delete(rule)
     const now = this.now()
     // Every entry lives as long, and they arrive about in revocation order: the expired ones
     // and the oldest are at the front.
     for (const [oldest, { until }] of this.recent) {
       if (until > now && this.recent.size < MAX_REMEMBERED) break
+      if (until > now) this.overflowed = true
       this.recent.delete(oldest)
     }
-    this.recent.set(key, { revokedAt, until: revokedAt + this.ttlMs })
+    this.recent.set(rule, { revokedAt: latest, until: latest + this.ttlMs })
   }
 
   /** Why a revocation this instance applied within REVOCATION_TTL covers `identity`, or undefined when none does. */

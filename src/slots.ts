@@ -3,6 +3,16 @@ import type { Log } from './logging.js'
 import type { Store } from './store/store.js'
 
 const slotKey = (userId: string): string => `slots:${userId}`
+const upgradesKey = (userId: string): string => `upgrades:${userId}`
+
+/** RATE_LIMIT_UPGRADES: a user's upgrades per window, on every instance together. */
+export interface UpgradeBudget {
+  max: number
+  windowMs: number
+}
+
+/** A slot taken, all slots held, or the user's upgrade budget spent until `retryInMs` from now. */
+export type SlotGrant = 'granted' | 'full' | { retryInMs: number }
 
 /**
  * Per-user connection slots in the shared store, so MAX_CONNECTIONS_PER_USER holds across
@@ -16,8 +26,26 @@ export class ConnectionSlots {
     private readonly limit: number,
     private readonly ttlMs: number,
     private readonly localCount: (userId: string) => number,
-    private readonly log: Log
+    private readonly log: Log,
+    private readonly budget: UpgradeBudget = { max: Number.POSITIVE_INFINITY, windowMs: 60_000 }
   ) {}
+
+  /**
+   * An upgrade's admission in one store call: counts it against the user's budget and, within
+   * it, takes a slot. While the store is unreachable upgrades are not counted (as no limit is
+   * enforced then) and this instance's own count decides the slot.
+   */
+  async admitUpgrade (userId: string, connectionId: string): Promise<SlotGrant> {
+    const { max, windowMs } = this.budget
+    try {
+      const admission = await this.store.admitUpgrade({ key: upgradesKey(userId), windowMs, max }, { key: slotKey(userId), member: connectionId, limit: this.limit, ttlMs: this.ttlMs })
+      if (admission.count > max) return { retryInMs: admission.resetInMs }
+      return admission.slot ? 'granted' : 'full'
+    } catch (err) {
+      this.log.warn({ err, userId }, 'connection slots unavailable; counting this instance only')
+      return this.localCount(userId) < this.limit ? 'granted' : 'full'
+    }
+  }
 
   async acquire (userId: string, connectionId: string): Promise<boolean> {
     try {

@@ -1,4 +1,4 @@
-import type { Store } from './store.js'
+import type { RecordedRevocation, Store, UpgradeAdmission } from './store.js'
 
 interface Entry { value: string, expiresAt: number }
 
@@ -8,6 +8,8 @@ const SWEEP_INTERVAL_MS = 10_000
 export class MemoryStore implements Store {
   private readonly values = new Map<string, Entry>()
   private readonly slots = new Map<string, Map<string, number>>()
+  /** Revocation rules by their `revokedAt`: this process is the only instance, so nobody else is told. */
+  private readonly revocations = new Map<string, number>()
   private readonly timer: NodeJS.Timeout
 
   constructor (private readonly now: () => number = Date.now) {
@@ -69,6 +71,25 @@ export class MemoryStore implements Store {
     if (members?.size === 0) this.slots.delete(key)
   }
 
+  async admitUpgrade (count: { key: string, windowMs: number, max: number }, slot: { key: string, member: string, limit: number, ttlMs: number }): Promise<UpgradeAdmission> {
+    const counted = await this.increment(count.key, count.windowMs)
+    const resetInMs = await this.ttl(count.key)
+    if (counted > count.max) return { count: counted, resetInMs, slot: false }
+    return { count: counted, resetInMs, slot: await this.acquireSlot(slot.key, slot.member, slot.limit, slot.ttlMs) }
+  }
+
+  async recordRevocation (rule: string, revokedAt: number, ttlMs: number): Promise<void> {
+    this.dropRevocationsBefore(this.now() - ttlMs)
+    this.revocations.set(rule, Math.max(revokedAt, this.revocations.get(rule) ?? 0))
+  }
+
+  async revocationList (ttlMs: number, limit: number): Promise<RecordedRevocation[]> {
+    this.dropRevocationsBefore(this.now() - ttlMs)
+    return Array.from(this.revocations, ([rule, revokedAt]) => ({ rule, revokedAt }))
+      .sort((a, b) => a.revokedAt - b.revokedAt)
+      .slice(0, limit)
+  }
+
   async close (): Promise<void> {
     clearInterval(this.timer)
   }
@@ -85,6 +106,10 @@ export class MemoryStore implements Store {
     const now = this.now()
     for (const [member, expiresAt] of members) if (expiresAt <= now) members.delete(member)
     return members
+  }
+
+  private dropRevocationsBefore (oldest: number): void {
+    for (const [rule, revokedAt] of this.revocations) if (revokedAt <= oldest) this.revocations.delete(rule)
   }
 
   private sweep (): void {

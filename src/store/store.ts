@@ -23,5 +23,31 @@ export interface Store {
   /** Keeps the given members' slots (re-adding them if lost) for another `ttlMs`. */
   refreshSlots: (slots: ReadonlyArray<{ key: string, member: string }>, ttlMs: number) => Promise<void>
   releaseSlot: (key: string, member: string) => Promise<void>
+  /**
+   * An upgrade in one call: `increment` of `count.key` in its window of `count.windowMs`, then,
+   * unless the count is past `count.max`, `acquireSlot` of `slot.member` in `slot.key`.
+   */
+  admitUpgrade: (count: { key: string, windowMs: number, max: number }, slot: { key: string, member: string, limit: number, ttlMs: number }) => Promise<UpgradeAdmission>
+  /**
+   * Adds a revocation rule (`token:<jti>`, `session:<id>` or `user:<id>`) to the one list of
+   * revocations every instance loads, kept `ttlMs` from `revokedAt` (a later `revokedAt` of the
+   * same rule wins), and tells the instances that watch it (RedisStore: REVOCATIONS_CHANNEL).
+   */
+  recordRevocation: (rule: string, revokedAt: number, ttlMs: number) => Promise<void>
+  /** The revocations recorded within the last `ttlMs`, oldest first, at most `limit` of them. */
+  revocationList: (ttlMs: number, limit: number) => Promise<RecordedRevocation[]>
   close: () => Promise<void>
+}
+
+export interface RecordedRevocation {
+  rule: string
+  /** Epoch milliseconds. */
+  revokedAt: number
+}
+
+/** What `admitUpgrade` found: the upgrade's number in its window, the window's milliseconds left, and whether a slot was taken. */
+export interface UpgradeAdmission {
+  count: number
+  resetInMs: number
+  slot: boolean
 }

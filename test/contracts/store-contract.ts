@@ -191,4 +191,32 @@ export function storeContract (name: string, makeStore: StoreFactory): void {
     t.equal(await store.acquireSlot(key, 'b', 1, SHORT_MS), false, 'held while live')
     await t.resolves(until(async () => await store.acquireSlot(key, 'b', 1, LONG_MS), EXPIRY_WAIT_MS, 'the slot to expire'), 'free once expired')
   })
+  t.test(`${name}: recordRevocation keeps the latest revokedAt of a rule within the TTL; revocationList lists them oldest first`, async (t) => {
+    const store = await makeStore(t)
+    const [a, b] = [fresh('rule-a'), fresh('rule-b')]
+    const now = Date.now()
+    await store.recordRevocation(a, now - 2000, LONG_MS)
+    await store.recordRevocation(b, now - 1000, LONG_MS)
+    await store.recordRevocation(a, now, LONG_MS)
+    await store.recordRevocation(b, now - 5000, LONG_MS)
+    const mine = (await store.revocationList(LONG_MS, 1000)).filter((r) => r.rule === a || r.rule === b)
+    t.same(mine, [{ rule: b, revokedAt: now - 1000 }, { rule: a, revokedAt: now }], 'a later revokedAt wins, an earlier one changes nothing')
+    const old = fresh('rule-old')
+    await store.recordRevocation(old, now - LONG_MS - 1000, LONG_MS)
+    t.notOk((await store.revocationList(LONG_MS, 1000)).some((r) => r.rule === old), 'one older than the TTL is not listed')
+    t.equal((await store.revocationList(LONG_MS, 1)).length, 1, 'at most `limit` of them')
+  })
+  t.test(`${name}: admitUpgrade counts the upgrade and takes a slot within the budget; past it, takes none`, async (t) => {
+    const store = await makeStore(t)
+    const count = { key: fresh('upgrades'), windowMs: LONG_MS, max: 2 }
+    const slot = { key: fresh('slots'), limit: 5, ttlMs: LONG_MS }
+    const first = await store.admitUpgrade(count, { ...slot, member: 'a' })
+    t.match(first, { count: 1, slot: true })
+    t.ok(first.resetInMs > 0 && first.resetInMs <= LONG_MS, 'the window\'s time left')
+    t.match(await store.admitUpgrade(count, { ...slot, member: 'b' }), { count: 2, slot: true })
+    t.match(await store.admitUpgrade(count, { ...slot, member: 'c' }), { count: 3, slot: false }, 'past the budget')
+    t.equal(await store.acquireSlot(slot.key, 'probe', 3, LONG_MS), true, 'the refused upgrade took no slot: two of three are held')
+    const full = { key: fresh('upgrades'), windowMs: LONG_MS, max: 10 }
+    t.match(await store.admitUpgrade(full, { ...slot, limit: 3, member: 'd' }), { count: 1, slot: false }, 'counted, and refused a slot when all are held')
+  })
 }

@@ -82,3 +82,16 @@ t.test('handing over a refused upgrade closes it with its refusal, and never rea
   t.same(admissions.handOver(new EventEmitter(), noUser(unauthorized), false), { refusal: unauthorized })
   t.same(admissions.handOver(new EventEmitter(), noUser(undefined), true), { refusal: { code: CloseCode.TRY_AGAIN_LATER, reason: 'not_admitted' } }, 'neither refused nor admitted')
 })
+
+t.test('an upgrade past its user\'s budget is limited, and gives back its place', async (t) => {
+  const store = new MemoryStore()
+  t.teardown(async () => { await store.close() })
+  const slots = new ConnectionSlots(store, 5, 60_000, () => 0, pino({ level: 'silent' }), { max: 1, windowMs: 60_000 })
+  const admissions = new Admissions(10, () => 0, slots, () => 'c')
+  const [a, b] = [new EventEmitter(), new EventEmitter()]
+  t.same(await admissions.admit(a, 'alice', true), { connectionId: 'c' })
+  const limited = await admissions.admit(b, 'alice', true)
+  t.ok(limited !== undefined && 'limited' in limited && limited.limited.retryInMs > 0, 'the second upgrade in the window')
+  t.equal(admissions.size, 1, 'only the admitted one holds a place')
+  t.same(await admissions.admit(b, 'alice'), { connectionId: 'c' }, 'a socket that authenticated once open is not counted')
+})

@@ -2,7 +2,7 @@ import t from 'tap'
 import { createDraft, type EventInput, type GatewayEvent } from '../../src/events.js'
 import type { Identity } from '../../src/identity.js'
 import type { Log } from '../../src/logging.js'
-import { covers, MAX_REMEMBERED, type Revocation, revocationEvent, revocationFrom, Revocations } from '../../src/revocations.js'
+import { covers, MAX_REMEMBERED, OWN_VIEW, type Revocation, revocationEvent, revocationFrom, Revocations } from '../../src/revocations.js'
 import { MemoryStore } from '../../src/store/memory.js'
 import type { Store } from '../../src/store/store.js'
 
@@ -126,6 +126,53 @@ t.test('remember holds at most MAX_REMEMBERED revocations, forgetting the oldest
   t.equal(revocations.appliedTo(who('alice', 's0')), undefined, 'the oldest is forgotten')
   t.equal(revocations.appliedTo(who('alice', 's1')), 'session_revoked')
   t.equal(revocations.appliedTo(who('alice', `s${MAX_REMEMBERED}`)), 'session_revoked', 'the newest is known')
+})
+
+/** Counts the store's reads: a view that is current makes none. */
+function countReads (store: Store): { reads: number } {
+  const counter = { reads: 0 }
+  const get = store.get.bind(store)
+  store.get = async (key) => {
+    counter.reads++
+    return await get(key)
+  }
+  return counter
+}
+
+t.test('with a current view an authentication reads nothing from the store, and refuses what the view holds', async (t) => {
+  const { clock, store, revocations } = setup(60_000)
+  const counter = countReads(store)
+  const view = { current: true }
+  revocations.watchedBy(view)
+  t.equal(await revocations.refusal(who('alice', 's1', T0 - 1000)), undefined)
+  revocations.note('user:bob', T0)
+  t.same(await revocations.refusal(who('bob', 'b1', T0 - 1000)), { reason: 'session_revoked', detail: 'a revocation covers this token' }, 'an announced revocation counts')
+  t.equal(await revocations.refusal(who('bob', 'b2', T0 + 1000)), undefined, 'a token issued after it passes')
+  await revocations.revoke({ sessionId: 'c1' }, 'root')
+  t.same(await revocations.refusal(who('carol', 'c1')), { reason: 'session_revoked', detail: 'a revocation covers this token' }, 'one revoked here counts at once')
+  t.equal(counter.reads, 0, 'no read while the view is current')
+  t.match(await store.revocationList(60_000, 10), [{ rule: 'session:c1', revokedAt: clock.now }], 'revoke records it in the list every instance loads')
+
+  view.current = false
+  await store.put('revoked:session:d1', String(clock.now), 60_000)
+  t.same(await revocations.refusal(who('dave', 'd1')), { reason: 'session_revoked', detail: 'a revocation covers this token' }, 'not current: the store decides')
+  t.equal(counter.reads, 2, 'its session\'s and user\'s keys were read')
+})
+
+t.test('a view past MAX_REMEMBERED revocations reads the store again, until a load that fits', async (t) => {
+  const { clock, store, revocations } = setup(60_000)
+  const counter = countReads(store)
+  revocations.watchedBy(OWN_VIEW)
+  const many = Array.from({ length: MAX_REMEMBERED + 1 }, (_, i) => ({ rule: `session:s${i}`, revokedAt: clock.now }))
+  revocations.load(many)
+  t.equal(revocations.local, false, 'more than it remembers: not whole')
+  await revocations.refusal(who('alice', 'x'))
+  t.equal(counter.reads, 2, 'so the store is read')
+  clock.now += 60_001
+  revocations.load([{ rule: 'user:bob', revokedAt: clock.now }])
+  t.equal(revocations.local, true, 'a load that fits makes it whole again')
+  for (let i = 0; i < MAX_REMEMBERED; i++) revocations.note(`token:j${i}`, clock.now)
+  t.equal(revocations.local, false, 'a live revocation forgotten for room: not whole')
 })
 
 t.test('revocationEvent: addressed to the user when known, else to admins; revocationFrom reads it back', async (t) => {

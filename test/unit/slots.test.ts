@@ -14,16 +14,21 @@ class OutageStore extends MemoryStore {
     if (this.down) throw new Error('store unreachable')
     return await super.acquireSlot(key, member, limit, ttlMs)
   }
+
+  override async admitUpgrade (...args: Parameters<MemoryStore['admitUpgrade']>): ReturnType<MemoryStore['admitUpgrade']> {
+    if (this.down) throw new Error('store unreachable')
+    return await super.admitUpgrade(...args)
+  }
 }
 
 /** Slots on a store whose clock the test moves, with `local` as this instance's own count per user. */
-function setup (t: Test, local: (userId: string) => number = () => 0) {
+function setup (t: Test, local: (userId: string) => number = () => 0, budget = { max: 3, windowMs: TTL_MS }) {
   const clock = { now: 0 }
   const store = new OutageStore(() => clock.now)
   t.teardown(async () => { await store.close() })
   const lines: string[] = []
   const log = pino({ level: 'warn' }, { write: (line: string) => { lines.push(line) } })
-  return { clock, store, lines, slots: new ConnectionSlots(store, LIMIT, TTL_MS, local, log) }
+  return { clock, store, lines, slots: new ConnectionSlots(store, LIMIT, TTL_MS, local, log, budget) }
 }
 
 const socket: Socket = { readyState: 1, bufferedAmount: 0, send () {}, close () {}, terminate () {}, ping () {} }
@@ -70,4 +75,22 @@ t.test('while the store is unreachable, this instance\'s own count decides, and 
   t.equal(await slots.acquire('alice', 'c1'), true, 'one local connection, below the limit')
   t.equal(await slots.acquire('bob', 'c2'), false, 'two local connections, at the limit')
   t.match(lines.map((line) => JSON.parse(line) as unknown), [{ msg: 'connection slots unavailable; counting this instance only', userId: 'alice' }, { userId: 'bob' }])
+})
+
+t.test('admitUpgrade counts the user\'s upgrades in the same call: within the budget a slot, past it the time to retry', async (t) => {
+  const { slots, clock } = setup(t)
+  t.same([await slots.admitUpgrade('alice', 'c1'), await slots.admitUpgrade('alice', 'c2'), await slots.admitUpgrade('alice', 'c3')], ['granted', 'granted', 'full'])
+  clock.now = 400
+  t.same(await slots.admitUpgrade('alice', 'c1'), { retryInMs: 600 }, 'the fourth upgrade in the window, though it holds a slot')
+  t.equal(await slots.admitUpgrade('bob', 'c4'), 'granted', 'another user has a budget of his own')
+  clock.now = 1000
+  slots.release('alice', 'c2')
+  t.equal(await slots.admitUpgrade('alice', 'c5'), 'granted', 'a new window')
+})
+
+t.test('while the store is unreachable upgrades are not counted, and this instance\'s own count decides the slot', async (t) => {
+  const { slots, store } = setup(t, (userId) => userId === 'bob' ? LIMIT : 0, { max: 1, windowMs: TTL_MS })
+  store.down = true
+  t.same([await slots.admitUpgrade('alice', 'c1'), await slots.admitUpgrade('alice', 'c2')], ['granted', 'granted'])
+  t.equal(await slots.admitUpgrade('bob', 'c3'), 'full')
 })

@@ -35,7 +35,10 @@ const operations: Record<keyof Omit<Store, 'close'>, (store: Store) => Promise<u
   ttl: async (store) => await store.ttl('outage:value'),
   acquireSlot: async (store) => await store.acquireSlot('outage:slots', 'm', 1, 1000),
   refreshSlots: async (store) => { await store.refreshSlots([{ key: 'outage:slots', member: 'm' }], 1000) },
-  releaseSlot: async (store) => { await store.releaseSlot('outage:slots', 'm') }
+  releaseSlot: async (store) => { await store.releaseSlot('outage:slots', 'm') },
+  admitUpgrade: async (store) => await store.admitUpgrade({ key: 'outage:upgrades', windowMs: 1000, max: 5 }, { key: 'outage:slots', member: 'm', limit: 1, ttlMs: 1000 }),
+  recordRevocation: async (store) => { await store.recordRevocation('user:outage', Date.now(), 1000) },
+  revocationList: async (store) => await store.revocationList(1000, 10)
 }
 
 t.test('RedisStore: every operation rejects, promptly, while Redis is stopped; all work after it restarts', async (t) => {
