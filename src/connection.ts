@@ -50,10 +50,12 @@ function endClosing (socket: Socket): void {
 /** How a connection came to be in a room: its token's `groups` claim, or a `join`. */
 export type RoomEntry = 'group' | 'joined'
 
+const NO_ROOMS: ReadonlyMap<string, RoomEntry> = new Map()
+
 export class Connection {
   readonly patterns = new Set<string>()
-  /** The rooms the connection is in, and how it came to be in each. */
-  readonly rooms = new Map<string, RoomEntry>()
+  /** Made with the first room: most connections are in none, and an empty Map weighs ~100 bytes. */
+  private joined: Map<string, RoomEntry> | undefined
   /** Cleared at each heartbeat, set again by the pong. */
   alive = true
   /** The delivery sequence this connection last received, so overlapping patterns deliver once. */
@@ -91,6 +93,20 @@ export class Connection {
    */
   get log (): Log {
     return this.parentLog.child({ connectionId: this.id, userId: this.identity.userId })
+  }
+
+  /** The rooms the connection is in, and how it came to be in each. */
+  get rooms (): ReadonlyMap<string, RoomEntry> {
+    return this.joined ?? NO_ROOMS
+  }
+
+  setRoom (room: string, by: RoomEntry): void {
+    (this.joined ??= new Map()).set(room, by)
+  }
+
+  deleteRoom (room: string): void {
+    this.joined?.delete(room)
+    if (this.joined?.size === 0) this.joined = undefined
   }
 
   get open (): boolean {

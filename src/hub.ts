@@ -131,7 +131,7 @@ export class Hub {
    */
   enter (connection: Connection, room: string, by: RoomEntry): boolean {
     if (connection.rooms.has(room)) return false
-    connection.rooms.set(room, by)
+    connection.setRoom(room, by)
     if (connection.stream === 'admin') return true
     for (const pattern of connection.patterns) this.byRoom.add(room, pattern, connection)
     return true
@@ -141,7 +141,7 @@ export class Hub {
   exit (connection: Connection, room: string): boolean {
     if (!connection.rooms.has(room)) return false
     if (connection.stream !== 'admin') for (const pattern of connection.patterns) this.byRoom.remove(room, pattern, connection)
-    connection.rooms.delete(room)
+    connection.deleteRoom(room)
     return true
   }
 

@@ -35,9 +35,17 @@ export function identityFromClaims (claims: Record<string, unknown>): Identity |
     tokenId: typeof jti === 'string' ? jti : undefined,
     expiresAt: typeof exp === 'number' ? exp * 1000 : undefined,
     ...(typeof iat === 'number' ? { issuedAt: iat * 1000 } : {}),
-    rooms: grantedRooms(groups ?? [], rooms ?? {}),
-    groups: [...new Set(groups ?? [])]
+    ...grants(groups, rooms)
   }
+}
+
+/** Most tokens grant no room: they share one empty map and list rather than hold their own. */
+const NO_ROOMS: ReadonlyMap<string, RoomRole> = new Map()
+const NO_GROUPS: readonly string[] = Object.freeze([])
+
+function grants (groups: string[] | undefined, rooms: Record<string, RoomRole> | undefined): Pick<Identity, 'rooms' | 'groups'> {
+  if ((groups === undefined || groups.length === 0) && (rooms === undefined || Object.keys(rooms).length === 0)) return { rooms: NO_ROOMS, groups: NO_GROUPS }
+  return { rooms: grantedRooms(groups ?? [], rooms ?? {}), groups: groups === undefined ? NO_GROUPS : [...new Set(groups)] }
 }
 
 /** A group is the role `read` in its room, unless the `rooms` claim grants a higher one. */

@@ -92,7 +92,7 @@ export class Rooms {
   /** The socket closed (the hub let go of it already): its rooms are left. */
   closed (connection: Connection): void {
     for (const [room, by] of connection.rooms) this.left(connection, room, by)
-    connection.rooms.clear()
+    for (const room of [...connection.rooms.keys()]) connection.deleteRoom(room)
   }
 
   /**

@@ -64,8 +64,10 @@ export function openSocketSession (ctx: SocketSessionContext, socket: WebSocket,
   ctx.hub.add(connection)
   connection.reads = ctx.reads.partitioning.read(stream, identity.userId)
   // The bus begins to read what it did not; a `subscribe` waits for it to stand somewhere.
-  connection.reading = Promise.all([ctx.reads.read(stream, identity.userId), ctx.rooms.enterGroups(connection)]).then(() => { connection.reading = undefined })
-  const lifetime = new TokenLifetime(ctx.tokens, ctx.security, connection, () => { ctx.rooms.regrant(connection) })
+  const read = ctx.reads.read(stream, identity.userId)
+  const reading = identity.groups.length === 0 ? read : Promise.all([read, ctx.rooms.enterGroups(connection)])
+  connection.reading = reading.then(() => { connection.reading = undefined })
+  const lifetime = new TokenLifetime(ctx.tokens, ctx.security, connection, ctx.rooms)
   const session: SocketSession = { ctx, connection, limiter: new MessageLimiter(ctx.messageLimits), lifetime, frames: new FrameQueue(requestFailed, connection) }
   ;(socket as SocketWithSession)[kSocketSession] = session
   socket.on('message', onMessage)

@@ -54,8 +54,8 @@ export class TokenLifetime {
     private readonly ctx: TokenContext,
     private readonly security: SecurityReporter,
     private readonly connection: Connection,
-    /** Runs once a new token is in place, after the reply: its rooms may differ from the old one's. */
-    private readonly regranted?: () => void
+    /** Told once a new token is in place, after the reply: its rooms may differ from the old one's. */
+    private readonly rooms?: { regrant: (connection: Connection) => void }
   ) {}
 
   /** Starts, or after a reauthentication restarts, the countdown to the token's `exp`. */
@@ -109,7 +109,7 @@ export class TokenLifetime {
     connection.identity = result
     this.security.report('authentication.token.refresh', { ...audit, sessionId: result.sessionId, reason: 'reauthenticated', expiresAt: isoOrNull(result.expiresAt) })
     connection.send(encodeFrame('reauthenticated', frame.id, { expiresAt: isoOrNull(result.expiresAt) }, this.ctx.seal))
-    this.regranted?.()
+    this.rooms?.regrant(connection)
     // After the reply: a token already close to `exp` gets its `token_expiring` right behind it.
     this.start()
   }
