@@ -1,24 +1,14 @@
 import t from 'tap'
 import type { BusMessage } from '../../src/bus/bus.js'
-import { Connection, type RoomEntry, type Socket } from '../../src/connection.js'
+import { Connection, type RoomEntry } from '../../src/connection.js'
 import { createDraft, eventJson, type EventInput } from '../../src/events.js'
 import { Hub } from '../../src/hub.js'
-import type { Log } from '../../src/logging.js'
 import { Partitioning } from '../../src/partitions.js'
 import { IdClock } from '../../src/wire/event-id.js'
 import type { Stream } from '../../src/wire/streams.js'
+import { quietLog, RecordingSocket } from '../helpers/recording-socket.js'
 
-const log: Log = { error () {}, warn () {}, info () {}, debug () {}, child: () => log }
-
-class RecordingSocket implements Socket {
-  readyState = 1
-  bufferedAmount = 0
-  readonly sent: string[] = []
-  send (data: string | Buffer): void { this.sent.push(data.toString()) }
-  close (): void {}
-  terminate (): void {}
-  ping (): void {}
-}
+const log = quietLog
 
 let ids = 0
 function connect (hub: Hub, userId: string, patterns: string[], rooms: Record<string, RoomEntry> = {}, stream: Stream = 'events') {
@@ -28,7 +18,7 @@ function connect (hub: Hub, userId: string, patterns: string[], rooms: Record<st
   hub.add(connection)
   for (const [room, by] of Object.entries(rooms)) hub.enter(connection, room, by)
   hub.subscribe(connection, patterns)
-  const events = () => socket.sent.map((f) => JSON.parse(f).payload as { id: string, type: string })
+  const events = () => socket.sent.map((f) => JSON.parse(f.toString()).payload as { id: string, type: string })
   return { connection, types: () => events().map((e) => e.type), ids: () => events().map((e) => e.id) }
 }
 

@@ -1,27 +1,13 @@
 import t from 'tap'
 import type { BusMessage } from '../../src/bus/bus.js'
-import { Connection, type Socket } from '../../src/connection.js'
+import { Connection } from '../../src/connection.js'
 import { createDraft, eventJson, type EventInput } from '../../src/events.js'
 import { Hub } from '../../src/hub.js'
-import type { Log } from '../../src/logging.js'
 import { IdClock } from '../../src/wire/event-id.js'
 import type { Stream } from '../../src/wire/streams.js'
+import { quietLog, RecordingSocket } from '../helpers/recording-socket.js'
 
-/** A stand-in for a `ws` socket that records what the hub does to it. Nothing crosses a network. */
-class RecordingSocket implements Socket {
-  readyState = 1
-  bufferedAmount = 0
-  readonly sent: Array<string | Buffer> = []
-  readonly closed: Array<[number, string]> = []
-  terminated = false
-  pings = 0
-  send (data: string | Buffer): void { this.sent.push(data) }
-  close (code: number, reason: string): void { this.closed.push([code, reason]) }
-  terminate (): void { this.terminated = true; this.readyState = 3 }
-  ping (): void { this.pings++ }
-}
-
-const log: Log = { error () {}, warn () {}, info () {}, debug () {}, child: () => log }
+const log = quietLog
 
 let ids = 0
 function connect (hub: Hub, userId: string, patterns: string[], options: { stream?: Stream } = {}) {

@@ -1,11 +1,10 @@
 import t from 'tap'
 import { until } from '../../harness/ports.js'
 import type { BusMessage } from '../../src/bus/bus.js'
-import { Connection, type Socket } from '../../src/connection.js'
+import { Connection } from '../../src/connection.js'
 import { createDraft, type EventInput, eventJson } from '../../src/events.js'
 import { type History, type HistoryPage, type Retention, RingHistory } from '../../src/history.js'
 import { Hub } from '../../src/hub.js'
-import type { Log } from '../../src/logging.js'
 import { Partitioning } from '../../src/partitions.js'
 import { isFault } from '../../src/protocol.js'
 import { ReplayGate } from '../../src/replay-gate.js'
@@ -13,20 +12,10 @@ import { isReauthenticate, type Reply, requestHandlers, type RequestContext } fr
 import { IdClock } from '../../src/wire/event-id.js'
 import type { Stream } from '../../src/wire/streams.js'
 import { embeddedRooms } from '../helpers/rooms.js'
+import { quietLog, RecordingSocket } from '../helpers/recording-socket.js'
 
-const log: Log = { error () {}, warn () {}, info () {}, debug () {}, child: () => log }
+const log = quietLog
 const RETENTION: Retention = { maxEvents: 100, maxAgeMs: 3_600_000 }
-
-/** Records what is written to it; nothing crosses a network. */
-class RecordingSocket implements Socket {
-  readyState = 1
-  bufferedAmount = 0
-  readonly sent: string[] = []
-  send (data: string | Buffer): void { this.sent.push(data.toString()) }
-  close (): void {}
-  terminate (): void {}
-  ping (): void {}
-}
 
 interface Options { stream?: Stream, maxSubscriptions?: number, history?: History, maxReplay?: number }
 
@@ -45,7 +34,7 @@ function setup ({ stream = 'events', maxSubscriptions = 3, history = new RingHis
     return handler(ctx, connection, payload)
   }
   /** The events written to the socket, by id. */
-  const received = (): string[] => socket.sent.map((f) => JSON.parse(f) as { type: string, payload: { id: string } }).filter((f) => f.type === 'event').map((f) => f.payload.id)
+  const received = (): string[] => socket.sent.map((f) => JSON.parse(f.toString()) as { type: string, payload: { id: string } }).filter((f) => f.type === 'event').map((f) => f.payload.id)
   return { ctx, connection, socket, call, received }
 }
 
