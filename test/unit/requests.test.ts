@@ -185,7 +185,7 @@ t.test('subscribe with since replays the retained events that match and that the
   t.same(socket.sent, [], 'nothing is sent before the reply')
   reply.after?.()
   t.same(received(), [later[0], later[1], later[6]].map((m) => m?.event.id))
-  t.equal(socket.sent[0], `{"type":"event","payload":${later[0]?.json ?? ''}}`, 'the frame carries the history\'s JSON text')
+  t.equal(socket.sent[0]?.toString(), `{"type":"event","payload":${later[0]?.json ?? ''}}`, 'the frame carries the history\'s JSON text')
   t.equal(connection.held, undefined, 'live frames flow again')
 })
 
