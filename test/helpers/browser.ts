@@ -14,7 +14,7 @@ export const ARTIFACTS = new URL('../artifacts/', import.meta.url)
  * `chromium` on PATH, or CHROMIUM_PATH. Missing, the test fails: a skipped browser test would
  * let a broken page or SDK pass CI.
  */
-export function chromiumPath (): string {
+function chromiumPath (): string {
   const candidates = process.env.CHROMIUM_PATH === undefined
     ? (process.env.PATH ?? '').split(delimiter).flatMap((dir) => [join(dir, 'chromium'), join(dir, 'chromium-browser')])
     : [process.env.CHROMIUM_PATH]
@@ -27,13 +27,6 @@ export function chromiumPath (): string {
   throw new Error(process.env.CHROMIUM_PATH === undefined
     ? 'chromium not found on PATH: install it with `apt-get install -y chromium`'
     : `CHROMIUM_PATH=${process.env.CHROMIUM_PATH} is not an executable`)
-}
-
-/** A headless Chromium, closed at the end of `t`. */
-export async function launchChromium (t: Test, timeout: number): Promise<Browser> {
-  const browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'], timeout })
-  t.teardown(async () => { await browser.close() })
-  return browser
 }
 
 /** A page's body and content type, or undefined for a 404. */
@@ -56,20 +49,27 @@ export async function servePages (t: Test, files: PageFiles): Promise<string> {
   return `http://127.0.0.1:${address.port}`
 }
 
-/** A headless Chromium with the page tests' waits. */
+/** A headless Chromium, closed at the end of `t`. */
 export async function launch (t: Test): Promise<Browser> {
-  return await launchChromium(t, WAIT_MS)
+  const browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'], timeout: WAIT_MS })
+  t.teardown(async () => { await browser.close() })
+  return browser
 }
 
-/** A page whose script errors and CSP violations (console errors) are collected for the test to assert on. */
-export async function open (browser: Browser, url: string): Promise<{ page: Page, errors: string[] }> {
+/** A page at `url` whose script errors and CSP violations (console errors) are collected for the test to assert on. */
+export async function openPage (browser: Browser, url: string): Promise<{ page: Page, errors: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
   page.setDefaultTimeout(WAIT_MS)
   const errors: string[] = []
   page.on('pageerror', (err) => errors.push(err.message))
   page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()) })
-  await page.goto(`${url}/dashboard`)
+  await page.goto(url)
   return { page, errors }
+}
+
+/** The dashboard of the gateway at `url`, as `openPage` opens it. */
+export async function open (browser: Browser, url: string): Promise<{ page: Page, errors: string[] }> {
+  return await openPage(browser, `${url}/dashboard`)
 }
 
 /** Mints a token with the page's development form, then connects the chosen stream. */

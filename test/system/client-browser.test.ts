@@ -1,12 +1,9 @@
 import t from 'tap'
 import { userToken } from '../../harness/tokens.js'
-import { launchChromium, servePages } from '../helpers/browser.js'
+import { launch, openPage, servePages, WAIT_MS } from '../helpers/browser.js'
 import { publish } from '../helpers/client-support.js'
 import { LENIENT_LIMITS } from '../helpers/cluster.js'
 import { startGateway } from '../helpers/gateway.js'
-
-/** Bounded waits for the page: generous for a loaded CI machine, short of the test timeout. */
-const WAIT_MS = 15_000
 
 /**
  * What the page runs, as plain JavaScript (functions handed to `page.evaluate` would carry the
@@ -32,12 +29,7 @@ t.test('in a real browser, from GET /client.js: native WebSocket, a ticket over 
     '/': { type: 'text/html', body: '<!doctype html><title>client</title><link rel="icon" href="data:,"><script type="module">import { start } from "/page.js"; window.start = start</script>' },
     '/page.js': { type: 'text/javascript', body: pageScript(gw.url) }
   })[path])
-  const browser = await launchChromium(t, WAIT_MS)
-  const tab = await browser.newPage()
-  const errors: string[] = []
-  tab.on('pageerror', (err) => errors.push(err.message))
-  tab.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()) })
-  await tab.goto(page)
+  const { page: tab, errors } = await openPage(await launch(t), page)
 
   const token = userToken('alice')
   await tab.waitForFunction('typeof window.start === "function"', undefined, { timeout: WAIT_MS })

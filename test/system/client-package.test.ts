@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { userToken } from '../../harness/tokens.js'
-import { launchChromium, servePages } from '../helpers/browser.js'
+import { launch, openPage, servePages, WAIT_MS } from '../helpers/browser.js'
 import { publish } from '../helpers/client-support.js'
 import { LENIENT_LIMITS } from '../helpers/cluster.js'
 import { startGateway } from '../helpers/gateway.js'
@@ -16,7 +16,6 @@ import { within } from '../helpers/within.js'
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 /** Compiling the package, then installing it, on a loaded machine. */
 const PACK_MS = 120_000
-const WAIT_MS = 15_000
 
 /**
  * npm without what the runner's npm put in the environment (npm_config_*, a workspace), with a
@@ -153,12 +152,7 @@ window.start = async (url, token) => {
   })
 
   const gw = await startGateway(t, { ...LENIENT_LIMITS, ALLOWED_ORIGINS: 'http://127.0.0.1:*' })
-  const browser = await launchChromium(t, WAIT_MS)
-  const tab = await browser.newPage()
-  const errors: string[] = []
-  tab.on('pageerror', (err) => errors.push(err.message))
-  tab.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()) })
-  await tab.goto(page)
+  const { page: tab, errors } = await openPage(await launch(t), page)
   await tab.waitForFunction('typeof window.start === "function"', undefined, { timeout: WAIT_MS })
   t.equal(await tab.evaluate(`start(${JSON.stringify(gw.url)}, ${JSON.stringify(userToken('bob'))})`), 'open')
 
