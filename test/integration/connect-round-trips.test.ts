@@ -5,6 +5,7 @@ import { RedisServer } from '../../harness/redis.js'
 import { userToken } from '../../harness/tokens.js'
 import { connectAs } from '../helpers/client.js'
 import { startGateway } from '../helpers/gateway.js'
+import { monitor } from '../helpers/redis-monitor.js'
 import { within } from '../helpers/within.js'
 
 /**
@@ -15,15 +16,12 @@ t.test('an authenticated upgrade makes one Redis call: its upgrade count and its
   const redis = await RedisServer.start(t)
   const gw = await startGateway(t, { REDIS_URL: redis.url })
   await until(() => gw.app.revocations.local, 5000, 'the revocations to be loaded')
-  const monitor = new Redis(redis.url)
   const inspector = new Redis(redis.url)
-  t.teardown(() => { monitor.disconnect(); inspector.disconnect() })
+  t.teardown(() => { inspector.disconnect() })
   const seen: string[] = []
-  const watch = await monitor.monitor()
-  watch.on('monitor', (_time: string, args: string[], source: string) => {
+  await monitor(t, redis.port, ({ args, source }) => {
     if (source !== 'lua') seen.push(args.join(' '))
   })
-  t.teardown(() => { watch.disconnect() })
 
   await connectAs(t, `${gw.wsUrl}/ws/events`, userToken('dave'))
   // Redis runs commands in order: once the marker is seen, so is every command before it.
